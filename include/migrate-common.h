@@ -1,0 +1,28 @@
+#ifndef MIGRATE_COMMON_H
+#define MIGRATE_COMMON_H
+
+/* Things every dovecot-migrate module shares. */
+
+#define MIGRATE_LOG_PREFIX "migrate: "
+
+/* Exit codes of the doveadm migrate commands (documented in
+   docs/commands.md). They follow sysexits.h where one fits. */
+enum migrate_exit_code {
+	MIGRATE_EXIT_OK = 0,
+	/* verify-uidl found differences / messages left unmatched */
+	MIGRATE_EXIT_MISMATCH = 2,
+	/* bad command line, bad CSV, missing or contradictory setting */
+	MIGRATE_EXIT_CONFIG = 64,	/* EX_USAGE */
+	/* the source refused the login (wrong password, unknown user) */
+	MIGRATE_EXIT_AUTH = 77,		/* EX_NOPERM */
+	/* the source could not be reached (refused, timeout, DNS, TLS) */
+	MIGRATE_EXIT_UNREACHABLE = 69,	/* EX_UNAVAILABLE */
+	/* temporary failure: retry later, resume will continue */
+	MIGRATE_EXIT_TEMPFAIL = 75,	/* EX_TEMPFAIL */
+	/* another run holds the user's lock */
+	MIGRATE_EXIT_LOCKED = 73,	/* EX_CANTCREAT */
+	/* internal error */
+	MIGRATE_EXIT_SOFTWARE = 70,	/* EX_SOFTWARE */
+};
+
+#endif

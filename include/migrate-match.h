@@ -1,0 +1,161 @@
+#ifndef MIGRATE_MATCH_H
+#define MIGRATE_MATCH_H
+
+#include "migrate-header-hash.h"
+
+/* The POP3 UIDL matcher: pairs each message of the old server's POP3 list
+   with the same message of its IMAP mailbox. Pure logic: the caller reads
+   both servers and feeds what it read. No message is ever given a UIDL
+   unless the evidence is unambiguous; everything else is reported.
+
+   Use:
+     m = migrate_match_init(pool, &set);
+     migrate_match_add_pop3(m, ...) for every POP3 message, in POP3 order;
+     migrate_match_add_imap(m, ...) for every IMAP message, in UID order;
+     migrate_match_add_cached(m, uidl, uid) for what a previous run found;
+     migrate_match_run_cheap(m);           cache + size/position
+     for each index in migrate_match_need_pop3_ident() and
+       migrate_match_need_imap_ident(): read its header and call
+       migrate_match_set_pop3_ident() / _set_imap_ident();
+     migrate_match_run_full(m);            hash groups + tolerant fallback
+     read results with migrate_match_get_pop3_for_uid() and
+       migrate_match_get_unmatched_*().
+*/
+
+enum migrate_match_method {
+	MIGRATE_MATCH_NONE = 0,
+	/* A previous run paired them (cache) */
+	MIGRATE_MATCH_CACHED,
+	/* Same position in both lists, same size, no neighbour of the same
+	   size that could be confused with it */
+	MIGRATE_MATCH_SIZE,
+	/* Same canonical header hash (within an identical-hash group, pairs
+	   by order) */
+	MIGRATE_MATCH_HASH,
+	/* Tolerant fallback: identical Message-ID/Date/From/Subject fields
+	   and a size within the tolerance, unique both ways */
+	MIGRATE_MATCH_FIELDS,
+	/* UIDL computed from a formula (migrate_pop3_uidl_format) */
+	MIGRATE_MATCH_FORMULA,
+};
+
+enum migrate_unmatched_reason {
+	MIGRATE_UNMATCHED_NONE = 0,
+	/* No message on the other side has the same header */
+	MIGRATE_UNMATCHED_NO_CANDIDATE,
+	/* Several candidates could be it and nothing tells them apart */
+	MIGRATE_UNMATCHED_AMBIGUOUS,
+	/* The header could not be read (set by the caller) */
+	MIGRATE_UNMATCHED_UNREADABLE,
+	/* The POP3 message has no UIDL */
+	MIGRATE_UNMATCHED_NO_UIDL,
+};
+
+struct migrate_match_settings {
+	/* Allowed relative difference of sizes in the fallback, in
+	   per-mille (e.g. 20 = 2 %); plus an absolute slack in bytes for
+	   added headers like X-UIDL/Status. */
+	unsigned int size_tolerance_permille;
+	unsigned int size_tolerance_bytes;
+	/* Don't trust same-size positions: go straight to header hashes. */
+	bool skip_size_match;
+};
+
+struct migrate_match_pop3 {
+	unsigned int idx;	/* index in the POP3 list (0-based) */
+	uint32_t seq;		/* POP3 message number (1-based) */
+	const char *uidl;
+	uoff_t size;
+	/* valid when have_ident */
+	struct migrate_msg_ident ident;
+	bool have_ident:1;
+	/* pairing */
+	unsigned int imap_idx;	/* valid when method != NONE */
+	enum migrate_match_method method;
+	enum migrate_unmatched_reason reason;
+};
+
+struct migrate_match_imap {
+	unsigned int idx;	/* index in the IMAP list (0-based) */
+	uint32_t uid;
+	uoff_t size;
+	struct migrate_msg_ident ident;
+	bool have_ident:1;
+	unsigned int pop3_idx;	/* valid when method != NONE */
+	enum migrate_match_method method;
+	enum migrate_unmatched_reason reason;
+};
+ARRAY_DEFINE_TYPE(migrate_match_pop3, struct migrate_match_pop3);
+ARRAY_DEFINE_TYPE(migrate_match_imap, struct migrate_match_imap);
+
+struct migrate_match_stats {
+	unsigned int pop3_count, imap_count;
+	unsigned int matched_cached, matched_size, matched_hash;
+	unsigned int matched_fields, matched_formula;
+	unsigned int pop3_unmatched, imap_unmatched;
+	/* headers the caller had to read */
+	unsigned int pop3_idents, imap_idents;
+};
+
+struct migrate_match;
+
+struct migrate_match *
+migrate_match_init(pool_t pool, const struct migrate_match_settings *set);
+void migrate_match_deinit(struct migrate_match **match);
+
+/* POP3 messages must be added in POP3 order, IMAP messages in ascending
+   UID order. uidl may be NULL or "" (the message is then never matched,
+   reason NO_UIDL). Strings are copied. */
+void migrate_match_add_pop3(struct migrate_match *match, uint32_t seq,
+			    const char *uidl, uoff_t size);
+void migrate_match_add_imap(struct migrate_match *match, uint32_t uid,
+			    uoff_t size);
+/* A pairing remembered from an earlier run. Applied by
+   migrate_match_run_cheap() only if both the UIDL and the UID exist in
+   the current lists and neither is paired yet; else ignored. */
+void migrate_match_add_cached(struct migrate_match *match, const char *uidl,
+			      uint32_t uid);
+
+/* Apply cached pairs, then pair by position and size where that is
+   unambiguous. Afterwards the need_* lists tell which headers the full
+   run needs. */
+void migrate_match_run_cheap(struct migrate_match *match);
+/* Indexes (into the POP3 / IMAP list) of still unmatched messages whose
+   header must be read before migrate_match_run_full(). */
+const ARRAY_TYPE(uint32_t) *
+migrate_match_need_pop3_ident(struct migrate_match *match);
+const ARRAY_TYPE(uint32_t) *
+migrate_match_need_imap_ident(struct migrate_match *match);
+/* Give the header identity of a message (ident's strings must live at
+   least as long as the matcher's pool, or be copied: they are copied). */
+void migrate_match_set_pop3_ident(struct migrate_match *match,
+				  unsigned int idx,
+				  const struct migrate_msg_ident *ident);
+void migrate_match_set_imap_ident(struct migrate_match *match,
+				  unsigned int idx,
+				  const struct migrate_msg_ident *ident);
+/* The header of this message could not be read: never match it. */
+void migrate_match_set_pop3_unreadable(struct migrate_match *match,
+				       unsigned int idx);
+void migrate_match_set_imap_unreadable(struct migrate_match *match,
+				       unsigned int idx);
+/* Pair the rest by header hash, then by the tolerant fallback, and set
+   the reason of everything left unmatched. */
+void migrate_match_run_full(struct migrate_match *match);
+
+/* Results. */
+const ARRAY_TYPE(migrate_match_pop3) *
+migrate_match_get_pop3(struct migrate_match *match);
+const ARRAY_TYPE(migrate_match_imap) *
+migrate_match_get_imap(struct migrate_match *match);
+/* Returns the POP3 message paired with this IMAP UID, or NULL.
+   O(log n). */
+const struct migrate_match_pop3 *
+migrate_match_get_pop3_for_uid(struct migrate_match *match, uint32_t uid);
+void migrate_match_get_stats(struct migrate_match *match,
+			     struct migrate_match_stats *stats_r);
+
+const char *migrate_match_method_name(enum migrate_match_method method);
+const char *migrate_match_reason_name(enum migrate_unmatched_reason reason);
+
+#endif

@@ -1,0 +1,37 @@
+#ifndef MIGRATE_UIDL_CACHE_H
+#define MIGRATE_UIDL_CACHE_H
+
+/* The per-user, per-mailbox record of UIDL <-> IMAP UID pairs found by an
+   earlier run, so that a later run (the final pass after the MX switch, or
+   a resumed one) reads the headers of new messages only. A text file an
+   admin can read:
+
+     # dovecot-migrate POP3 UIDL cache
+     V1 <IMAP UIDVALIDITY>
+     <IMAP UID> TAB <POP3 UIDL, tab-escaped>
+     ...
+
+   The pairs are only valid for the IMAP UIDVALIDITY in the file. */
+
+struct istream;
+
+struct migrate_uidl_cache_entry {
+	uint32_t uid;
+	const char *uidl;
+};
+ARRAY_DEFINE_TYPE(migrate_uidl_cache_entry, struct migrate_uidl_cache_entry);
+
+/* Read a cache file's contents. Returns 1 if read, 0 if the file is for a
+   different uidvalidity (entries_r left empty), -1 if the file is broken
+   or unreadable (error_r set). Strings are allocated from pool. */
+int migrate_uidl_cache_read(struct istream *input, uint32_t uidvalidity,
+			    pool_t pool,
+			    ARRAY_TYPE(migrate_uidl_cache_entry) *entries,
+			    const char **error_r);
+/* Append the file header for uidvalidity to dest. */
+void migrate_uidl_cache_append_header(string_t *dest, uint32_t uidvalidity);
+/* Append one pair to dest. */
+void migrate_uidl_cache_append_entry(string_t *dest, uint32_t uid,
+				     const char *uidl);
+
+#endif

@@ -1,0 +1,24 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "module-dir.h"
+#include "doveadm.h"
+#include "doveadm-migrate.h"
+
+const char *doveadm_migrate_plugin_version = DOVECOT_ABI_VERSION;
+
+static struct doveadm_cmd_ver2 *const doveadm_migrate_commands[] = {
+	&doveadm_cmd_migrate_verify_uidl,
+};
+
+void doveadm_migrate_plugin_init(struct module *module ATTR_UNUSED)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(doveadm_migrate_commands); i++)
+		doveadm_cmd_register_ver2(doveadm_migrate_commands[i]);
+}
+
+void doveadm_migrate_plugin_deinit(void)
+{
+}

@@ -1,0 +1,81 @@
+#ifndef MIGRATE_POP3_PLUGIN_H
+#define MIGRATE_POP3_PLUGIN_H
+
+#include "module-context.h"
+#include "mail-user.h"
+#include "mail-storage-private.h"
+#include "migrate-match.h"
+
+#define MIGRATE_POP3_LOG_PREFIX "migrate_pop3: "
+
+#define MIGRATE_POP3_USER_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, migrate_pop3_user_module)
+#define MIGRATE_POP3_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, migrate_pop3_storage_module)
+#define MIGRATE_POP3_CONTEXT_REQUIRE(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, migrate_pop3_storage_module)
+
+enum migrate_pop3_unmatched_action {
+	/* fail the mailbox (and so the dsync run) */
+	MIGRATE_POP3_UNMATCHED_FAIL = 0,
+	/* log every unmatched message and go on: the destination's
+	   pop3_uidl_format gives those messages new UIDLs */
+	MIGRATE_POP3_UNMATCHED_CONTINUE,
+};
+
+struct migrate_pop3_settings {
+	/* vname of the pop3c mailbox, NULL in formula-only mode */
+	const char *pop3_box_vname;
+	/* IMAP mailboxes whose messages get UIDLs ("*" = all) */
+	const char *const *mailboxes;
+	enum migrate_pop3_unmatched_action unmatched;
+	const char *uidl_format;
+	/* "" = no cache */
+	const char *cache_dir;
+	struct migrate_header_filter *filter;
+	struct migrate_match_settings match_set;
+	bool fix_dbox_uidl_header;
+};
+
+struct migrate_pop3_user {
+	union mail_user_module_context module_ctx;
+
+	/* NULL if the settings were broken: config_error says why */
+	const struct migrate_pop3_settings *set;
+	const char *config_error;
+};
+
+struct migrate_pop3_mailbox {
+	union mailbox_module_context module_ctx;
+
+	/* source side (imapc): the match, from sync_pool */
+	pool_t sync_pool;
+	struct migrate_match *match;
+	uint32_t uidvalidity;
+
+	bool source:1;
+	bool synced:1;
+	bool sync_failed:1;
+	/* destination side: a message with a POP3 UIDL was saved in the
+	   current transaction */
+	bool dest_saved_uidl:1;
+};
+
+extern MODULE_CONTEXT_DEFINE(migrate_pop3_user_module,
+			     &mail_user_module_register);
+extern MODULE_CONTEXT_DEFINE(migrate_pop3_storage_module,
+			     &mail_storage_module_register);
+
+/* Read the POP3 list and the IMAP list of box, match them and keep the
+   result in the mailbox context. Returns 0 on success, -1 if the UIDLs
+   couldn't be synced (storage error set). */
+int migrate_pop3_uidl_sync(struct mailbox *box);
+
+/* Destination side: keep sdbox/mdbox serving UIDLs saved by later runs.
+   Installs the overrides into the mailbox's vfuncs v. */
+void migrate_pop3_dest_mailbox_allocated(struct mailbox_vfuncs *v);
+
+void migrate_pop3_plugin_init(struct module *module);
+void migrate_pop3_plugin_deinit(void);
+
+#endif

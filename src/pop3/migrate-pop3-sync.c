@@ -1,0 +1,579 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "hash.h"
+#include "str.h"
+#include "strescape.h"
+#include "write-full.h"
+#include "istream.h"
+#include "ostream.h"
+#include "safe-mkstemp.h"
+#include "mkdir-parents.h"
+#include "seq-range-array.h"
+#include "mail-namespace.h"
+#include "mail-search-build.h"
+#include "migrate-uidl-cache.h"
+#include "migrate-uidl-format.h"
+#include "migrate-pop3-plugin.h"
+
+#include <stdio.h>
+#include <ctype.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+/* How many POP3 UIDLs are checked against migrate_pop3_uidl_format
+   before the formula is trusted. */
+#define MIGRATE_POP3_FORMULA_SAMPLE 50
+
+struct migrate_pop3_sync {
+	struct mailbox *box;
+	struct mailbox *pop3_box;
+	struct migrate_pop3_mailbox *mbox;
+	const struct migrate_pop3_settings *set;
+	struct migrate_match *match;
+	pool_t pool;
+	struct event *event;
+	uint32_t uidvalidity;
+	unsigned int formula_uidls;
+};
+
+static const char *migrate_pop3_cache_name(struct mailbox *box,
+					   const char *prefix)
+{
+	string_t *str = t_str_new(64);
+	const char *p;
+
+	/* one file per mailbox; the name is kept readable but safe */
+	str_append(str, prefix);
+	for (p = box->vname; *p != '\0'; p++) {
+		if (i_isalnum(*p) || *p == '-' || *p == '_')
+			str_append_c(str, *p);
+		else
+			str_printfa(str, "%%%02x", (unsigned char)*p);
+	}
+	return str_c(str);
+}
+
+static void migrate_pop3_cache_read(struct migrate_pop3_sync *ctx)
+{
+	ARRAY_TYPE(migrate_uidl_cache_entry) entries;
+	const struct migrate_uidl_cache_entry *entry;
+	struct istream *input;
+	const char *path, *error;
+	int ret;
+
+	if (ctx->set->cache_dir[0] == '\0')
+		return;
+	path = t_strdup_printf("%s/%s", ctx->set->cache_dir,
+			       migrate_pop3_cache_name(ctx->box, "pop3-uidl."));
+	input = i_stream_create_file(path, 8192);
+	t_array_init(&entries, 128);
+	ret = migrate_uidl_cache_read(input, ctx->uidvalidity, ctx->pool,
+				      &entries, &error);
+	if (ret < 0 && input->stream_errno == ENOENT)
+		ret = 0;
+	else if (ret < 0) {
+		e_warning(ctx->event, "Ignoring UIDL cache %s: %s",
+			  path, error);
+	}
+	i_stream_unref(&input);
+	if (ret <= 0)
+		return;
+	array_foreach(&entries, entry)
+		migrate_match_add_cached(ctx->match, entry->uidl, entry->uid);
+	e_debug(ctx->event, "Read %u cached UIDLs from %s",
+		array_count(&entries), path);
+}
+
+static int
+migrate_pop3_file_replace(struct migrate_pop3_sync *ctx, const char *name,
+			  const string_t *data)
+{
+	const char *path, *tmp_path;
+	string_t *temp;
+	int fd;
+
+	if (mkdir_parents(ctx->set->cache_dir, 0700) < 0 && errno != EEXIST) {
+		e_error(ctx->event, "mkdir(%s) failed: %m",
+			ctx->set->cache_dir);
+		return -1;
+	}
+	path = t_strdup_printf("%s/%s", ctx->set->cache_dir, name);
+	temp = t_str_new(128);
+	str_append(temp, path);
+	str_append_c(temp, '.');
+	fd = safe_mkstemp_hostpid(temp, 0600, (uid_t)-1, (gid_t)-1);
+	if (fd == -1) {
+		e_error(ctx->event, "safe_mkstemp(%s) failed: %m", path);
+		return -1;
+	}
+	tmp_path = str_c(temp);
+	if (write_full(fd, str_data(data), str_len(data)) < 0 ||
+	    fdatasync(fd) < 0) {
+		e_error(ctx->event, "write(%s) failed: %m", tmp_path);
+		i_close_fd(&fd);
+		i_unlink(tmp_path);
+		return -1;
+	}
+	i_close_fd(&fd);
+	/* rename() makes the new contents appear at once, so a run that
+	   is killed never leaves half a file behind */
+	if (rename(tmp_path, path) < 0) {
+		e_error(ctx->event, "rename(%s, %s) failed: %m",
+			tmp_path, path);
+		i_unlink(tmp_path);
+		return -1;
+	}
+	return 0;
+}
+
+static void migrate_pop3_cache_write(struct migrate_pop3_sync *ctx)
+{
+	const ARRAY_TYPE(migrate_match_pop3) *pop3_list =
+		migrate_match_get_pop3(ctx->match);
+	const struct migrate_match_imap *imap;
+	const struct migrate_match_pop3 *pop3;
+	string_t *str;
+
+	if (ctx->set->cache_dir[0] == '\0')
+		return;
+	str = t_str_new(1024);
+	migrate_uidl_cache_append_header(str, ctx->uidvalidity);
+	array_foreach(migrate_match_get_imap(ctx->match), imap) {
+		if (imap->method == MIGRATE_MATCH_NONE)
+			continue;
+		pop3 = array_idx(pop3_list, imap->pop3_idx);
+		migrate_uidl_cache_append_entry(str, imap->uid, pop3->uidl);
+	}
+	(void)migrate_pop3_file_replace(ctx,
+		migrate_pop3_cache_name(ctx->box, "pop3-uidl."), str);
+}
+
+static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
+{
+	struct mailbox_transaction_context *t;
+	struct mail_search_args *search_args;
+	struct mail_search_context *search_ctx;
+	struct mailbox_status status;
+	struct mail *mail;
+	uoff_t size = 0;
+	bool want_size = !ctx->set->match_set.skip_size_match ||
+		ctx->set->uidl_format != NULL;
+	int ret = 0;
+
+	mailbox_get_open_status(ctx->box, STATUS_UIDVALIDITY, &status);
+	ctx->uidvalidity = status.uidvalidity;
+
+	t = mailbox_transaction_begin(ctx->box, 0, __func__);
+	search_args = mail_search_build_init();
+	mail_search_build_add_all(search_args);
+	search_ctx = mailbox_search_init(t, search_args, NULL,
+		want_size ? MAIL_FETCH_PHYSICAL_SIZE : 0, NULL);
+	mail_search_args_unref(&search_args);
+
+	while (mailbox_search_next(search_ctx, &mail)) {
+		if (want_size && mail_get_physical_size(mail, &size) < 0) {
+			e_error(ctx->event, "Failed to get the size of IMAP "
+				"UID %u: %s", mail->uid,
+				mailbox_get_last_internal_error(ctx->box, NULL));
+			ret = -1;
+			break;
+		}
+		migrate_match_add_imap(ctx->match, mail->uid, size);
+	}
+	if (mailbox_search_deinit(&search_ctx) < 0) {
+		e_error(ctx->event, "Failed to list the IMAP messages: %s",
+			mailbox_get_last_internal_error(ctx->box, NULL));
+		ret = -1;
+	}
+	(void)mailbox_transaction_commit(&t);
+	return ret;
+}
+
+static int migrate_pop3_pop3_list_read(struct migrate_pop3_sync *ctx)
+{
+	struct mailbox_transaction_context *t;
+	struct mail_search_args *search_args;
+	struct mail_search_context *search_ctx;
+	struct mail *mail;
+	const char *uidl;
+	uoff_t size = 0;
+	int ret = 0;
+
+	if (mailbox_sync(ctx->pop3_box, 0) < 0) {
+		e_error(ctx->event, "Couldn't open the POP3 mailbox %s: %s",
+			ctx->pop3_box->vname,
+			mailbox_get_last_internal_error(ctx->pop3_box, NULL));
+		return -1;
+	}
+	t = mailbox_transaction_begin(ctx->pop3_box, 0, __func__);
+	search_args = mail_search_build_init();
+	mail_search_build_add_all(search_args);
+	search_ctx = mailbox_search_init(t, search_args, NULL,
+					 MAIL_FETCH_PHYSICAL_SIZE, NULL);
+	mail_search_args_unref(&search_args);
+
+	while (mailbox_search_next(search_ctx, &mail)) {
+		/* the size comes from LIST: never download the message */
+		mail->lookup_abort = MAIL_LOOKUP_ABORT_READ_MAIL;
+		if (mail_get_physical_size(mail, &size) < 0) {
+			e_error(ctx->event, "Failed to get the size of POP3 "
+				"message %u: %s", mail->seq,
+				mailbox_get_last_internal_error(ctx->pop3_box,
+								NULL));
+			ret = -1;
+			break;
+		}
+		mail->lookup_abort = MAIL_LOOKUP_ABORT_NEVER;
+		if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &uidl) < 0) {
+			e_error(ctx->event, "Failed to get the UIDL of POP3 "
+				"message %u: %s", mail->seq,
+				mailbox_get_last_internal_error(ctx->pop3_box,
+								NULL));
+			ret = -1;
+			break;
+		}
+		migrate_match_add_pop3(ctx->match, mail->seq, uidl, size);
+	}
+	if (mailbox_search_deinit(&search_ctx) < 0) {
+		e_error(ctx->event, "Failed to list the POP3 messages: %s",
+			mailbox_get_last_internal_error(ctx->pop3_box, NULL));
+		ret = -1;
+	}
+	(void)mailbox_transaction_commit(&t);
+	return ret;
+}
+
+static int
+migrate_pop3_mail_ident(struct migrate_pop3_sync *ctx, struct mail *mail,
+			struct migrate_msg_ident *ident_r)
+{
+	struct istream *input;
+	const char *error;
+
+	if (mail_get_hdr_stream(mail, NULL, &input) < 0) {
+		e_warning(ctx->event, "%s: Failed to read the header of "
+			  "message %u: %s", mail->box->vname,
+			  mail->box == ctx->box ? mail->uid : mail->seq,
+			  mailbox_get_last_internal_error(mail->box, NULL));
+		return -1;
+	}
+	if (migrate_header_hash_stream(input, ctx->set->filter, ctx->pool,
+				       ident_r, &error) < 0) {
+		e_warning(ctx->event, "%s: Failed to read the header of "
+			  "message %u: %s", mail->box->vname,
+			  mail->box == ctx->box ? mail->uid : mail->seq, error);
+		return -1;
+	}
+	if (ident_r->header_complete)
+		return 0;
+
+	/* No end-of-header line. Some servers truncate the header in
+	   BODY[HEADER] or TOP (e.g. at a line without ':' or at Courier's
+	   LF CR CR LF) while the full message has all of it: read the
+	   header from the full message instead. */
+	if (mail_get_stream_because(mail, NULL, NULL, "migrate_pop3",
+				    &input) < 0) {
+		e_warning(ctx->event, "%s: Failed to read message %u: %s",
+			  mail->box->vname,
+			  mail->box == ctx->box ? mail->uid : mail->seq,
+			  mailbox_get_last_internal_error(mail->box, NULL));
+		return -1;
+	}
+	if (migrate_header_hash_stream(input, ctx->set->filter, ctx->pool,
+				       ident_r, &error) < 0) {
+		e_warning(ctx->event, "%s: Failed to read message %u: %s",
+			  mail->box->vname,
+			  mail->box == ctx->box ? mail->uid : mail->seq, error);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
+{
+	struct mailbox *box = pop3 ? ctx->pop3_box : ctx->box;
+	const ARRAY_TYPE(uint32_t) *need = pop3 ?
+		migrate_match_need_pop3_ident(ctx->match) :
+		migrate_match_need_imap_ident(ctx->match);
+	struct mailbox_transaction_context *t;
+	struct mail_search_args *search_args;
+	struct mail_search_arg *arg;
+	struct mail_search_context *search_ctx;
+	struct migrate_msg_ident ident;
+	struct mail *mail;
+	HASH_TABLE(void *, void *) key_to_idx;
+	const ARRAY_TYPE(migrate_match_pop3) *pop3_list;
+	const ARRAY_TYPE(migrate_match_imap) *imap_list;
+	const uint32_t *idxp;
+	unsigned int idx;
+	void *value;
+	int ret = 0;
+
+	if (array_count(need) == 0)
+		return 0;
+
+	/* messages are found by POP3 sequence / IMAP UID, the matcher
+	   wants list indexes */
+	hash_table_create_direct(&key_to_idx, default_pool, array_count(need));
+	search_args = mail_search_build_init();
+	arg = mail_search_build_add(search_args,
+				    pop3 ? SEARCH_SEQSET : SEARCH_UIDSET);
+	p_array_init(&arg->value.seqset, search_args->pool, 16);
+	pop3_list = migrate_match_get_pop3(ctx->match);
+	imap_list = migrate_match_get_imap(ctx->match);
+	array_foreach(need, idxp) {
+		const struct migrate_match_pop3 *pop3_msg;
+		const struct migrate_match_imap *imap_msg;
+		uint32_t key;
+
+		if (pop3) {
+			pop3_msg = array_idx(pop3_list, *idxp);
+			key = pop3_msg->seq;
+		} else {
+			imap_msg = array_idx(imap_list, *idxp);
+			key = imap_msg->uid;
+		}
+		seq_range_array_add(&arg->value.seqset, key);
+		hash_table_insert(key_to_idx, POINTER_CAST(key),
+				  POINTER_CAST(*idxp + 1));
+	}
+
+	t = mailbox_transaction_begin(box, 0, __func__);
+	/* asking for the header stream lets imapc and pop3c prefetch
+	   (pipelined BODY.PEEK[HEADER] / TOP n 0) */
+	search_ctx = mailbox_search_init(t, search_args, NULL,
+					 MAIL_FETCH_STREAM_HEADER, NULL);
+	mail_search_args_unref(&search_args);
+	while (mailbox_search_next(search_ctx, &mail)) {
+		value = hash_table_lookup(key_to_idx, POINTER_CAST(
+			pop3 ? mail->seq : mail->uid));
+		if (value == NULL)
+			continue;
+		idx = POINTER_CAST_TO(value, unsigned int) - 1;
+		i_zero(&ident);
+		if (migrate_pop3_mail_ident(ctx, mail, &ident) < 0) {
+			if (pop3)
+				migrate_match_set_pop3_unreadable(ctx->match, idx);
+			else
+				migrate_match_set_imap_unreadable(ctx->match, idx);
+		} else if (pop3) {
+			migrate_match_set_pop3_ident(ctx->match, idx, &ident);
+		} else {
+			migrate_match_set_imap_ident(ctx->match, idx, &ident);
+		}
+	}
+	if (mailbox_search_deinit(&search_ctx) < 0) {
+		e_error(ctx->event, "Failed to read the %s headers: %s",
+			pop3 ? "POP3" : "IMAP",
+			mailbox_get_last_internal_error(box, NULL));
+		ret = -1;
+	}
+	(void)mailbox_transaction_commit(&t);
+	hash_table_destroy(&key_to_idx);
+	return ret;
+}
+
+/* Formula mode: every IMAP message's UIDL is computed. When the POP3 list
+   was read, a sample of it must agree before anything is trusted. */
+static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
+{
+	const ARRAY_TYPE(migrate_match_pop3) *pop3_list =
+		migrate_match_get_pop3(ctx->match);
+	const struct migrate_match_imap *imap;
+	const struct migrate_match_pop3 *pop3;
+	HASH_TABLE(const char *, void *) formula_uidls;
+	unsigned int i, count, step, checked = 0;
+	const char *uidl;
+	int ret = 0;
+
+	hash_table_create(&formula_uidls, default_pool, 0, str_hash, strcmp);
+	array_foreach(migrate_match_get_imap(ctx->match), imap) {
+		uidl = p_strdup(ctx->pool, migrate_uidl_format_expand(
+			ctx->set->uidl_format, ctx->uidvalidity, imap->uid));
+		hash_table_update(formula_uidls, uidl, POINTER_CAST(1));
+		migrate_match_add_cached(ctx->match, uidl, imap->uid);
+		ctx->formula_uidls++;
+	}
+	count = array_count(pop3_list);
+	if (ctx->pop3_box != NULL && count > 0) {
+		step = count <= MIGRATE_POP3_FORMULA_SAMPLE ? 1 :
+			count / MIGRATE_POP3_FORMULA_SAMPLE;
+		for (i = 0; i < count; i += step) {
+			pop3 = array_idx(pop3_list, i);
+			checked++;
+			if (hash_table_lookup(formula_uidls, pop3->uidl) != NULL)
+				continue;
+			e_error(ctx->event, "migrate_pop3_uidl_format=%s "
+				"doesn't give the old server's UIDLs: POP3 "
+				"message %u has UIDL '%s', which no IMAP "
+				"message's UID/UIDVALIDITY (%u) produces - "
+				"refusing to use the formula",
+				ctx->set->uidl_format, pop3->seq, pop3->uidl,
+				ctx->uidvalidity);
+			ret = -1;
+			break;
+		}
+		if (ret == 0) {
+			e_debug(ctx->event, "migrate_pop3_uidl_format verified "
+				"on %u of %u POP3 UIDLs", checked, count);
+		}
+	}
+	hash_table_destroy(&formula_uidls);
+	return ret;
+}
+
+static void migrate_pop3_report(struct migrate_pop3_sync *ctx,
+				const struct migrate_match_stats *stats)
+{
+	const struct migrate_match_pop3 *pop3;
+	const struct migrate_match_imap *imap;
+	string_t *report = t_str_new(256);
+
+	array_foreach(migrate_match_get_pop3(ctx->match), pop3) {
+		if (pop3->method != MIGRATE_MATCH_NONE)
+			continue;
+		e_warning(ctx->event, "%s: POP3 message %u UIDL %s size %"
+			  PRIuUOFF_T" has no IMAP message: %s",
+			  ctx->box->vname, pop3->seq,
+			  pop3->uidl == NULL ? "(none)" : pop3->uidl,
+			  pop3->size, migrate_match_reason_name(pop3->reason));
+		str_printfa(report, "pop3\t%u\t", pop3->seq);
+		str_append_tabescaped(report, pop3->uidl == NULL ? "" :
+				      pop3->uidl);
+		str_printfa(report, "\t%"PRIuUOFF_T"\t%s\n", pop3->size,
+			    migrate_match_reason_name(pop3->reason));
+	}
+	array_foreach(migrate_match_get_imap(ctx->match), imap) {
+		if (imap->method != MIGRATE_MATCH_NONE)
+			continue;
+		e_warning(ctx->event, "%s: IMAP message UID %u size %"
+			  PRIuUOFF_T" has no POP3 UIDL: %s",
+			  ctx->box->vname, imap->uid, imap->size,
+			  migrate_match_reason_name(imap->reason));
+		str_printfa(report, "imap\t%u\t\t%"PRIuUOFF_T"\t%s\n",
+			    imap->uid, imap->size,
+			    migrate_match_reason_name(imap->reason));
+	}
+	if (ctx->set->cache_dir[0] != '\0' &&
+	    (str_len(report) > 0 || stats->pop3_count + stats->imap_count > 0)) {
+		/* the last run's list of unmatched messages, for
+		   doveadm migrate and for admins */
+		(void)migrate_pop3_file_replace(ctx,
+			migrate_pop3_cache_name(ctx->box, "pop3-unmatched."),
+			report);
+	}
+}
+
+static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
+{
+	struct migrate_match_stats stats;
+
+	if (migrate_pop3_imap_list_read(ctx) < 0)
+		return -1;
+	if (ctx->set->uidl_format == NULL)
+		migrate_pop3_cache_read(ctx);
+	if (ctx->pop3_box != NULL && migrate_pop3_pop3_list_read(ctx) < 0)
+		return -1;
+
+	if (ctx->set->uidl_format != NULL) {
+		if (ctx->pop3_box == NULL) {
+			/* no POP3 list: the formula is the list */
+			const struct migrate_match_imap *imap;
+
+			array_foreach(migrate_match_get_imap(ctx->match), imap) {
+				migrate_match_add_pop3(ctx->match, 0,
+					migrate_uidl_format_expand(
+						ctx->set->uidl_format,
+						ctx->uidvalidity, imap->uid),
+					imap->size);
+			}
+		}
+		if (migrate_pop3_formula_apply(ctx) < 0)
+			return -1;
+		migrate_match_run_cheap(ctx->match);
+	} else {
+		migrate_match_run_cheap(ctx->match);
+		/* POP3 first: its server may drop an idle connection while
+		   the (longer) IMAP part runs */
+		if (migrate_pop3_idents_read(ctx, TRUE) < 0 ||
+		    migrate_pop3_idents_read(ctx, FALSE) < 0)
+			return -1;
+	}
+	migrate_match_run_full(ctx->match);
+	migrate_match_get_stats(ctx->match, &stats);
+
+	e_info(ctx->event, "%s: POP3 %u, IMAP %u messages; matched: "
+	       "cached %u, size %u, header %u, fields %u, formula %u; "
+	       "unmatched: POP3 %u, IMAP %u; headers read: POP3 %u, IMAP %u",
+	       ctx->box->vname, stats.pop3_count, stats.imap_count,
+	       ctx->formula_uidls > 0 ? 0 : stats.matched_cached,
+	       stats.matched_size, stats.matched_hash,
+	       stats.matched_fields,
+	       ctx->formula_uidls > 0 ? stats.matched_cached : 0,
+	       stats.pop3_unmatched, stats.imap_unmatched,
+	       stats.pop3_idents, stats.imap_idents);
+
+	migrate_pop3_report(ctx, &stats);
+	if (ctx->set->uidl_format == NULL)
+		migrate_pop3_cache_write(ctx);
+
+	if ((stats.pop3_unmatched > 0 || stats.imap_unmatched > 0) &&
+	    ctx->set->unmatched == MIGRATE_POP3_UNMATCHED_FAIL) {
+		e_error(ctx->event, "%s: %u POP3 and %u IMAP messages "
+			"couldn't be matched (listed above) - set "
+			"migrate_pop3_unmatched=continue to migrate them "
+			"with new UIDLs", ctx->box->vname,
+			stats.pop3_unmatched, stats.imap_unmatched);
+		return -1;
+	}
+	return 0;
+}
+
+int migrate_pop3_uidl_sync(struct mailbox *box)
+{
+	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
+	struct migrate_pop3_user *muser =
+		MIGRATE_POP3_USER_CONTEXT(box->storage->user);
+	struct migrate_pop3_sync ctx;
+	struct mail_namespace *ns;
+	int ret;
+
+	i_assert(muser->set != NULL);
+
+	i_zero(&ctx);
+	ctx.box = box;
+	ctx.mbox = mbox;
+	ctx.set = muser->set;
+	ctx.event = event_create(box->event);
+	event_set_append_log_prefix(ctx.event, MIGRATE_POP3_LOG_PREFIX);
+
+	pool_unref(&mbox->sync_pool);
+	mbox->sync_pool = pool_alloconly_create("migrate_pop3 match",
+						64 * 1024);
+	ctx.pool = mbox->sync_pool;
+	ctx.match = migrate_match_init(ctx.pool, &ctx.set->match_set);
+
+	if (ctx.set->pop3_box_vname != NULL) {
+		ns = mail_namespace_find(box->storage->user->namespaces,
+					 ctx.set->pop3_box_vname);
+		i_assert(ns != NULL);
+		ctx.pop3_box = mailbox_alloc(ns->list, ctx.set->pop3_box_vname,
+					     MAILBOX_FLAG_READONLY |
+					     MAILBOX_FLAG_POP3_SESSION);
+	}
+
+	T_BEGIN {
+		ret = migrate_pop3_sync_run(&ctx);
+	} T_END;
+
+	if (ctx.pop3_box != NULL)
+		mailbox_free(&ctx.pop3_box);
+	event_unref(&ctx.event);
+	if (ret < 0)
+		return -1;
+	mbox->match = ctx.match;
+	return 0;
+}
