@@ -46,9 +46,14 @@ bool migrate_header_filter_ignores(const struct migrate_header_filter *filter,
    too; reading stops after the header) and fill ident_r. Canonical form
    hashed: for every header not ignored, in order: name lowercased, ':',
    the value unfolded (CR/LF of continuation lines removed), runs of
-   whitespace collapsed to one space, leading/trailing whitespace removed,
-   8-bit and control bytes each replaced by '?' (servers disagree on them),
-   then "\n". Line endings (CRLF, LF, bare CR) therefore never matter.
+   whitespace (stray CRs included) collapsed to one space, leading/trailing
+   whitespace removed, each run of 8-bit bytes, control bytes and '?'
+   replaced by one '?' (servers disagree on them; Yahoo writes one '?' per
+   UTF-8 character), then "\n". Line endings (CRLF, LF) and stray CRs
+   therefore never matter. Lines without ':' and headers whose names
+   have bytes <= 0x20 or >= 0x7f are left out (Zimbra and Yahoo drop them
+   in one view), and a line of only CRs ends the header (Courier's
+   LF CR CR LF).
    Strings are allocated from pool. Returns 0 on success, -1 if the
    stream failed (error_r set, e.g. from i_stream_get_error()). */
 int migrate_header_hash_stream(struct istream *input,

@@ -35,6 +35,9 @@ enum migrate_match_method {
 	/* Tolerant fallback: identical Message-ID/Date/From/Subject fields
 	   and a size within the tolerance, unique both ways */
 	MIGRATE_MATCH_FIELDS,
+	/* Order fallback: between the same two paired neighbours, equally
+	   many unpaired messages on both sides, pairwise compatible fields */
+	MIGRATE_MATCH_ORDER,
 	/* UIDL computed from a formula (migrate_pop3_uidl_format) */
 	MIGRATE_MATCH_FORMULA,
 };
@@ -91,7 +94,7 @@ ARRAY_DEFINE_TYPE(migrate_match_imap, struct migrate_match_imap);
 struct migrate_match_stats {
 	unsigned int pop3_count, imap_count;
 	unsigned int matched_cached, matched_size, matched_hash;
-	unsigned int matched_fields, matched_formula;
+	unsigned int matched_fields, matched_order, matched_formula;
 	unsigned int pop3_unmatched, imap_unmatched;
 	/* headers the caller had to read */
 	unsigned int pop3_idents, imap_idents;

@@ -421,8 +421,8 @@ int migrate_header_hash_stream(struct istream *input,
 						   i_stream_get_name(input),
 						   i_stream_get_error(input));
 		} else {
-			*error_r = t_strdup_printf(
-				"read(%s) failed: non-blocking input is not supported",
+			*error_r = t_strdup_printf("read(%s) failed: "
+				"non-blocking input is not supported",
 				i_stream_get_name(input));
 		}
 		i_zero(ident_r);

@@ -11,6 +11,9 @@
    also catches a shift by two in mailboxes where two kinds of fixed-size
    messages alternate (monitoring alerts and recoveries). */
 #define MIGRATE_MATCH_SIZE_NEIGHBOURS 2
+/* How many messages on each side of a disagreement between the lists
+   are paired only by their header */
+#define MIGRATE_MATCH_SIZE_CONFIRM 2
 /* After a size mismatch the walk over both lists may continue further on:
    at most this many messages are skipped on each side, and the lists must
    then agree on the sizes of this many messages in a row... */
@@ -64,17 +67,23 @@ struct migrate_match_field_index {
 	ARRAY_TYPE(migrate_match_field_entry) by_date;
 };
 
+typedef int
+migrate_match_field_cmp_t(const struct migrate_match_field_entry *e1,
+			  const struct migrate_match_field_entry *e2);
+
 /* Fallback candidates of one message: count is 0, 1 or 2 (= several) */
 struct migrate_match_candidates {
 	unsigned int count;
 	unsigned int idx;
 };
-ARRAY_DEFINE_TYPE(migrate_match_candidates, struct migrate_match_candidates);
 
 struct migrate_match {
 	pool_t pool;
 	struct migrate_match_settings set;
 
+	/* Until run_cheap() the lists grow on the heap: growing them in an
+	   alloconly pool would leave every old copy behind, doubling the
+	   memory. run_cheap() moves them to the pool at their final size. */
 	ARRAY_TYPE(migrate_match_pop3) pop3;
 	ARRAY_TYPE(migrate_match_imap) imap;
 	ARRAY(struct migrate_match_cached) cached;
@@ -105,11 +114,9 @@ migrate_match_init(pool_t pool, const struct migrate_match_settings *set)
 	match = p_new(pool, struct migrate_match, 1);
 	match->pool = pool;
 	match->set = *set;
-	p_array_init(&match->pop3, pool, 64);
-	p_array_init(&match->imap, pool, 64);
-	p_array_init(&match->cached, pool, 16);
-	p_array_init(&match->need_pop3, pool, 16);
-	p_array_init(&match->need_imap, pool, 16);
+	i_array_init(&match->pop3, 64);
+	i_array_init(&match->imap, 64);
+	i_array_init(&match->cached, 16);
 	return match;
 }
 
@@ -119,6 +126,11 @@ void migrate_match_deinit(struct migrate_match **_match)
 	pool_t pool = match->pool;
 
 	*_match = NULL;
+	if (!match->cheap_done) {
+		array_free(&match->pop3);
+		array_free(&match->imap);
+		array_free(&match->cached);
+	}
 	pool_unref(&pool);
 }
 
@@ -172,10 +184,8 @@ static void
 migrate_match_pair(struct migrate_match *match, unsigned int pop3_idx,
 		   unsigned int imap_idx, enum migrate_match_method method)
 {
-	struct migrate_match_pop3 *pmsg =
-		array_idx_modifiable(&match->pop3, pop3_idx);
-	struct migrate_match_imap *imsg =
-		array_idx_modifiable(&match->imap, imap_idx);
+	struct migrate_match_pop3 *pmsg = migrate_match_pop3_get(match, pop3_idx);
+	struct migrate_match_imap *imsg = migrate_match_imap_get(match, imap_idx);
 
 	i_assert(pmsg->method == MIGRATE_MATCH_NONE);
 	i_assert(imsg->method == MIGRATE_MATCH_NONE);
@@ -236,9 +246,10 @@ static void migrate_match_apply_cache(struct migrate_match *match)
 
 	array_foreach(&match->cached, cached) {
 		value = hash_table_lookup(uidls, cached->uidl);
-		if (value == NULL || POINTER_CAST_TO(value, unsigned int) == UINT_MAX)
+		pop3_idx = POINTER_CAST_TO(value, unsigned int);
+		if (pop3_idx == 0 || pop3_idx == UINT_MAX)
 			continue;
-		pop3_idx = POINTER_CAST_TO(value, unsigned int) - 1;
+		pop3_idx--;
 		imsg = migrate_match_imap_find(match, cached->uid);
 		if (imsg == NULL || imsg->method != MIGRATE_MATCH_NONE ||
 		    migrate_match_pop3_get(match, pop3_idx)->method !=
@@ -268,24 +279,31 @@ struct migrate_match_size_walk {
 };
 
 static unsigned int
-migrate_match_walk_pos(const struct migrate_match_size_walk *walk,
-		       unsigned int start, unsigned int k)
+migrate_match_walk_pop3_pos(const struct migrate_match_size_walk *walk,
+			    unsigned int k)
 {
-	return walk->backward ? start - k : start + k;
+	return walk->backward ? walk->pop3_start - k : walk->pop3_start + k;
+}
+
+static unsigned int
+migrate_match_walk_imap_pos(const struct migrate_match_size_walk *walk,
+			    unsigned int k)
+{
+	return walk->backward ? walk->imap_start - k : walk->imap_start + k;
 }
 
 static uoff_t
 migrate_match_walk_pop3_size(const struct migrate_match_size_walk *walk,
 			     unsigned int k)
 {
-	return walk->pop3->sizes[migrate_match_walk_pos(walk, walk->pop3_start, k)];
+	return walk->pop3->sizes[migrate_match_walk_pop3_pos(walk, k)];
 }
 
 static uoff_t
 migrate_match_walk_imap_size(const struct migrate_match_size_walk *walk,
 			     unsigned int k)
 {
-	return walk->imap->sizes[migrate_match_walk_pos(walk, walk->imap_start, k)];
+	return walk->imap->sizes[migrate_match_walk_imap_pos(walk, k)];
 }
 
 /* Returns TRUE if no other message within distance of pos has the same
@@ -310,8 +328,8 @@ static void
 migrate_match_size_pos(const struct migrate_match_size_walk *walk,
 		       unsigned int pk, unsigned int ik)
 {
-	unsigned int ppos = migrate_match_walk_pos(walk, walk->pop3_start, pk);
-	unsigned int ipos = migrate_match_walk_pos(walk, walk->imap_start, ik);
+	unsigned int ppos = migrate_match_walk_pop3_pos(walk, pk);
+	unsigned int ipos = migrate_match_walk_imap_pos(walk, ik);
 	struct migrate_match *match = walk->match;
 	unsigned int pop3_idx = walk->pop3->idx[ppos];
 	unsigned int imap_idx = walk->imap->idx[ipos];
@@ -335,36 +353,44 @@ migrate_match_size_pos(const struct migrate_match_size_walk *walk,
 	}
 }
 
-static bool
-migrate_match_size_run_matches(const struct migrate_match_size_walk *walk,
-			       unsigned int pk, unsigned int ik)
+/* Returns the length of the run of same sizes starting at walk positions
+   pk/ik, or 0 if there's none: RESYNC_RUN messages, or fewer if that is
+   where both lists end together. */
+static unsigned int
+migrate_match_size_run_length(const struct migrate_match_size_walk *walk,
+			      unsigned int pk, unsigned int ik)
 {
-	unsigned int i;
+	unsigned int i, len = MIGRATE_MATCH_RESYNC_RUN;
 
-	if (pk + MIGRATE_MATCH_RESYNC_RUN > walk->pop3_len ||
-	    ik + MIGRATE_MATCH_RESYNC_RUN > walk->imap_len)
-		return FALSE;
-	for (i = 0; i < MIGRATE_MATCH_RESYNC_RUN; i++) {
+	if (pk >= walk->pop3_len || ik >= walk->imap_len)
+		return 0;
+	if (pk + len > walk->pop3_len || ik + len > walk->imap_len) {
+		if (walk->pop3_len - pk != walk->imap_len - ik)
+			return 0;
+		len = walk->pop3_len - pk;
+	}
+	for (i = 0; i < len; i++) {
 		if (migrate_match_walk_pop3_size(walk, pk + i) !=
 		    migrate_match_walk_imap_size(walk, ik + i))
-			return FALSE;
+			return 0;
 	}
-	return TRUE;
+	return len;
 }
 
 static bool
 migrate_match_size_run_is_distinct(const struct migrate_match_size_walk *walk,
-				   unsigned int pk, unsigned int ik)
+				   unsigned int pk, unsigned int ik,
+				   unsigned int len)
 {
-	unsigned int i;
+	unsigned int i, ppos, ipos;
 
-	for (i = 0; i < MIGRATE_MATCH_RESYNC_RUN; i++) {
-		if (migrate_match_size_is_unique(walk->pop3,
-				migrate_match_walk_pos(walk, walk->pop3_start, pk + i),
-				MIGRATE_MATCH_RESYNC_DISTINCT) &&
-		    migrate_match_size_is_unique(walk->imap,
-				migrate_match_walk_pos(walk, walk->imap_start, ik + i),
-				MIGRATE_MATCH_RESYNC_DISTINCT))
+	for (i = 0; i < len; i++) {
+		ppos = migrate_match_walk_pop3_pos(walk, pk + i);
+		ipos = migrate_match_walk_imap_pos(walk, ik + i);
+		if (migrate_match_size_is_unique(walk->pop3, ppos,
+						 MIGRATE_MATCH_RESYNC_DISTINCT) &&
+		    migrate_match_size_is_unique(walk->imap, ipos,
+						 MIGRATE_MATCH_RESYNC_DISTINCT))
 			return TRUE;
 	}
 	return FALSE;
@@ -382,23 +408,26 @@ migrate_match_size_resync(const struct migrate_match_size_walk *walk,
 			  unsigned int *pk, unsigned int *ik)
 {
 	const unsigned int max_skip = MIGRATE_MATCH_RESYNC_MAX_SKIP;
-	unsigned int skip, a, b, found = 0, found_a = 0, found_b = 0;
+	unsigned int skip, a, b, len, found = 0, found_a = 0, found_b = 0;
+	unsigned int found_len = 0;
 
 	for (skip = 1; skip <= 2 * max_skip && found == 0; skip++) {
 		for (a = skip > max_skip ? skip - max_skip : 0;
 		     a <= skip && a <= max_skip; a++) {
 			b = skip - a;
-			if (migrate_match_size_run_matches(walk, *pk + a,
-							   *ik + b)) {
+			len = migrate_match_size_run_length(walk, *pk + a,
+							    *ik + b);
+			if (len > 0) {
 				found++;
 				found_a = a;
 				found_b = b;
+				found_len = len;
 			}
 		}
 	}
 	if (found != 1 ||
 	    !migrate_match_size_run_is_distinct(walk, *pk + found_a,
-						*ik + found_b))
+						*ik + found_b, found_len))
 		return FALSE;
 	*pk += found_a;
 	*ik += found_b;
@@ -411,23 +440,46 @@ static void
 migrate_match_size_walk(const struct migrate_match_size_walk *walk,
 			unsigned int *pop3_done_r, unsigned int *imap_done_r)
 {
-	unsigned int pk = 0, ik = 0;
+	unsigned int pk = 0, ik = 0, n, i, next_pk, next_ik;
+	unsigned int lead_unconfirmed = 0, unconfirmed;
+	bool done;
 
 	for (;;) {
-		while (pk < walk->pop3_len && ik < walk->imap_len &&
-		       migrate_match_walk_pop3_size(walk, pk) ==
-		       migrate_match_walk_imap_size(walk, ik)) {
-			migrate_match_size_pos(walk, pk, ik);
-			pk++;
-			ik++;
+		for (n = 0; pk + n < walk->pop3_len &&
+			    ik + n < walk->imap_len; n++) {
+			if (migrate_match_walk_pop3_size(walk, pk + n) !=
+			    migrate_match_walk_imap_size(walk, ik + n))
+				break;
 		}
-		if (pk == walk->pop3_len || ik == walk->imap_len)
+		next_pk = pk + n;
+		next_ik = ik + n;
+		/* Where the lists disagree, a message on one side only
+		   whose size happens to be that of the other side's message
+		   at its position looks just like a match, and it can't be
+		   told where exactly the disagreement starts: the messages
+		   next to it count only with their header. */
+		unconfirmed = MIGRATE_MATCH_SIZE_CONFIRM;
+		if (next_pk == walk->pop3_len && next_ik == walk->imap_len) {
+			unconfirmed = 0;
+			done = TRUE;
+		} else if (next_pk == walk->pop3_len ||
+			   next_ik == walk->imap_len) {
+			done = TRUE;
+		} else {
+			done = !migrate_match_size_resync(walk, &next_pk,
+							  &next_ik);
+		}
+		for (i = lead_unconfirmed; i + unconfirmed < n; i++)
+			migrate_match_size_pos(walk, pk + i, ik + i);
+		lead_unconfirmed = unconfirmed;
+		if (done) {
+			*pop3_done_r = pk + n;
+			*imap_done_r = ik + n;
 			break;
-		if (!migrate_match_size_resync(walk, &pk, &ik))
-			break;
+		}
+		pk = next_pk;
+		ik = next_ik;
 	}
-	*pop3_done_r = pk;
-	*imap_done_r = ik;
 }
 
 static void
@@ -499,32 +551,73 @@ static void migrate_match_by_size(struct migrate_match *match)
 	migrate_match_size_list_deinit(&imap);
 }
 
-void migrate_match_run_cheap(struct migrate_match *match)
+static void migrate_match_move_to_pool(struct migrate_match *match)
+{
+	ARRAY_TYPE(migrate_match_pop3) pop3;
+	ARRAY_TYPE(migrate_match_imap) imap;
+
+	p_array_init(&pop3, match->pool, I_MAX(array_count(&match->pop3), 1));
+	array_append_array(&pop3, &match->pop3);
+	array_free(&match->pop3);
+	match->pop3 = pop3;
+
+	p_array_init(&imap, match->pool, I_MAX(array_count(&match->imap), 1));
+	array_append_array(&imap, &match->imap);
+	array_free(&match->imap);
+	match->imap = imap;
+}
+
+/* Not paired and nothing known that rules it out: its header is needed */
+static bool
+migrate_match_needs_ident(enum migrate_match_method method,
+			  enum migrate_unmatched_reason reason)
+{
+	return method == MIGRATE_MATCH_NONE &&
+		reason == MIGRATE_UNMATCHED_NONE;
+}
+
+static void migrate_match_need_init(struct migrate_match *match)
 {
 	const struct migrate_match_pop3 *pmsg;
 	const struct migrate_match_imap *imsg;
+	unsigned int pop3_count = 0, imap_count = 0;
 	uint32_t idx;
 
-	i_assert(!match->cheap_done);
-
-	migrate_match_apply_cache(match);
-	if (!match->set.skip_size_match)
-		migrate_match_by_size(match);
-
 	array_foreach(&match->pop3, pmsg) {
-		if (pmsg->method == MIGRATE_MATCH_NONE &&
-		    pmsg->reason == MIGRATE_UNMATCHED_NONE) {
+		if (migrate_match_needs_ident(pmsg->method, pmsg->reason))
+			pop3_count++;
+	}
+	array_foreach(&match->imap, imsg) {
+		if (migrate_match_needs_ident(imsg->method, imsg->reason))
+			imap_count++;
+	}
+
+	p_array_init(&match->need_pop3, match->pool, I_MAX(pop3_count, 1));
+	p_array_init(&match->need_imap, match->pool, I_MAX(imap_count, 1));
+	array_foreach(&match->pop3, pmsg) {
+		if (migrate_match_needs_ident(pmsg->method, pmsg->reason)) {
 			idx = pmsg->idx;
 			array_push_back(&match->need_pop3, &idx);
 		}
 	}
 	array_foreach(&match->imap, imsg) {
-		if (imsg->method == MIGRATE_MATCH_NONE &&
-		    imsg->reason == MIGRATE_UNMATCHED_NONE) {
+		if (migrate_match_needs_ident(imsg->method, imsg->reason)) {
 			idx = imsg->idx;
 			array_push_back(&match->need_imap, &idx);
 		}
 	}
+}
+
+void migrate_match_run_cheap(struct migrate_match *match)
+{
+	i_assert(!match->cheap_done);
+
+	migrate_match_move_to_pool(match);
+	migrate_match_apply_cache(match);
+	array_free(&match->cached);
+	if (!match->set.skip_size_match)
+		migrate_match_by_size(match);
+	migrate_match_need_init(match);
 	match->cheap_done = TRUE;
 }
 
@@ -556,7 +649,7 @@ void migrate_match_set_pop3_ident(struct migrate_match *match,
 				  unsigned int idx,
 				  const struct migrate_msg_ident *ident)
 {
-	struct migrate_match_pop3 *msg = array_idx_modifiable(&match->pop3, idx);
+	struct migrate_match_pop3 *msg = migrate_match_pop3_get(match, idx);
 
 	i_assert(!match->full_done);
 	migrate_match_ident_copy(match->pool, &msg->ident, ident);
@@ -567,7 +660,7 @@ void migrate_match_set_imap_ident(struct migrate_match *match,
 				  unsigned int idx,
 				  const struct migrate_msg_ident *ident)
 {
-	struct migrate_match_imap *msg = array_idx_modifiable(&match->imap, idx);
+	struct migrate_match_imap *msg = migrate_match_imap_get(match, idx);
 
 	i_assert(!match->full_done);
 	migrate_match_ident_copy(match->pool, &msg->ident, ident);
@@ -577,7 +670,7 @@ void migrate_match_set_imap_ident(struct migrate_match *match,
 void migrate_match_set_pop3_unreadable(struct migrate_match *match,
 				       unsigned int idx)
 {
-	struct migrate_match_pop3 *msg = array_idx_modifiable(&match->pop3, idx);
+	struct migrate_match_pop3 *msg = migrate_match_pop3_get(match, idx);
 
 	i_assert(!match->full_done);
 	if (msg->method == MIGRATE_MATCH_NONE &&
@@ -588,7 +681,7 @@ void migrate_match_set_pop3_unreadable(struct migrate_match *match,
 void migrate_match_set_imap_unreadable(struct migrate_match *match,
 				       unsigned int idx)
 {
-	struct migrate_match_imap *msg = array_idx_modifiable(&match->imap, idx);
+	struct migrate_match_imap *msg = migrate_match_imap_get(match, idx);
 
 	i_assert(!match->full_done);
 	if (msg->method == MIGRATE_MATCH_NONE &&
@@ -771,19 +864,19 @@ migrate_match_hash_group(struct migrate_match *match,
    could be any of the others. */
 static void
 migrate_match_hash_mark_ambiguous(struct migrate_match *match,
-				  const struct migrate_match_hash_entry *pop3_entries,
+				  const struct migrate_match_hash_entry *pop3,
 				  unsigned int pop3_count,
-				  const struct migrate_match_hash_entry *imap_entries,
+				  const struct migrate_match_hash_entry *imap,
 				  unsigned int imap_count)
 {
 	unsigned int i;
 
 	for (i = 0; i < pop3_count; i++) {
-		migrate_match_pop3_get(match, pop3_entries[i].idx)->reason =
+		migrate_match_pop3_get(match, pop3[i].idx)->reason =
 			MIGRATE_UNMATCHED_AMBIGUOUS;
 	}
 	for (i = 0; i < imap_count; i++) {
-		migrate_match_imap_get(match, imap_entries[i].idx)->reason =
+		migrate_match_imap_get(match, imap[i].idx)->reason =
 			MIGRATE_UNMATCHED_AMBIGUOUS;
 	}
 }
@@ -914,6 +1007,7 @@ migrate_match_size_window(const struct migrate_match_settings *set,
 		size % 1000 * set->size_tolerance_permille / 1000 +
 		set->size_tolerance_bytes;
 	*min_r = size > slack ? size - slack : 0;
+	/* no upper bound needed for a permille of 1000 or absurd sizes */
 	if (set->size_tolerance_permille >= 1000 ||
 	    size > ((uoff_t)1 << 40))
 		*max_r = (uoff_t)-1;
@@ -1035,11 +1129,10 @@ migrate_match_field_index_deinit(struct migrate_match_field_index *index)
    one of the two must be present on both sides: From, Subject and size
    alone don't tell a daily report from the next day's. */
 static bool
-migrate_match_fields_compatible(const struct migrate_match_settings *set,
-				const struct migrate_match_field_entry *e1,
-				const struct migrate_match_field_entry *e2)
+migrate_match_idents_compatible(const struct migrate_match_settings *set,
+				const struct migrate_msg_ident *id1, uoff_t size1,
+				const struct migrate_msg_ident *id2, uoff_t size2)
 {
-	const struct migrate_msg_ident *id1 = e1->ident, *id2 = e2->ident;
 	bool have_id = id1->message_id != NULL && id2->message_id != NULL;
 	bool have_date = id1->date != 0 && id2->date != 0;
 
@@ -1052,7 +1145,16 @@ migrate_match_fields_compatible(const struct migrate_match_settings *set,
 	if (migrate_match_field_str_cmp(id1->from, id2->from) != 0 ||
 	    migrate_match_field_str_cmp(id1->subject, id2->subject) != 0)
 		return FALSE;
-	return migrate_match_size_within(set, e1->size, e2->size);
+	return migrate_match_size_within(set, size1, size2);
+}
+
+static bool
+migrate_match_fields_compatible(const struct migrate_match_settings *set,
+				const struct migrate_match_field_entry *e1,
+				const struct migrate_match_field_entry *e2)
+{
+	return migrate_match_idents_compatible(set, e1->ident, e1->size,
+					       e2->ident, e2->size);
 }
 
 /* First entry whose key is >= the key of entry and, within the key,
@@ -1062,8 +1164,7 @@ migrate_match_field_lower_bound(const struct migrate_match_field_entry *entries,
 				unsigned int count,
 				const struct migrate_match_field_entry *entry,
 				uoff_t min_size,
-				int (*key_cmp)(const struct migrate_match_field_entry *,
-					       const struct migrate_match_field_entry *))
+				migrate_match_field_cmp_t *key_cmp)
 {
 	unsigned int lo = 0, hi = count, mid;
 	int ret;
@@ -1085,8 +1186,7 @@ static bool
 migrate_match_field_scan(const struct migrate_match_settings *set,
 			 const ARRAY_TYPE(migrate_match_field_entry) *entries,
 			 const struct migrate_match_field_entry *entry,
-			 int (*key_cmp)(const struct migrate_match_field_entry *,
-					const struct migrate_match_field_entry *),
+			 migrate_match_field_cmp_t *key_cmp,
 			 bool need_missing_id,
 			 struct migrate_match_candidates *cand)
 {
@@ -1152,16 +1252,54 @@ migrate_match_field_candidates_all(const struct migrate_match_settings *set,
 	}
 }
 
-/* Pair messages whose only candidate has them as its only candidate.
-   Order never breaks a tie here: identical headers were already paired
-   in order by the hash groups where that is safe. */
+/* Pair messages whose only candidate has them as its only candidate;
+   messages with candidates that stay unpaired are AMBIGUOUS. */
+static void
+migrate_match_fields_pair(struct migrate_match *match,
+			  const struct migrate_match_field_index *pop3,
+			  const struct migrate_match_field_index *imap)
+{
+	struct migrate_match_candidates *pop3_cands, *imap_cands;
+	const struct migrate_match_candidates *pc, *ic;
+	const struct migrate_match_field_entry *entry;
+	struct migrate_match_pop3 *pmsg;
+	struct migrate_match_imap *imsg;
+
+	pop3_cands = i_new(struct migrate_match_candidates,
+			   array_count(&match->pop3));
+	imap_cands = i_new(struct migrate_match_candidates,
+			   array_count(&match->imap));
+	migrate_match_field_candidates_all(&match->set, pop3, imap, pop3_cands);
+	migrate_match_field_candidates_all(&match->set, imap, pop3, imap_cands);
+
+	array_foreach(&pop3->all, entry) {
+		pc = &pop3_cands[entry->idx];
+		ic = &imap_cands[pc->idx];
+		if (pc->count == 1 && ic->count == 1 && ic->idx == entry->idx) {
+			migrate_match_pair(match, entry->idx, pc->idx,
+					   MIGRATE_MATCH_FIELDS);
+		} else if (pc->count > 0) {
+			pmsg = migrate_match_pop3_get(match, entry->idx);
+			pmsg->reason = MIGRATE_UNMATCHED_AMBIGUOUS;
+		}
+	}
+	array_foreach(&imap->all, entry) {
+		imsg = migrate_match_imap_get(match, entry->idx);
+		if (imap_cands[entry->idx].count > 0 &&
+		    imsg->method == MIGRATE_MATCH_NONE)
+			imsg->reason = MIGRATE_UNMATCHED_AMBIGUOUS;
+	}
+	i_free(pop3_cands);
+	i_free(imap_cands);
+}
+
+/* The tolerant fallback. Order never breaks a tie here: identical headers
+   were already paired in order by the hash groups where that is safe. */
 static void migrate_match_by_fields(struct migrate_match *match)
 {
 	struct migrate_match_field_index pop3, imap;
-	struct migrate_match_candidates *pop3_cands, *imap_cands, *pc;
 	const struct migrate_match_pop3 *pmsg;
 	const struct migrate_match_imap *imsg;
-	const struct migrate_match_field_entry *entry;
 
 	migrate_match_field_index_init(&pop3);
 	migrate_match_field_index_init(&imap);
@@ -1179,40 +1317,10 @@ static void migrate_match_by_fields(struct migrate_match *match)
 						      imsg->size, imsg->idx);
 		}
 	}
-
 	if (array_count(&pop3.all) > 0 && array_count(&imap.all) > 0) {
 		migrate_match_field_index_sort(&pop3);
 		migrate_match_field_index_sort(&imap);
-		pop3_cands = i_new(struct migrate_match_candidates,
-				   array_count(&match->pop3));
-		imap_cands = i_new(struct migrate_match_candidates,
-				   array_count(&match->imap));
-		migrate_match_field_candidates_all(&match->set, &pop3, &imap,
-						   pop3_cands);
-		migrate_match_field_candidates_all(&match->set, &imap, &pop3,
-						   imap_cands);
-
-		array_foreach(&pop3.all, entry) {
-			pc = &pop3_cands[entry->idx];
-			if (pc->count == 1 && imap_cands[pc->idx].count == 1 &&
-			    imap_cands[pc->idx].idx == entry->idx) {
-				migrate_match_pair(match, entry->idx, pc->idx,
-						   MIGRATE_MATCH_FIELDS);
-			} else if (pc->count > 0) {
-				migrate_match_pop3_get(match, entry->idx)->reason =
-					MIGRATE_UNMATCHED_AMBIGUOUS;
-			}
-		}
-		array_foreach(&imap.all, entry) {
-			if (imap_cands[entry->idx].count > 0 &&
-			    migrate_match_imap_get(match, entry->idx)->method ==
-			    MIGRATE_MATCH_NONE) {
-				migrate_match_imap_get(match, entry->idx)->reason =
-					MIGRATE_UNMATCHED_AMBIGUOUS;
-			}
-		}
-		i_free(pop3_cands);
-		i_free(imap_cands);
+		migrate_match_fields_pair(match, &pop3, &imap);
 	}
 	migrate_match_field_index_deinit(&pop3);
 	migrate_match_field_index_deinit(&imap);
@@ -1230,6 +1338,116 @@ migrate_match_final_reason(enum migrate_unmatched_reason reason,
 	return MIGRATE_UNMATCHED_NO_CANDIDATE;
 }
 
+/* Collect the unpaired messages strictly between two paired neighbours.
+   Returns FALSE if one of them can't take part in an ordered pairing (no
+   UIDL, no header read). */
+static bool
+migrate_match_order_gap_collect(struct migrate_match *match,
+				unsigned int pop3_first, unsigned int pop3_end,
+				unsigned int imap_first, unsigned int imap_end,
+				ARRAY_TYPE(uint32_t) *pop3_r,
+				ARRAY_TYPE(uint32_t) *imap_r)
+{
+	const struct migrate_match_pop3 *pmsg;
+	const struct migrate_match_imap *imsg;
+	unsigned int i;
+
+	array_clear(pop3_r);
+	array_clear(imap_r);
+	for (i = pop3_first; i < pop3_end; i++) {
+		pmsg = array_idx(&match->pop3, i);
+		if (pmsg->method != MIGRATE_MATCH_NONE)
+			continue;
+		if (!pmsg->have_ident || pmsg->uidl[0] == '\0')
+			return FALSE;
+		array_push_back(pop3_r, &i);
+	}
+	for (i = imap_first; i < imap_end; i++) {
+		imsg = array_idx(&match->imap, i);
+		if (imsg->method != MIGRATE_MATCH_NONE)
+			continue;
+		if (!imsg->have_ident)
+			return FALSE;
+		array_push_back(imap_r, &i);
+	}
+	return TRUE;
+}
+
+static void
+migrate_match_order_gap(struct migrate_match *match,
+			unsigned int pop3_first, unsigned int pop3_end,
+			unsigned int imap_first, unsigned int imap_end,
+			ARRAY_TYPE(uint32_t) *pop3_idx,
+			ARRAY_TYPE(uint32_t) *imap_idx)
+{
+	const struct migrate_match_pop3 *pmsg;
+	const struct migrate_match_imap *imsg;
+	const uint32_t *p, *m;
+	unsigned int i, count;
+
+	if (pop3_first >= pop3_end || imap_first >= imap_end)
+		return;
+	if (!migrate_match_order_gap_collect(match, pop3_first, pop3_end,
+					     imap_first, imap_end,
+					     pop3_idx, imap_idx))
+		return;
+	count = array_count(pop3_idx);
+	if (count == 0 || count != array_count(imap_idx))
+		return;
+	p = array_front(pop3_idx);
+	m = array_front(imap_idx);
+	for (i = 0; i < count; i++) {
+		pmsg = array_idx(&match->pop3, p[i]);
+		imsg = array_idx(&match->imap, m[i]);
+		if (!migrate_match_idents_compatible(&match->set,
+				&pmsg->ident, pmsg->size,
+				&imsg->ident, imsg->size))
+			return;
+	}
+	for (i = 0; i < count; i++)
+		migrate_match_pair(match, p[i], m[i], MIGRATE_MATCH_ORDER);
+}
+
+/* The order fallback. POP3 and IMAP list a mailbox in the same order, so
+   where the unpaired messages between two paired neighbours are as many
+   on both sides and each could be the other side's message at the same
+   position (see migrate_match_idents_compatible()), they are paired in
+   order. This resolves duplicates whose copies differ in one view (e.g. a
+   filter header added to one POP3 copy): their hash groups have unequal
+   counts and the field fallback sees several candidates. Gaps that don't
+   line up (counts differ, an incompatible pair, a crossing neighbour)
+   are left alone and reported. */
+static void migrate_match_by_order(struct migrate_match *match)
+{
+	const struct migrate_match_pop3 *pmsg;
+	ARRAY_TYPE(uint32_t) pop3_idx, imap_idx;
+	unsigned int i, pop3_count, imap_count;
+	unsigned int last_pop3 = 0, last_imap = 0;
+
+	pop3_count = array_count(&match->pop3);
+	imap_count = array_count(&match->imap);
+	i_array_init(&pop3_idx, 16);
+	i_array_init(&imap_idx, 16);
+	/* last_* are one past the previous paired neighbour */
+	for (i = 0; i < pop3_count; i++) {
+		pmsg = array_idx(&match->pop3, i);
+		if (pmsg->method == MIGRATE_MATCH_NONE)
+			continue;
+		if (pmsg->imap_idx < last_imap) {
+			/* crossing pair: no order to rely on here */
+			continue;
+		}
+		migrate_match_order_gap(match, last_pop3, i, last_imap,
+					pmsg->imap_idx, &pop3_idx, &imap_idx);
+		last_pop3 = i + 1;
+		last_imap = pmsg->imap_idx + 1;
+	}
+	migrate_match_order_gap(match, last_pop3, pop3_count, last_imap,
+				imap_count, &pop3_idx, &imap_idx);
+	array_free(&pop3_idx);
+	array_free(&imap_idx);
+}
+
 void migrate_match_run_full(struct migrate_match *match)
 {
 	struct migrate_match_pop3 *pmsg;
@@ -1241,6 +1459,7 @@ void migrate_match_run_full(struct migrate_match *match)
 	migrate_match_by_hash(match, TRUE);
 	migrate_match_by_fields(match);
 	migrate_match_by_hash(match, FALSE);
+	migrate_match_by_order(match);
 
 	array_foreach_modifiable(&match->pop3, pmsg) {
 		if (pmsg->method == MIGRATE_MATCH_NONE) {
@@ -1300,6 +1519,9 @@ migrate_match_stats_add(struct migrate_match_stats *stats,
 	case MIGRATE_MATCH_FIELDS:
 		stats->matched_fields++;
 		break;
+	case MIGRATE_MATCH_ORDER:
+		stats->matched_order++;
+		break;
 	case MIGRATE_MATCH_FORMULA:
 		stats->matched_formula++;
 		break;
@@ -1342,6 +1564,8 @@ const char *migrate_match_method_name(enum migrate_match_method method)
 		return "hash";
 	case MIGRATE_MATCH_FIELDS:
 		return "fields";
+	case MIGRATE_MATCH_ORDER:
+		return "order";
 	case MIGRATE_MATCH_FORMULA:
 		return "formula";
 	}

@@ -4,6 +4,7 @@
 #include "array.h"
 #include "hash.h"
 #include "str.h"
+#include "time-util.h"
 #include "strescape.h"
 #include "write-full.h"
 #include "istream.h"
@@ -435,9 +436,8 @@ static void migrate_pop3_report(struct migrate_pop3_sync *ctx,
 	array_foreach(migrate_match_get_pop3(ctx->match), pop3) {
 		if (pop3->method != MIGRATE_MATCH_NONE)
 			continue;
-		e_warning(ctx->event, "%s: POP3 message %u UIDL %s size %"
-			  PRIuUOFF_T" has no IMAP message: %s",
-			  ctx->box->vname, pop3->seq,
+		e_warning(ctx->event, "POP3 message %u UIDL %s size %"
+			  PRIuUOFF_T" has no IMAP message: %s", pop3->seq,
 			  pop3->uidl == NULL ? "(none)" : pop3->uidl,
 			  pop3->size, migrate_match_reason_name(pop3->reason));
 		str_printfa(report, "pop3\t%u\t", pop3->seq);
@@ -449,9 +449,8 @@ static void migrate_pop3_report(struct migrate_pop3_sync *ctx,
 	array_foreach(migrate_match_get_imap(ctx->match), imap) {
 		if (imap->method != MIGRATE_MATCH_NONE)
 			continue;
-		e_warning(ctx->event, "%s: IMAP message UID %u size %"
-			  PRIuUOFF_T" has no POP3 UIDL: %s",
-			  ctx->box->vname, imap->uid, imap->size,
+		e_warning(ctx->event, "IMAP message UID %u size %"
+			  PRIuUOFF_T" has no POP3 UIDL: %s", imap->uid, imap->size,
 			  migrate_match_reason_name(imap->reason));
 		str_printfa(report, "imap\t%u\t\t%"PRIuUOFF_T"\t%s\n",
 			    imap->uid, imap->size,
@@ -470,13 +469,17 @@ static void migrate_pop3_report(struct migrate_pop3_sync *ctx,
 static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 {
 	struct migrate_match_stats stats;
+	struct timeval t0, t1, t2, t3;
 
+	i_gettimeofday(&t0);
 	if (migrate_pop3_imap_list_read(ctx) < 0)
 		return -1;
 	if (ctx->set->uidl_format == NULL)
 		migrate_pop3_cache_read(ctx);
+	i_gettimeofday(&t1);
 	if (ctx->pop3_box != NULL && migrate_pop3_pop3_list_read(ctx) < 0)
 		return -1;
+	i_gettimeofday(&t2);
 
 	if (ctx->set->uidl_format != NULL) {
 		if (ctx->pop3_box == NULL) {
@@ -504,14 +507,18 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	}
 	migrate_match_run_full(ctx->match);
 	migrate_match_get_stats(ctx->match, &stats);
+	i_gettimeofday(&t3);
+	e_debug(ctx->event, "Timing: IMAP list %d ms, POP3 list %d ms, "
+		"headers and matching %d ms", timeval_diff_msecs(&t1, &t0),
+		timeval_diff_msecs(&t2, &t1), timeval_diff_msecs(&t3, &t2));
 
-	e_info(ctx->event, "%s: POP3 %u, IMAP %u messages; matched: "
-	       "cached %u, size %u, header %u, fields %u, formula %u; "
+	e_info(ctx->event, "POP3 %u, IMAP %u messages; matched: "
+	       "cached %u, size %u, header %u, fields %u, order %u, formula %u; "
 	       "unmatched: POP3 %u, IMAP %u; headers read: POP3 %u, IMAP %u",
-	       ctx->box->vname, stats.pop3_count, stats.imap_count,
+	       stats.pop3_count, stats.imap_count,
 	       ctx->formula_uidls > 0 ? 0 : stats.matched_cached,
 	       stats.matched_size, stats.matched_hash,
-	       stats.matched_fields,
+	       stats.matched_fields, stats.matched_order,
 	       ctx->formula_uidls > 0 ? stats.matched_cached : 0,
 	       stats.pop3_unmatched, stats.imap_unmatched,
 	       stats.pop3_idents, stats.imap_idents);
@@ -522,11 +529,11 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 
 	if ((stats.pop3_unmatched > 0 || stats.imap_unmatched > 0) &&
 	    ctx->set->unmatched == MIGRATE_POP3_UNMATCHED_FAIL) {
-		e_error(ctx->event, "%s: %u POP3 and %u IMAP messages "
+		e_error(ctx->event, "%u POP3 and %u IMAP messages "
 			"couldn't be matched (listed above) - set "
 			"migrate_pop3_unmatched=continue to migrate them "
-			"with new UIDLs", ctx->box->vname,
-			stats.pop3_unmatched, stats.imap_unmatched);
+			"with new UIDLs", stats.pop3_unmatched,
+			stats.imap_unmatched);
 		return -1;
 	}
 	return 0;
