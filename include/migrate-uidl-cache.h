@@ -21,13 +21,14 @@ struct migrate_uidl_cache_entry {
 };
 ARRAY_DEFINE_TYPE(migrate_uidl_cache_entry, struct migrate_uidl_cache_entry);
 
-/* Read a cache file's contents. Returns 1 if read, 0 if the file is for a
-   different uidvalidity (entries_r left empty), -1 if the file is broken
-   or unreadable (error_r set). Strings are allocated from pool. */
+/* Read a cache file's contents. Returns 1 if read, 0 if the file is empty
+   or for a different uidvalidity (entries left empty; file_uidvalidity_r
+   is then that uidvalidity, or 0 for an empty file), -1 if the file is
+   broken or unreadable (error_r set). Strings are allocated from pool. */
 int migrate_uidl_cache_read(struct istream *input, uint32_t uidvalidity,
 			    pool_t pool,
 			    ARRAY_TYPE(migrate_uidl_cache_entry) *entries,
-			    const char **error_r);
+			    uint32_t *file_uidvalidity_r, const char **error_r);
 /* Append the file header for uidvalidity to dest. */
 void migrate_uidl_cache_append_header(string_t *dest, uint32_t uidvalidity);
 /* Append one pair to dest. */

@@ -12,13 +12,15 @@
 int migrate_uidl_cache_read(struct istream *input, uint32_t uidvalidity,
 			    pool_t pool,
 			    ARRAY_TYPE(migrate_uidl_cache_entry) *entries,
-			    const char **error_r)
+			    uint32_t *file_uidvalidity_r, const char **error_r)
 {
 	struct migrate_uidl_cache_entry *entry;
 	const char *line, *const *args;
 	unsigned int line_num = 0;
 	uint32_t file_uidvalidity = 0;
 	bool have_version = FALSE;
+
+	*file_uidvalidity_r = 0;
 
 	while ((line = i_stream_read_next_line(input)) != NULL) {
 		line_num++;
@@ -31,6 +33,7 @@ int migrate_uidl_cache_read(struct istream *input, uint32_t uidvalidity,
 					"line %u: unknown version line", line_num);
 				return -1;
 			}
+			*file_uidvalidity_r = file_uidvalidity;
 			if (file_uidvalidity != uidvalidity)
 				return 0;
 			have_version = TRUE;

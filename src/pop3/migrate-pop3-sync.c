@@ -62,6 +62,7 @@ static void migrate_pop3_cache_read(struct migrate_pop3_sync *ctx)
 	const struct migrate_uidl_cache_entry *entry;
 	struct istream *input;
 	const char *path, *error;
+	uint32_t file_uidvalidity;
 	int ret;
 
 	if (ctx->set->cache_dir[0] == '\0')
@@ -71,12 +72,18 @@ static void migrate_pop3_cache_read(struct migrate_pop3_sync *ctx)
 	input = i_stream_create_file(path, 8192);
 	t_array_init(&entries, 128);
 	ret = migrate_uidl_cache_read(input, ctx->uidvalidity, ctx->pool,
-				      &entries, &error);
+				      &entries, &file_uidvalidity, &error);
 	if (ret < 0 && input->stream_errno == ENOENT)
 		ret = 0;
 	else if (ret < 0) {
 		e_warning(ctx->event, "Ignoring UIDL cache %s: %s",
 			  path, error);
+	} else if (ret == 0 && file_uidvalidity != 0) {
+		/* the old server renumbered the mailbox: the pairs no
+		   longer name the same messages */
+		e_info(ctx->event, "Ignoring UIDL cache %s: it is for "
+		       "UIDVALIDITY %u, the mailbox now has %u",
+		       path, file_uidvalidity, ctx->uidvalidity);
 	}
 	i_stream_unref(&input);
 	if (ret <= 0)

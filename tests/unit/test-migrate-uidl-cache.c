@@ -7,17 +7,22 @@
 #include "test-common.h"
 #include "migrate-uidl-cache.h"
 
+static uint32_t last_file_uidvalidity;
+
 static int
 cache_read(const char *data, uint32_t uidvalidity,
 	   ARRAY_TYPE(migrate_uidl_cache_entry) *entries,
 	   const char **error_r)
 {
 	struct istream *input = test_istream_create(data);
+	uint32_t file_uidvalidity;
 	int ret;
 
 	ret = migrate_uidl_cache_read(input, uidvalidity,
 				      pool_datastack_create(), entries,
-				      error_r);
+				      &file_uidvalidity, error_r);
+	if (ret >= 0)
+		last_file_uidvalidity = file_uidvalidity;
 	i_stream_unref(&input);
 	return ret;
 }
@@ -54,7 +59,9 @@ static void test_migrate_uidl_cache_uidvalidity(void)
 	t_array_init(&entries, 4);
 	test_assert(cache_read("V1 5\n1\tabc\n", 6, &entries, &error) == 0);
 	test_assert_ucmp(array_count(&entries), ==, 0);
+	test_assert_ucmp(last_file_uidvalidity, ==, 5);
 	test_assert(cache_read("", 6, &entries, &error) == 0);
+	test_assert_ucmp(last_file_uidvalidity, ==, 0);
 	test_end();
 }
 
