@@ -332,8 +332,7 @@ static void migrate_pop3_mailbox_close(struct mailbox *box)
 	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
 
 	/* a re-opened mailbox may have new mail: match again */
-	mbox->match = NULL;
-	pool_unref(&mbox->sync_pool);
+	migrate_pop3_mailbox_reset(mbox);
 	mbox->synced = FALSE;
 	mbox->sync_failed = FALSE;
 	mbox->module_ctx.super.close(box);
@@ -343,8 +342,7 @@ static void migrate_pop3_mailbox_free(struct mailbox *box)
 {
 	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
 
-	mbox->match = NULL;
-	pool_unref(&mbox->sync_pool);
+	migrate_pop3_mailbox_reset(mbox);
 	mbox->module_ctx.super.free(box);
 }
 

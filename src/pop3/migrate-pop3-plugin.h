@@ -70,6 +70,8 @@ extern MODULE_CONTEXT_DEFINE(migrate_pop3_storage_module,
    result in the mailbox context. Returns 0 on success, -1 if the UIDLs
    couldn't be synced (storage error set). */
 int migrate_pop3_uidl_sync(struct mailbox *box);
+/* Free what the last sync of a source mailbox kept. */
+void migrate_pop3_mailbox_reset(struct migrate_pop3_mailbox *mbox);
 
 /* Destination side: keep sdbox/mdbox serving UIDLs saved by later runs.
    Installs the overrides into the mailbox's vfuncs v. */

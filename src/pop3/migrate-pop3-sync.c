@@ -546,6 +546,13 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	return 0;
 }
 
+void migrate_pop3_mailbox_reset(struct migrate_pop3_mailbox *mbox)
+{
+	if (mbox->match != NULL)
+		migrate_match_deinit(&mbox->match);
+	pool_unref(&mbox->sync_pool);
+}
+
 int migrate_pop3_uidl_sync(struct mailbox *box)
 {
 	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
@@ -564,7 +571,7 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 	ctx.event = event_create(box->event);
 	event_set_append_log_prefix(ctx.event, MIGRATE_POP3_LOG_PREFIX);
 
-	pool_unref(&mbox->sync_pool);
+	migrate_pop3_mailbox_reset(mbox);
 	mbox->sync_pool = pool_alloconly_create("migrate_pop3 match",
 						64 * 1024);
 	ctx.pool = mbox->sync_pool;
@@ -586,8 +593,10 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 	if (ctx.pop3_box != NULL)
 		mailbox_free(&ctx.pop3_box);
 	event_unref(&ctx.event);
-	if (ret < 0)
-		return -1;
 	mbox->match = ctx.match;
+	if (ret < 0) {
+		migrate_pop3_mailbox_reset(mbox);
+		return -1;
+	}
 	return 0;
 }
