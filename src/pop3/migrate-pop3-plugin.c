@@ -123,6 +123,8 @@ migrate_pop3_settings_read(struct mail_user *user,
 
 	set->mailboxes = migrate_pop3_setting_list(user,
 		"migrate_pop3_mailboxes", MIGRATE_POP3_DEFAULT_MAILBOXES);
+	set->merged = str_array_length(set->mailboxes) > 1 ||
+		str_array_find(set->mailboxes, "*");
 
 	value = mail_user_plugin_getenv(user, "migrate_pop3_unmatched");
 	if (value == NULL || *value == '\0' || strcmp(value, "fail") == 0)
@@ -179,13 +181,25 @@ migrate_pop3_settings_read(struct mail_user *user,
 	return 0;
 }
 
+static void migrate_pop3_mail_user_deinit(struct mail_user *user)
+{
+	struct migrate_pop3_user *muser = MIGRATE_POP3_USER_CONTEXT(user);
+
+	migrate_pop3_user_finish(user);
+	muser->module_ctx.super.deinit(user);
+}
+
 static void migrate_pop3_mail_user_created(struct mail_user *user)
 {
+	struct mail_user_vfuncs *v = user->vlast;
 	struct migrate_pop3_user *muser;
 
 	/* The settings are read in mail_namespaces_created(), since
 	   checking migrate_pop3_mailbox needs the namespaces. */
 	muser = p_new(user->pool, struct migrate_pop3_user, 1);
+	muser->module_ctx.super = *v;
+	user->vlast = &muser->module_ctx.super;
+	v->deinit = migrate_pop3_mail_user_deinit;
 	MODULE_CONTEXT_SET(user, migrate_pop3_user_module, muser);
 }
 

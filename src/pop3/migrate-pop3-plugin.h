@@ -28,6 +28,10 @@ struct migrate_pop3_settings {
 	const char *pop3_box_vname;
 	/* IMAP mailboxes whose messages get UIDLs ("*" = all) */
 	const char *const *mailboxes;
+	/* more than one mailbox (or "*"): the POP3 list merges several
+	   folders, so POP3 messages are only "unmatched" once no mailbox
+	   claimed them (reported when the session ends) */
+	bool merged;
 	enum migrate_pop3_unmatched_action unmatched;
 	const char *uidl_format;
 	/* "" = no cache */
@@ -37,12 +41,31 @@ struct migrate_pop3_settings {
 	bool fix_dbox_uidl_header;
 };
 
+/* One message of the old server's POP3 list, kept for the whole user
+   session: with several mailboxes matched against one POP3 list, it is
+   listed once and each header is read at most once. */
+struct migrate_pop3_msg {
+	uint32_t seq;
+	const char *uidl;
+	uoff_t size;
+	struct migrate_msg_ident ident;
+	bool have_ident:1;
+	bool unreadable:1;
+	/* paired with a message of some migrated mailbox */
+	bool claimed:1;
+};
+ARRAY_DEFINE_TYPE(migrate_pop3_msg, struct migrate_pop3_msg);
+
 struct migrate_pop3_user {
 	union mail_user_module_context module_ctx;
 
 	/* NULL if the settings were broken: config_error says why */
 	const struct migrate_pop3_settings *set;
 	const char *config_error;
+
+	pool_t pop3_pool;
+	ARRAY_TYPE(migrate_pop3_msg) pop3_msgs;
+	bool pop3_listed:1;
 };
 
 struct migrate_pop3_mailbox {
@@ -70,6 +93,9 @@ extern MODULE_CONTEXT_DEFINE(migrate_pop3_storage_module,
    result in the mailbox context. Returns 0 on success, -1 if the UIDLs
    couldn't be synced (storage error set). */
 int migrate_pop3_uidl_sync(struct mailbox *box);
+/* Report the POP3 messages no mailbox claimed (merged mode) and free the
+   user's POP3 list. */
+void migrate_pop3_user_finish(struct mail_user *user);
 /* Free what the last sync of a source mailbox kept. */
 void migrate_pop3_mailbox_reset(struct migrate_pop3_mailbox *mbox);
 

@@ -29,6 +29,8 @@
 
 struct migrate_pop3_sync {
 	struct mailbox *box;
+	struct migrate_pop3_user *muser;
+	/* allocated only when the POP3 server must be asked something */
 	struct mailbox *pop3_box;
 	struct migrate_pop3_mailbox *mbox;
 	const struct migrate_pop3_settings *set;
@@ -199,23 +201,54 @@ static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
 	return ret;
 }
 
+static struct mailbox *migrate_pop3_pop3_box(struct migrate_pop3_sync *ctx)
+{
+	struct mail_namespace *ns;
+
+	if (ctx->pop3_box == NULL) {
+		ns = mail_namespace_find(ctx->box->storage->user->namespaces,
+					 ctx->set->pop3_box_vname);
+		i_assert(ns != NULL);
+		ctx->pop3_box = mailbox_alloc(ns->list,
+					      ctx->set->pop3_box_vname,
+					      MAILBOX_FLAG_READONLY |
+					      MAILBOX_FLAG_POP3_SESSION);
+	}
+	return ctx->pop3_box;
+}
+
+/* Read the old server's POP3 list (UIDL and LIST) into the user's list,
+   once per session. */
 static int migrate_pop3_pop3_list_read(struct migrate_pop3_sync *ctx)
 {
+	struct migrate_pop3_user *muser = ctx->muser;
+	struct mailbox *pop3_box;
 	struct mailbox_transaction_context *t;
 	struct mail_search_args *search_args;
 	struct mail_search_context *search_ctx;
+	struct migrate_pop3_msg *msg;
 	struct mail *mail;
 	const char *uidl;
 	uoff_t size = 0;
 	int ret = 0;
 
-	if (mailbox_sync(ctx->pop3_box, 0) < 0) {
+	if (muser->pop3_listed)
+		return 0;
+	pop3_box = migrate_pop3_pop3_box(ctx);
+	if (mailbox_sync(pop3_box, 0) < 0) {
 		e_error(ctx->event, "Couldn't open the POP3 mailbox %s: %s",
-			ctx->pop3_box->vname,
-			mailbox_get_last_internal_error(ctx->pop3_box, NULL));
+			pop3_box->vname,
+			mailbox_get_last_internal_error(pop3_box, NULL));
 		return -1;
 	}
-	t = mailbox_transaction_begin(ctx->pop3_box, 0, __func__);
+	if (muser->pop3_pool == NULL) {
+		muser->pop3_pool = pool_alloconly_create("migrate_pop3 list",
+							 32 * 1024);
+		i_array_init(&muser->pop3_msgs, 256);
+	}
+	array_clear(&muser->pop3_msgs);
+
+	t = mailbox_transaction_begin(pop3_box, 0, __func__);
 	search_args = mail_search_build_init();
 	mail_search_build_add_all(search_args);
 	search_ctx = mailbox_search_init(t, search_args, NULL,
@@ -228,8 +261,7 @@ static int migrate_pop3_pop3_list_read(struct migrate_pop3_sync *ctx)
 		if (mail_get_physical_size(mail, &size) < 0) {
 			e_error(ctx->event, "Failed to get the size of POP3 "
 				"message %u: %s", mail->seq,
-				mailbox_get_last_internal_error(ctx->pop3_box,
-								NULL));
+				mailbox_get_last_internal_error(pop3_box, NULL));
 			ret = -1;
 			break;
 		}
@@ -237,25 +269,37 @@ static int migrate_pop3_pop3_list_read(struct migrate_pop3_sync *ctx)
 		if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &uidl) < 0) {
 			e_error(ctx->event, "Failed to get the UIDL of POP3 "
 				"message %u: %s", mail->seq,
-				mailbox_get_last_internal_error(ctx->pop3_box,
-								NULL));
+				mailbox_get_last_internal_error(pop3_box, NULL));
 			ret = -1;
 			break;
 		}
-		migrate_match_add_pop3(ctx->match, mail->seq, uidl, size);
+		msg = array_append_space(&muser->pop3_msgs);
+		msg->seq = mail->seq;
+		msg->uidl = p_strdup(muser->pop3_pool, uidl);
+		msg->size = size;
 	}
 	if (mailbox_search_deinit(&search_ctx) < 0) {
 		e_error(ctx->event, "Failed to list the POP3 messages: %s",
-			mailbox_get_last_internal_error(ctx->pop3_box, NULL));
+			mailbox_get_last_internal_error(pop3_box, NULL));
 		ret = -1;
 	}
 	(void)mailbox_transaction_commit(&t);
+	if (ret == 0)
+		muser->pop3_listed = TRUE;
 	return ret;
+}
+
+static void migrate_pop3_pop3_list_feed(struct migrate_pop3_sync *ctx)
+{
+	const struct migrate_pop3_msg *msg;
+
+	array_foreach(&ctx->muser->pop3_msgs, msg)
+		migrate_match_add_pop3(ctx->match, msg->seq, msg->uidl, msg->size);
 }
 
 static int
 migrate_pop3_mail_ident(struct migrate_pop3_sync *ctx, struct mail *mail,
-			struct migrate_msg_ident *ident_r)
+			pool_t pool, struct migrate_msg_ident *ident_r)
 {
 	struct istream *input;
 	const char *error;
@@ -267,7 +311,7 @@ migrate_pop3_mail_ident(struct migrate_pop3_sync *ctx, struct mail *mail,
 			  mailbox_get_last_internal_error(mail->box, NULL));
 		return -1;
 	}
-	if (migrate_header_hash_stream(input, ctx->set->filter, ctx->pool,
+	if (migrate_header_hash_stream(input, ctx->set->filter, pool,
 				       ident_r, &error) < 0) {
 		e_warning(ctx->event, "%s: Failed to read the header of "
 			  "message %u: %s", mail->box->vname,
@@ -289,7 +333,7 @@ migrate_pop3_mail_ident(struct migrate_pop3_sync *ctx, struct mail *mail,
 			  mailbox_get_last_internal_error(mail->box, NULL));
 		return -1;
 	}
-	if (migrate_header_hash_stream(input, ctx->set->filter, ctx->pool,
+	if (migrate_header_hash_stream(input, ctx->set->filter, pool,
 				       ident_r, &error) < 0) {
 		e_warning(ctx->event, "%s: Failed to read message %u: %s",
 			  mail->box->vname,
@@ -299,13 +343,45 @@ migrate_pop3_mail_ident(struct migrate_pop3_sync *ctx, struct mail *mail,
 	return 0;
 }
 
+/* POP3 headers read earlier in this session (for another mailbox) are
+   given from the user's list; returns the ones still to be read. */
+static void
+migrate_pop3_idents_from_list(struct migrate_pop3_sync *ctx,
+			      ARRAY_TYPE(uint32_t) *to_read)
+{
+	const struct migrate_pop3_msg *msg;
+	const uint32_t *idxp;
+
+	array_foreach(migrate_match_need_pop3_ident(ctx->match), idxp) {
+		msg = array_idx(&ctx->muser->pop3_msgs, *idxp);
+		if (msg->have_ident)
+			migrate_match_set_pop3_ident(ctx->match, *idxp, &msg->ident);
+		else if (msg->unreadable)
+			migrate_match_set_pop3_unreadable(ctx->match, *idxp);
+		else
+			array_push_back(to_read, idxp);
+	}
+}
+
 static int
 migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 {
-	struct mailbox *box = pop3 ? ctx->pop3_box : ctx->box;
-	const ARRAY_TYPE(uint32_t) *need = pop3 ?
-		migrate_match_need_pop3_ident(ctx->match) :
-		migrate_match_need_imap_ident(ctx->match);
+	ARRAY_TYPE(uint32_t) pop3_need;
+	struct mailbox *box;
+	const ARRAY_TYPE(uint32_t) *need;
+	struct migrate_pop3_msg *pop3_msg_cache;
+
+	if (pop3) {
+		t_array_init(&pop3_need, 64);
+		migrate_pop3_idents_from_list(ctx, &pop3_need);
+		need = &pop3_need;
+		if (array_count(need) == 0)
+			return 0;
+		box = migrate_pop3_pop3_box(ctx);
+	} else {
+		need = migrate_match_need_imap_ident(ctx->match);
+		box = ctx->box;
+	}
 	struct mailbox_transaction_context *t;
 	struct mail_search_args *search_args;
 	struct mail_search_arg *arg;
@@ -362,15 +438,24 @@ migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 			continue;
 		idx = POINTER_CAST_TO(value, unsigned int) - 1;
 		i_zero(&ident);
-		if (migrate_pop3_mail_ident(ctx, mail, &ident) < 0) {
-			if (pop3)
-				migrate_match_set_pop3_unreadable(ctx->match, idx);
-			else
+		if (!pop3) {
+			if (migrate_pop3_mail_ident(ctx, mail, ctx->pool,
+						    &ident) < 0)
 				migrate_match_set_imap_unreadable(ctx->match, idx);
-		} else if (pop3) {
-			migrate_match_set_pop3_ident(ctx->match, idx, &ident);
+			else
+				migrate_match_set_imap_ident(ctx->match, idx, &ident);
+			continue;
+		}
+		/* kept for the other mailboxes of this session */
+		pop3_msg_cache = array_idx_modifiable(&ctx->muser->pop3_msgs, idx);
+		if (migrate_pop3_mail_ident(ctx, mail, ctx->muser->pop3_pool,
+					    &pop3_msg_cache->ident) < 0) {
+			pop3_msg_cache->unreadable = TRUE;
+			migrate_match_set_pop3_unreadable(ctx->match, idx);
 		} else {
-			migrate_match_set_imap_ident(ctx->match, idx, &ident);
+			pop3_msg_cache->have_ident = TRUE;
+			migrate_match_set_pop3_ident(ctx->match, idx,
+						     &pop3_msg_cache->ident);
 		}
 	}
 	if (mailbox_search_deinit(&search_ctx) < 0) {
@@ -406,7 +491,7 @@ static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
 		ctx->formula_uidls++;
 	}
 	count = array_count(pop3_list);
-	if (ctx->pop3_box != NULL && count > 0) {
+	if (ctx->set->pop3_box_vname != NULL && count > 0) {
 		step = count <= MIGRATE_POP3_FORMULA_SAMPLE ? 1 :
 			count / MIGRATE_POP3_FORMULA_SAMPLE;
 		for (i = 0; i < count; i += step) {
@@ -433,6 +518,36 @@ static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
 	return ret;
 }
 
+/* With one mailbox every POP3 message must be in it. With several
+   (merged), a POP3 message missing here may be in another mailbox: that
+   is decided when the session ends (migrate_pop3_user_finish()). */
+static bool migrate_pop3_report_pop3(struct migrate_pop3_sync *ctx)
+{
+	return !ctx->set->merged;
+}
+
+/* INBOX messages should all be in the POP3 list; other folders' messages
+   usually aren't, and that is no error. */
+static bool migrate_pop3_report_imap(struct migrate_pop3_sync *ctx)
+{
+	return !ctx->set->merged || ctx->box->inbox_user;
+}
+
+static void migrate_pop3_claim(struct migrate_pop3_sync *ctx)
+{
+	const struct migrate_match_pop3 *pop3;
+	struct migrate_pop3_msg *msg;
+
+	if (!ctx->muser->pop3_listed)
+		return;
+	array_foreach(migrate_match_get_pop3(ctx->match), pop3) {
+		if (pop3->method == MIGRATE_MATCH_NONE)
+			continue;
+		msg = array_idx_modifiable(&ctx->muser->pop3_msgs, pop3->idx);
+		msg->claimed = TRUE;
+	}
+}
+
 static void migrate_pop3_report(struct migrate_pop3_sync *ctx,
 				const struct migrate_match_stats *stats)
 {
@@ -441,7 +556,8 @@ static void migrate_pop3_report(struct migrate_pop3_sync *ctx,
 	string_t *report = t_str_new(256);
 
 	array_foreach(migrate_match_get_pop3(ctx->match), pop3) {
-		if (pop3->method != MIGRATE_MATCH_NONE)
+		if (pop3->method != MIGRATE_MATCH_NONE ||
+		    !migrate_pop3_report_pop3(ctx))
 			continue;
 		e_warning(ctx->event, "POP3 message %u UIDL %s size %"
 			  PRIuUOFF_T" has no IMAP message: %s", pop3->seq,
@@ -454,7 +570,8 @@ static void migrate_pop3_report(struct migrate_pop3_sync *ctx,
 			    migrate_match_reason_name(pop3->reason));
 	}
 	array_foreach(migrate_match_get_imap(ctx->match), imap) {
-		if (imap->method != MIGRATE_MATCH_NONE)
+		if (imap->method != MIGRATE_MATCH_NONE ||
+		    !migrate_pop3_report_imap(ctx))
 			continue;
 		e_warning(ctx->event, "IMAP message UID %u size %"
 			  PRIuUOFF_T" has no POP3 UIDL: %s", imap->uid, imap->size,
@@ -484,12 +601,15 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	if (ctx->set->uidl_format == NULL)
 		migrate_pop3_cache_read(ctx);
 	i_gettimeofday(&t1);
-	if (ctx->pop3_box != NULL && migrate_pop3_pop3_list_read(ctx) < 0)
-		return -1;
+	if (ctx->set->pop3_box_vname != NULL) {
+		if (migrate_pop3_pop3_list_read(ctx) < 0)
+			return -1;
+		migrate_pop3_pop3_list_feed(ctx);
+	}
 	i_gettimeofday(&t2);
 
 	if (ctx->set->uidl_format != NULL) {
-		if (ctx->pop3_box == NULL) {
+		if (ctx->set->pop3_box_vname == NULL) {
 			/* no POP3 list: the formula is the list */
 			const struct migrate_match_imap *imap;
 
@@ -530,17 +650,20 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	       stats.pop3_unmatched, stats.imap_unmatched,
 	       stats.pop3_idents, stats.imap_idents);
 
+	migrate_pop3_claim(ctx);
 	migrate_pop3_report(ctx, &stats);
 	if (ctx->set->uidl_format == NULL)
 		migrate_pop3_cache_write(ctx);
 
-	if ((stats.pop3_unmatched > 0 || stats.imap_unmatched > 0) &&
+	if ((migrate_pop3_report_pop3(ctx) ? stats.pop3_unmatched : 0) +
+	    (migrate_pop3_report_imap(ctx) ? stats.imap_unmatched : 0) > 0 &&
 	    ctx->set->unmatched == MIGRATE_POP3_UNMATCHED_FAIL) {
 		e_error(ctx->event, "%u POP3 and %u IMAP messages "
 			"couldn't be matched (listed above) - set "
 			"migrate_pop3_unmatched=continue to migrate them "
-			"with new UIDLs", stats.pop3_unmatched,
-			stats.imap_unmatched);
+			"with new UIDLs",
+			migrate_pop3_report_pop3(ctx) ? stats.pop3_unmatched : 0,
+			migrate_pop3_report_imap(ctx) ? stats.imap_unmatched : 0);
 		return -1;
 	}
 	return 0;
@@ -559,7 +682,7 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 	struct migrate_pop3_user *muser =
 		MIGRATE_POP3_USER_CONTEXT(box->storage->user);
 	struct migrate_pop3_sync ctx;
-	struct mail_namespace *ns;
+	struct migrate_match_settings match_set;
 	int ret;
 
 	i_assert(muser->set != NULL);
@@ -568,6 +691,7 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 	ctx.box = box;
 	ctx.mbox = mbox;
 	ctx.set = muser->set;
+	ctx.muser = muser;
 	ctx.event = event_create(box->event);
 	event_set_append_log_prefix(ctx.event, MIGRATE_POP3_LOG_PREFIX);
 
@@ -575,16 +699,13 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 	mbox->sync_pool = pool_alloconly_create("migrate_pop3 match",
 						64 * 1024);
 	ctx.pool = mbox->sync_pool;
-	ctx.match = migrate_match_init(ctx.pool, &ctx.set->match_set);
-
-	if (ctx.set->pop3_box_vname != NULL) {
-		ns = mail_namespace_find(box->storage->user->namespaces,
-					 ctx.set->pop3_box_vname);
-		i_assert(ns != NULL);
-		ctx.pop3_box = mailbox_alloc(ns->list, ctx.set->pop3_box_vname,
-					     MAILBOX_FLAG_READONLY |
-					     MAILBOX_FLAG_POP3_SESSION);
+	match_set = ctx.set->match_set;
+	if (ctx.set->merged && !box->inbox_user) {
+		/* a folder's messages sit somewhere inside the merged POP3
+		   list: positions say nothing, compare headers */
+		match_set.skip_size_match = TRUE;
 	}
+	ctx.match = migrate_match_init(ctx.pool, &match_set);
 
 	T_BEGIN {
 		ret = migrate_pop3_sync_run(&ctx);
@@ -599,4 +720,35 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 		return -1;
 	}
 	return 0;
+}
+
+void migrate_pop3_user_finish(struct mail_user *user)
+{
+	struct migrate_pop3_user *muser = MIGRATE_POP3_USER_CONTEXT(user);
+	const struct migrate_pop3_msg *msg;
+	unsigned int unclaimed = 0;
+
+	if (muser->set != NULL && muser->set->merged && muser->pop3_listed) {
+		array_foreach(&muser->pop3_msgs, msg) {
+			if (msg->claimed || msg->uidl[0] == '\0')
+				continue;
+			e_warning(user->event, MIGRATE_POP3_LOG_PREFIX
+				  "POP3 message %u UIDL %s size %"PRIuUOFF_T
+				  " is in none of the migrated mailboxes",
+				  msg->seq, msg->uidl, msg->size);
+			unclaimed++;
+		}
+		if (unclaimed > 0) {
+			e_error(user->event, MIGRATE_POP3_LOG_PREFIX
+				"%u of %u POP3 messages were found in none of "
+				"the mailboxes in migrate_pop3_mailboxes "
+				"(listed above): POP3 clients will miss them",
+				unclaimed, array_count(&muser->pop3_msgs));
+		}
+	}
+	if (muser->pop3_pool != NULL) {
+		array_free(&muser->pop3_msgs);
+		pool_unref(&muser->pop3_pool);
+	}
+	muser->pop3_listed = FALSE;
 }
