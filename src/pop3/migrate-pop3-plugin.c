@@ -194,6 +194,17 @@ static void migrate_pop3_mail_user_created(struct mail_user *user)
 	struct mail_user_vfuncs *v = user->vlast;
 	struct migrate_pop3_user *muser;
 
+	if (strcmp(user->service, "doveadm") != 0) {
+		/* In a production POP3 or IMAP service the plugin would
+		   change the UIDLs clients see, and with the old server gone
+		   every session would fail: refuse to act there. */
+		e_error(user->event, MIGRATE_POP3_LOG_PREFIX
+			"Loaded in service %s - this plugin belongs only in "
+			"the migration config's protocol doveadm { mail_plugins }"
+			": disabled", user->service);
+		return;
+	}
+
 	/* The settings are read in mail_namespaces_created(), since
 	   checking migrate_pop3_mailbox needs the namespaces. */
 	muser = p_new(user->pool, struct migrate_pop3_user, 1);

@@ -26,6 +26,8 @@
 /* How many POP3 UIDLs are checked against migrate_pop3_uidl_format
    before the formula is trusted. */
 #define MIGRATE_POP3_FORMULA_SAMPLE 50
+/* How many messages are asked for at once (one FETCH / pipelined TOPs). */
+#define MIGRATE_POP3_READ_BATCH 250
 
 struct migrate_pop3_sync {
 	struct mailbox *box;
@@ -39,6 +41,8 @@ struct migrate_pop3_sync {
 	struct event *event;
 	uint32_t uidvalidity;
 	unsigned int formula_uidls;
+	/* matcher indexes of the headers migrate_pop3_idents_read() reads */
+	const uint32_t *ident_idx;
 };
 
 static const char *migrate_pop3_cache_name(struct mailbox *box,
@@ -160,47 +164,91 @@ static void migrate_pop3_cache_write(struct migrate_pop3_sync *ctx)
 		migrate_pop3_cache_name(ctx->box, "pop3-uidl."), str);
 }
 
-static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
+/* Reads fields of many messages with few round trips. A batch of mails
+   is set up before the first of them is read: imapc merges their FETCHes
+   into one command and pop3c pipelines its TOPs, whatever
+   mail_prefetch_count says (with its default 0, a search fetches one
+   message per round trip). keys are sequences, or UIDs if by_uid; the
+   callback gets the index of the key. */
+typedef int migrate_pop3_read_callback_t(struct migrate_pop3_sync *ctx,
+					 struct mail *mail, unsigned int n);
+
+static int
+migrate_pop3_read_batched(struct migrate_pop3_sync *ctx, struct mailbox *box,
+			  const uint32_t *keys, unsigned int count, bool by_uid,
+			  enum mail_fetch_field fields,
+			  migrate_pop3_read_callback_t *callback)
 {
 	struct mailbox_transaction_context *t;
-	struct mail_search_args *search_args;
-	struct mail_search_context *search_ctx;
-	struct mailbox_status status;
-	struct mail *mail;
-	uoff_t size = 0;
-	bool want_size = !ctx->set->match_set.skip_size_match ||
-		ctx->set->uidl_format != NULL;
+	struct mail *mails[MIGRATE_POP3_READ_BATCH];
+	bool found[MIGRATE_POP3_READ_BATCH];
+	unsigned int i, n, batch;
 	int ret = 0;
 
-	mailbox_get_open_status(ctx->box, STATUS_UIDVALIDITY, &status);
-	ctx->uidvalidity = status.uidvalidity;
-
-	t = mailbox_transaction_begin(ctx->box, 0, __func__);
-	search_args = mail_search_build_init();
-	mail_search_build_add_all(search_args);
-	search_ctx = mailbox_search_init(t, search_args, NULL,
-		want_size ? MAIL_FETCH_PHYSICAL_SIZE : 0, NULL);
-	mail_search_args_unref(&search_args);
-
-	while (mailbox_search_next(search_ctx, &mail)) {
-		if (want_size && mail_get_physical_size(mail, &size) < 0) {
-			e_error(ctx->event, "Failed to get the size of IMAP "
-				"UID %u: %s", mail->uid,
-				mailbox_get_last_internal_error(ctx->box, NULL));
-			ret = -1;
-			break;
+	t = mailbox_transaction_begin(box, 0, __func__);
+	for (i = 0; i < N_ELEMENTS(mails); i++)
+		mails[i] = mail_alloc(t, fields, NULL);
+	for (n = 0; n < count && ret == 0; n += batch) {
+		batch = I_MIN(count - n, N_ELEMENTS(mails));
+		for (i = 0; i < batch; i++) {
+			found[i] = TRUE;
+			if (!by_uid)
+				mail_set_seq(mails[i], keys[n + i]);
+			else if (!mail_set_uid(mails[i], keys[n + i])) {
+				/* expunged meanwhile */
+				found[i] = FALSE;
+				continue;
+			}
+			(void)mail_prefetch(mails[i]);
 		}
-		migrate_match_add_imap(ctx->match, mail->uid, size);
+		for (i = 0; i < batch && ret == 0; i++) T_BEGIN {
+			if (found[i])
+				ret = callback(ctx, mails[i], n + i);
+		} T_END;
 	}
-	if (mailbox_search_deinit(&search_ctx) < 0) {
-		e_error(ctx->event, "Failed to list the IMAP messages: %s",
-			mailbox_get_last_internal_error(ctx->box, NULL));
+	for (i = 0; i < N_ELEMENTS(mails); i++)
+		mail_free(&mails[i]);
+	if (mailbox_transaction_commit(&t) < 0 && ret == 0) {
+		e_error(ctx->event, "%s: %s", box->vname,
+			mailbox_get_last_internal_error(box, NULL));
 		ret = -1;
 	}
-	(void)mailbox_transaction_commit(&t);
 	return ret;
 }
 
+static int
+migrate_pop3_imap_size_read(struct migrate_pop3_sync *ctx, struct mail *mail,
+			    unsigned int n ATTR_UNUSED)
+{
+	uoff_t size;
+
+	if (mail_get_physical_size(mail, &size) < 0) {
+		e_error(ctx->event, "Failed to get the size of IMAP UID %u: %s",
+			mail->uid,
+			mailbox_get_last_internal_error(ctx->box, NULL));
+		return -1;
+	}
+	migrate_match_add_imap(ctx->match, mail->uid, size);
+	return 0;
+}
+
+static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
+{
+	struct mailbox_status status;
+	ARRAY_TYPE(uint32_t) seqs;
+	uint32_t seq;
+
+	mailbox_get_open_status(ctx->box, STATUS_UIDVALIDITY | STATUS_MESSAGES,
+				&status);
+	ctx->uidvalidity = status.uidvalidity;
+	t_array_init(&seqs, status.messages + 1);
+	for (seq = 1; seq <= status.messages; seq++)
+		array_push_back(&seqs, &seq);
+	return migrate_pop3_read_batched(ctx, ctx->box, array_front(&seqs),
+					 status.messages, FALSE,
+					 MAIL_FETCH_PHYSICAL_SIZE,
+					 migrate_pop3_imap_size_read);
+}
 static struct mailbox *migrate_pop3_pop3_box(struct migrate_pop3_sync *ctx)
 {
 	struct mail_namespace *ns;
@@ -364,111 +412,83 @@ migrate_pop3_idents_from_list(struct migrate_pop3_sync *ctx,
 }
 
 static int
+migrate_pop3_imap_ident_read(struct migrate_pop3_sync *ctx, struct mail *mail,
+			     unsigned int n)
+{
+	struct migrate_msg_ident ident;
+	uint32_t idx = ctx->ident_idx[n];
+
+	i_zero(&ident);
+	if (migrate_pop3_mail_ident(ctx, mail, ctx->pool, &ident) < 0)
+		migrate_match_set_imap_unreadable(ctx->match, idx);
+	else
+		migrate_match_set_imap_ident(ctx->match, idx, &ident);
+	return 0;
+}
+
+static int
+migrate_pop3_pop3_ident_read(struct migrate_pop3_sync *ctx, struct mail *mail,
+			     unsigned int n)
+{
+	uint32_t idx = ctx->ident_idx[n];
+	struct migrate_pop3_msg *msg =
+		array_idx_modifiable(&ctx->muser->pop3_msgs, idx);
+
+	/* kept for the other mailboxes of this session */
+	if (migrate_pop3_mail_ident(ctx, mail, ctx->muser->pop3_pool,
+				    &msg->ident) < 0) {
+		msg->unreadable = TRUE;
+		migrate_match_set_pop3_unreadable(ctx->match, idx);
+	} else {
+		msg->have_ident = TRUE;
+		migrate_match_set_pop3_ident(ctx->match, idx, &msg->ident);
+	}
+	return 0;
+}
+
+static int
 migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 {
-	ARRAY_TYPE(uint32_t) pop3_need;
-	struct mailbox *box;
+	ARRAY_TYPE(uint32_t) pop3_need, keys;
+	const struct migrate_pop3_msg *msg;
+	const struct migrate_match_imap *imap;
 	const ARRAY_TYPE(uint32_t) *need;
-	struct migrate_pop3_msg *pop3_msg_cache;
+	const uint32_t *idxp;
+	uint32_t key;
+	int ret;
 
 	if (pop3) {
 		t_array_init(&pop3_need, 64);
 		migrate_pop3_idents_from_list(ctx, &pop3_need);
 		need = &pop3_need;
-		if (array_count(need) == 0)
-			return 0;
-		box = migrate_pop3_pop3_box(ctx);
 	} else {
 		need = migrate_match_need_imap_ident(ctx->match);
-		box = ctx->box;
 	}
-	struct mailbox_transaction_context *t;
-	struct mail_search_args *search_args;
-	struct mail_search_arg *arg;
-	struct mail_search_context *search_ctx;
-	struct migrate_msg_ident ident;
-	struct mail *mail;
-	HASH_TABLE(void *, void *) key_to_idx;
-	const ARRAY_TYPE(migrate_match_pop3) *pop3_list;
-	const ARRAY_TYPE(migrate_match_imap) *imap_list;
-	const uint32_t *idxp;
-	unsigned int idx;
-	void *value;
-	int ret = 0;
-
 	if (array_count(need) == 0)
 		return 0;
 
-	/* messages are found by POP3 sequence / IMAP UID, the matcher
-	   wants list indexes */
-	hash_table_create_direct(&key_to_idx, default_pool, array_count(need));
-	search_args = mail_search_build_init();
-	arg = mail_search_build_add(search_args,
-				    pop3 ? SEARCH_SEQSET : SEARCH_UIDSET);
-	p_array_init(&arg->value.seqset, search_args->pool, 16);
-	pop3_list = migrate_match_get_pop3(ctx->match);
-	imap_list = migrate_match_get_imap(ctx->match);
+	/* POP3 messages are found by sequence, IMAP ones by UID */
+	t_array_init(&keys, array_count(need));
 	array_foreach(need, idxp) {
-		const struct migrate_match_pop3 *pop3_msg;
-		const struct migrate_match_imap *imap_msg;
-		uint32_t key;
-
 		if (pop3) {
-			pop3_msg = array_idx(pop3_list, *idxp);
-			key = pop3_msg->seq;
+			msg = array_idx(&ctx->muser->pop3_msgs, *idxp);
+			key = msg->seq;
 		} else {
-			imap_msg = array_idx(imap_list, *idxp);
-			key = imap_msg->uid;
+			imap = array_idx(migrate_match_get_imap(ctx->match), *idxp);
+			key = imap->uid;
 		}
-		seq_range_array_add(&arg->value.seqset, key);
-		hash_table_insert(key_to_idx, POINTER_CAST(key),
-				  POINTER_CAST(*idxp + 1));
+		array_push_back(&keys, &key);
 	}
-
-	t = mailbox_transaction_begin(box, 0, __func__);
-	/* asking for the header stream lets imapc and pop3c prefetch
-	   (pipelined BODY.PEEK[HEADER] / TOP n 0) */
-	search_ctx = mailbox_search_init(t, search_args, NULL,
-					 MAIL_FETCH_STREAM_HEADER, NULL);
-	mail_search_args_unref(&search_args);
-	while (mailbox_search_next(search_ctx, &mail)) {
-		value = hash_table_lookup(key_to_idx, POINTER_CAST(
-			pop3 ? mail->seq : mail->uid));
-		if (value == NULL)
-			continue;
-		idx = POINTER_CAST_TO(value, unsigned int) - 1;
-		i_zero(&ident);
-		if (!pop3) {
-			if (migrate_pop3_mail_ident(ctx, mail, ctx->pool,
-						    &ident) < 0)
-				migrate_match_set_imap_unreadable(ctx->match, idx);
-			else
-				migrate_match_set_imap_ident(ctx->match, idx, &ident);
-			continue;
-		}
-		/* kept for the other mailboxes of this session */
-		pop3_msg_cache = array_idx_modifiable(&ctx->muser->pop3_msgs, idx);
-		if (migrate_pop3_mail_ident(ctx, mail, ctx->muser->pop3_pool,
-					    &pop3_msg_cache->ident) < 0) {
-			pop3_msg_cache->unreadable = TRUE;
-			migrate_match_set_pop3_unreadable(ctx->match, idx);
-		} else {
-			pop3_msg_cache->have_ident = TRUE;
-			migrate_match_set_pop3_ident(ctx->match, idx,
-						     &pop3_msg_cache->ident);
-		}
-	}
-	if (mailbox_search_deinit(&search_ctx) < 0) {
-		e_error(ctx->event, "Failed to read the %s headers: %s",
-			pop3 ? "POP3" : "IMAP",
-			mailbox_get_last_internal_error(box, NULL));
-		ret = -1;
-	}
-	(void)mailbox_transaction_commit(&t);
-	hash_table_destroy(&key_to_idx);
+	ctx->ident_idx = array_front(need);
+	ret = migrate_pop3_read_batched(ctx,
+		pop3 ? migrate_pop3_pop3_box(ctx) : ctx->box,
+		array_front(&keys), array_count(need), !pop3,
+		MAIL_FETCH_STREAM_HEADER,
+		pop3 ? migrate_pop3_pop3_ident_read :
+		migrate_pop3_imap_ident_read);
+	ctx->ident_idx = NULL;
 	return ret;
 }
-
 /* Formula mode: every IMAP message's UIDL is computed. When the POP3 list
    was read, a sample of it must agree before anything is trusted. */
 static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
