@@ -69,8 +69,8 @@ struct migrate_match_pop3 {
 	uint32_t seq;		/* POP3 message number (1-based) */
 	const char *uidl;
 	uoff_t size;
-	/* valid when have_ident */
-	struct migrate_msg_ident ident;
+	/* set when have_ident */
+	const struct migrate_msg_ident *ident;
 	bool have_ident:1;
 	/* pairing */
 	unsigned int imap_idx;	/* valid when method != NONE */
@@ -82,7 +82,8 @@ struct migrate_match_imap {
 	unsigned int idx;	/* index in the IMAP list (0-based) */
 	uint32_t uid;
 	uoff_t size;
-	struct migrate_msg_ident ident;
+	/* set when have_ident */
+	const struct migrate_msg_ident *ident;
 	bool have_ident:1;
 	unsigned int pop3_idx;	/* valid when method != NONE */
 	enum migrate_match_method method;
@@ -106,6 +107,10 @@ struct migrate_match *
 migrate_match_init(pool_t pool, const struct migrate_match_settings *set);
 void migrate_match_deinit(struct migrate_match **match);
 
+/* Optional: the number of messages that will be added, so the lists are
+   allocated once at their final size (0 = unknown). Call before adding. */
+void migrate_match_reserve(struct migrate_match *match,
+			   unsigned int pop3_count, unsigned int imap_count);
 /* POP3 messages must be added in POP3 order, IMAP messages in ascending
    UID order. uidl may be NULL or "" (the message is then never matched,
    reason NO_UIDL). Strings are copied. */

@@ -134,6 +134,21 @@ void migrate_match_deinit(struct migrate_match **_match)
 	pool_unref(&pool);
 }
 
+void migrate_match_reserve(struct migrate_match *match,
+			   unsigned int pop3_count, unsigned int imap_count)
+{
+	i_assert(!match->cheap_done);
+
+	if (array_count(&match->pop3) == 0 && pop3_count > 0) {
+		array_free(&match->pop3);
+		i_array_init(&match->pop3, pop3_count);
+	}
+	if (array_count(&match->imap) == 0 && imap_count > 0) {
+		array_free(&match->imap);
+		i_array_init(&match->imap, imap_count);
+	}
+}
+
 void migrate_match_add_pop3(struct migrate_match *match, uint32_t seq,
 			    const char *uidl, uoff_t size)
 {
@@ -645,6 +660,17 @@ migrate_match_ident_copy(pool_t pool, struct migrate_msg_ident *dest,
 	dest->subject = p_strdup(pool, src->subject);
 }
 
+/* Most messages never need their header read: the ident is allocated
+   only for those that do, keeping the per-message records small. */
+static const struct migrate_msg_ident *
+migrate_match_ident_dup(pool_t pool, const struct migrate_msg_ident *src)
+{
+	struct migrate_msg_ident *dest = p_new(pool, struct migrate_msg_ident, 1);
+
+	migrate_match_ident_copy(pool, dest, src);
+	return dest;
+}
+
 void migrate_match_set_pop3_ident(struct migrate_match *match,
 				  unsigned int idx,
 				  const struct migrate_msg_ident *ident)
@@ -652,7 +678,7 @@ void migrate_match_set_pop3_ident(struct migrate_match *match,
 	struct migrate_match_pop3 *msg = migrate_match_pop3_get(match, idx);
 
 	i_assert(!match->full_done);
-	migrate_match_ident_copy(match->pool, &msg->ident, ident);
+	msg->ident = migrate_match_ident_dup(match->pool, ident);
 	msg->have_ident = TRUE;
 }
 
@@ -663,7 +689,7 @@ void migrate_match_set_imap_ident(struct migrate_match *match,
 	struct migrate_match_imap *msg = migrate_match_imap_get(match, idx);
 
 	i_assert(!match->full_done);
-	migrate_match_ident_copy(match->pool, &msg->ident, ident);
+	msg->ident = migrate_match_ident_dup(match->pool, ident);
 	msg->have_ident = TRUE;
 }
 
@@ -935,14 +961,14 @@ static void migrate_match_by_hash(struct migrate_match *match, bool pair)
 	array_foreach(&match->pop3, pmsg) {
 		if (migrate_match_is_open(pmsg->method, pmsg->reason,
 					  pmsg->have_ident)) {
-			migrate_match_hash_entry_add(&pop3, &pmsg->ident,
+			migrate_match_hash_entry_add(&pop3, pmsg->ident,
 						     pmsg->size, pmsg->idx);
 		}
 	}
 	array_foreach(&match->imap, imsg) {
 		if (migrate_match_is_open(imsg->method, imsg->reason,
 					  imsg->have_ident)) {
-			migrate_match_hash_entry_add(&imap, &imsg->ident,
+			migrate_match_hash_entry_add(&imap, imsg->ident,
 						     imsg->size, imsg->idx);
 		}
 	}
@@ -1306,14 +1332,14 @@ static void migrate_match_by_fields(struct migrate_match *match)
 	array_foreach(&match->pop3, pmsg) {
 		if (migrate_match_is_open(pmsg->method, pmsg->reason,
 					  pmsg->have_ident)) {
-			migrate_match_field_index_add(&pop3, &pmsg->ident,
+			migrate_match_field_index_add(&pop3, pmsg->ident,
 						      pmsg->size, pmsg->idx);
 		}
 	}
 	array_foreach(&match->imap, imsg) {
 		if (migrate_match_is_open(imsg->method, imsg->reason,
 					  imsg->have_ident)) {
-			migrate_match_field_index_add(&imap, &imsg->ident,
+			migrate_match_field_index_add(&imap, imsg->ident,
 						      imsg->size, imsg->idx);
 		}
 	}
@@ -1400,8 +1426,8 @@ migrate_match_order_gap(struct migrate_match *match,
 		pmsg = array_idx(&match->pop3, p[i]);
 		imsg = array_idx(&match->imap, m[i]);
 		if (!migrate_match_idents_compatible(&match->set,
-				&pmsg->ident, pmsg->size,
-				&imsg->ident, imsg->size))
+				pmsg->ident, pmsg->size,
+				imsg->ident, imsg->size))
 			return;
 	}
 	for (i = 0; i < count; i++)

@@ -48,7 +48,8 @@ struct migrate_pop3_msg {
 	uint32_t seq;
 	const char *uidl;
 	uoff_t size;
-	struct migrate_msg_ident ident;
+	/* set when have_ident (only for the few whose header was read) */
+	const struct migrate_msg_ident *ident;
 	bool have_ident:1;
 	bool unreadable:1;
 	/* paired with a message of some migrated mailbox */

@@ -26,8 +26,9 @@
 /* How many POP3 UIDLs are checked against migrate_pop3_uidl_format
    before the formula is trusted. */
 #define MIGRATE_POP3_FORMULA_SAMPLE 50
-/* How many messages are asked for at once (one FETCH / pipelined TOPs). */
-#define MIGRATE_POP3_READ_BATCH 250
+/* How many messages are asked for at once (one FETCH / pipelined TOPs):
+   each costs a mail object (~16 KiB) while the batch is read. */
+#define MIGRATE_POP3_READ_BATCH 64
 
 struct migrate_pop3_sync {
 	struct mailbox *box;
@@ -241,6 +242,7 @@ static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
 	mailbox_get_open_status(ctx->box, STATUS_UIDVALIDITY | STATUS_MESSAGES,
 				&status);
 	ctx->uidvalidity = status.uidvalidity;
+	migrate_match_reserve(ctx->match, 0, status.messages);
 	t_array_init(&seqs, status.messages + 1);
 	for (seq = 1; seq <= status.messages; seq++)
 		array_push_back(&seqs, &seq);
@@ -290,9 +292,12 @@ static int migrate_pop3_pop3_list_read(struct migrate_pop3_sync *ctx)
 		return -1;
 	}
 	if (muser->pop3_pool == NULL) {
+		struct mailbox_status status;
+
+		mailbox_get_open_status(pop3_box, STATUS_MESSAGES, &status);
 		muser->pop3_pool = pool_alloconly_create("migrate_pop3 list",
 							 32 * 1024);
-		i_array_init(&muser->pop3_msgs, 256);
+		i_array_init(&muser->pop3_msgs, status.messages + 1);
 	}
 	array_clear(&muser->pop3_msgs);
 
@@ -341,6 +346,7 @@ static void migrate_pop3_pop3_list_feed(struct migrate_pop3_sync *ctx)
 {
 	const struct migrate_pop3_msg *msg;
 
+	migrate_match_reserve(ctx->match, array_count(&ctx->muser->pop3_msgs), 0);
 	array_foreach(&ctx->muser->pop3_msgs, msg)
 		migrate_match_add_pop3(ctx->match, msg->seq, msg->uidl, msg->size);
 }
@@ -403,7 +409,7 @@ migrate_pop3_idents_from_list(struct migrate_pop3_sync *ctx,
 	array_foreach(migrate_match_need_pop3_ident(ctx->match), idxp) {
 		msg = array_idx(&ctx->muser->pop3_msgs, *idxp);
 		if (msg->have_ident)
-			migrate_match_set_pop3_ident(ctx->match, *idxp, &msg->ident);
+			migrate_match_set_pop3_ident(ctx->match, *idxp, msg->ident);
 		else if (msg->unreadable)
 			migrate_match_set_pop3_unreadable(ctx->match, *idxp);
 		else
@@ -433,15 +439,18 @@ migrate_pop3_pop3_ident_read(struct migrate_pop3_sync *ctx, struct mail *mail,
 	uint32_t idx = ctx->ident_idx[n];
 	struct migrate_pop3_msg *msg =
 		array_idx_modifiable(&ctx->muser->pop3_msgs, idx);
+	struct migrate_msg_ident *ident;
 
 	/* kept for the other mailboxes of this session */
+	ident = p_new(ctx->muser->pop3_pool, struct migrate_msg_ident, 1);
 	if (migrate_pop3_mail_ident(ctx, mail, ctx->muser->pop3_pool,
-				    &msg->ident) < 0) {
+				    ident) < 0) {
 		msg->unreadable = TRUE;
 		migrate_match_set_pop3_unreadable(ctx->match, idx);
 	} else {
+		msg->ident = ident;
 		msg->have_ident = TRUE;
-		migrate_match_set_pop3_ident(ctx->match, idx, &msg->ident);
+		migrate_match_set_pop3_ident(ctx->match, idx, ident);
 	}
 	return 0;
 }

@@ -1,0 +1,42 @@
+#ifndef MIGRATE_STATE_H
+#define MIGRATE_STATE_H
+
+/* The recorded state of one account's migration: a small text file per
+   user in migrate_state_dir, replaced atomically, never holding a
+   password. One "key<TAB>value" line per field (values tab-escaped), so
+   an admin can read it and status can read it while a run goes on. */
+
+enum migrate_state_status {
+	MIGRATE_STATE_NONE = 0,
+	MIGRATE_STATE_RUNNING,
+	MIGRATE_STATE_FINISHED,
+	MIGRATE_STATE_FAILED,
+};
+
+struct migrate_state {
+	const char *user;
+	enum migrate_state_status status;
+	/* "initial" or "final" (the pass after the MX switch) */
+	const char *phase;
+	time_t started, finished;
+	pid_t pid;
+	unsigned int runs;
+	/* copied by the last run, and in the destination after it */
+	uint64_t messages_copied, bytes_copied;
+	uint64_t messages_total, bytes_total;
+	int exit_code;
+	const char *last_error;
+};
+
+/* Parse a state file. Returns 0 on success, -1 if broken (error_r).
+   Unknown keys are ignored (newer versions may add some). */
+int migrate_state_parse(const char *data, pool_t pool,
+			struct migrate_state *state_r, const char **error_r);
+/* Append the state file contents for state. */
+void migrate_state_append(string_t *dest, const struct migrate_state *state);
+
+const char *migrate_state_status_name(enum migrate_state_status status);
+/* A file name for the user's state: safe for any user name. */
+const char *migrate_state_file_name(const char *user, const char *suffix);
+
+#endif

@@ -1,0 +1,162 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "strescape.h"
+#include "migrate-state.h"
+
+#include <ctype.h>
+
+static const char *const migrate_state_status_names[] = {
+	[MIGRATE_STATE_NONE] = "none",
+	[MIGRATE_STATE_RUNNING] = "running",
+	[MIGRATE_STATE_FINISHED] = "finished",
+	[MIGRATE_STATE_FAILED] = "failed",
+};
+
+const char *migrate_state_status_name(enum migrate_state_status status)
+{
+	i_assert(status < N_ELEMENTS(migrate_state_status_names));
+	return migrate_state_status_names[status];
+}
+
+static int
+migrate_state_status_parse(const char *value,
+			   enum migrate_state_status *status_r)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(migrate_state_status_names); i++) {
+		if (strcmp(migrate_state_status_names[i], value) == 0) {
+			*status_r = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+migrate_state_parse_field(struct migrate_state *state, pool_t pool,
+			  const char *key, const char *value)
+{
+	uint64_t num;
+
+	if (strcmp(key, "user") == 0)
+		state->user = p_strdup(pool, value);
+	else if (strcmp(key, "status") == 0)
+		return migrate_state_status_parse(value, &state->status);
+	else if (strcmp(key, "phase") == 0)
+		state->phase = p_strdup(pool, value);
+	else if (strcmp(key, "last_error") == 0)
+		state->last_error = p_strdup_empty(pool, value);
+	else if (strcmp(key, "exit_code") == 0)
+		return str_to_int(value, &state->exit_code);
+	else {
+		static const char *const num_keys[] = {
+			"started", "finished", "pid", "runs", "messages_copied",
+			"bytes_copied", "messages_total", "bytes_total", NULL
+		};
+		if (!str_array_find(num_keys, key)) {
+			/* newer versions may add fields */
+			return 0;
+		}
+		if (str_to_uint64(value, &num) < 0)
+			return -1;
+		if (strcmp(key, "started") == 0)
+			state->started = (time_t)num;
+		else if (strcmp(key, "finished") == 0)
+			state->finished = (time_t)num;
+		else if (strcmp(key, "pid") == 0)
+			state->pid = (pid_t)num;
+		else if (strcmp(key, "runs") == 0)
+			state->runs = (unsigned int)num;
+		else if (strcmp(key, "messages_copied") == 0)
+			state->messages_copied = num;
+		else if (strcmp(key, "bytes_copied") == 0)
+			state->bytes_copied = num;
+		else if (strcmp(key, "messages_total") == 0)
+			state->messages_total = num;
+		else
+			state->bytes_total = num;
+	}
+	return 0;
+}
+
+int migrate_state_parse(const char *data, pool_t pool,
+			struct migrate_state *state_r, const char **error_r)
+{
+	const char *const *lines, *const *args;
+	unsigned int i;
+
+	i_zero(state_r);
+	lines = t_strsplit(data, "\n");
+	for (i = 0; lines[i] != NULL; i++) {
+		if (lines[i][0] == '\0' || lines[i][0] == '#')
+			continue;
+		args = t_strsplit_tabescaped(lines[i]);
+		if (str_array_length(args) != 2) {
+			*error_r = t_strdup_printf("line %u: expected KEY TAB VALUE",
+						   i + 1);
+			return -1;
+		}
+		if (migrate_state_parse_field(state_r, pool, args[0],
+					      args[1]) < 0) {
+			*error_r = t_strdup_printf("line %u: invalid %s '%s'",
+						   i + 1, args[0], args[1]);
+			return -1;
+		}
+	}
+	if (state_r->user == NULL || state_r->status == MIGRATE_STATE_NONE) {
+		*error_r = "user or status missing";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+migrate_state_append_field(string_t *dest, const char *key, const char *value)
+{
+	str_append(dest, key);
+	str_append_c(dest, '\t');
+	str_append_tabescaped(dest, value);
+	str_append_c(dest, '\n');
+}
+
+void migrate_state_append(string_t *dest, const struct migrate_state *state)
+{
+	str_append(dest, "# dovecot-migrate account state\n");
+	migrate_state_append_field(dest, "user", state->user);
+	migrate_state_append_field(dest, "status",
+				   migrate_state_status_name(state->status));
+	migrate_state_append_field(dest, "phase",
+				   state->phase == NULL ? "initial" : state->phase);
+	str_printfa(dest, "started\t%lld\nfinished\t%lld\npid\t%ld\nruns\t%u\n"
+		    "messages_copied\t%"PRIu64"\nbytes_copied\t%"PRIu64"\n"
+		    "messages_total\t%"PRIu64"\nbytes_total\t%"PRIu64"\n"
+		    "exit_code\t%d\n",
+		    (long long)state->started, (long long)state->finished,
+		    (long)state->pid, state->runs,
+		    state->messages_copied, state->bytes_copied,
+		    state->messages_total, state->bytes_total,
+		    state->exit_code);
+	migrate_state_append_field(dest, "last_error",
+		state->last_error == NULL ? "" : state->last_error);
+}
+
+const char *migrate_state_file_name(const char *user, const char *suffix)
+{
+	string_t *str = t_str_new(64);
+	const char *p;
+
+	/* readable for ordinary addresses, unambiguous for anything else */
+	for (p = user; *p != '\0'; p++) {
+		if (i_isalnum(*p) || strchr("@.-_+", *p) != NULL)
+			str_append_c(str, *p);
+		else
+			str_printfa(str, "%%%02x", (unsigned char)*p);
+	}
+	if (user[0] == '.')
+		str_insert(str, 0, "%2e");
+	str_append(str, suffix);
+	return str_c(str);
+}
