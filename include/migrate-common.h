@@ -15,6 +15,8 @@ enum migrate_exit_code {
 	MIGRATE_EXIT_CONFIG = 64,	/* EX_USAGE */
 	/* the source refused the login (wrong password, unknown user) */
 	MIGRATE_EXIT_AUTH = 77,		/* EX_NOPERM */
+	/* the user doesn't exist on this (the destination) server */
+	MIGRATE_EXIT_NOUSER = 67,	/* EX_NOUSER */
 	/* the source could not be reached (refused, timeout, DNS, TLS) */
 	MIGRATE_EXIT_UNREACHABLE = 69,	/* EX_UNAVAILABLE */
 	/* temporary failure: retry later, resume will continue */

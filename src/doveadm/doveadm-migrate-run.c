@@ -1,0 +1,323 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "ioloop.h"
+#include "master-service.h"
+#include "doveadm-print.h"
+#include "migrate-common.h"
+#include "migrate-state.h"
+#include "doveadm-migrate.h"
+
+#include <unistd.h>
+
+/* doveadm migrate run: one account, old server -> this Dovecot, through
+   Dovecot's own dsync run as a child process with the same config. The
+   old server's logins are checked first (dsync panics when an imapc login
+   fails), every step is recorded in the account's state file, and a
+   second run for the same user is refused while one is going. */
+
+struct migrate_run {
+	const char *user;
+	const char *conf;
+	bool one_way, final;
+	const char *const *excludes;
+	struct migrate_state state;
+	struct doveadm_migrate_lock lock;
+	uint64_t messages_before, bytes_before;
+};
+
+static const char *const *
+migrate_run_args(struct migrate_run *run, const char *const *cmd)
+{
+	ARRAY_TYPE(const_string) args;
+
+	t_array_init(&args, 16);
+	array_push_back(&args, (const char *[]){ "doveadm" });
+	array_push_back(&args, (const char *[]){ "-c" });
+	array_push_back(&args, &run->conf);
+	for (; *cmd != NULL; cmd++)
+		array_push_back(&args, cmd);
+	array_append_zero(&args);
+	return array_front(&args);
+}
+
+static const char *migrate_run_server(const char *proto)
+{
+	const char *host = doveadm_migrate_conf_get(t_strconcat(proto, "_host", NULL));
+	const char *port = doveadm_migrate_conf_get(t_strconcat(proto, "_port", NULL));
+
+	if (*host == '\0')
+		host = "(no host set)";
+	return *port == '\0' ? host : t_strdup_printf("%s:%s", host, port);
+}
+
+/* Log in to the old server's IMAP (or POP3) without copying anything.
+   Returns 0 if fine, else a MIGRATE_EXIT_* code with error_r set. */
+static int
+migrate_run_check_login(struct migrate_run *run, bool pop3,
+			const char *pop3_vname, const char **error_r)
+{
+	struct doveadm_migrate_child child;
+	const char *const *args, *cause;
+	int code = 0;
+
+	if (!pop3) {
+		args = migrate_run_args(run, (const char *[]){
+			"-o", "mail_location=imapc:", "mailbox", "list",
+			"-u", run->user, NULL });
+	} else {
+		args = migrate_run_args(run, (const char *[]){
+			"mailbox", "status", "-u", run->user, "messages",
+			pop3_vname, NULL });
+	}
+	if (doveadm_migrate_child_run("doveadm", args, FALSE, &child) < 0) {
+		code = doveadm_migrate_classify(&child, &cause);
+		*error_r = t_strdup_printf("%s server %s: %s: %s",
+			pop3 ? "POP3" : "IMAP",
+			migrate_run_server(pop3 ? "pop3c" : "imapc"), cause,
+			doveadm_migrate_child_last_error(&child));
+	}
+	doveadm_migrate_child_free(&child);
+	return code;
+}
+
+/* Messages and bytes in the user's mailboxes on this server. */
+static int
+migrate_run_count(struct migrate_run *run, uint64_t *messages_r,
+		  uint64_t *bytes_r, const char **error_r)
+{
+	struct doveadm_migrate_child child;
+	const char *const *args, *const *lines, *const *fields;
+	unsigned int count;
+	int ret = 0;
+
+	args = migrate_run_args(run, (const char *[]){
+		"-f", "tab", "mailbox", "status", "-u", run->user, "-t",
+		"messages vsize", "*", NULL });
+	if (doveadm_migrate_child_run("doveadm", args, FALSE, &child) < 0) {
+		*error_r = t_strdup_printf("counting messages failed: %s",
+			doveadm_migrate_child_last_error(&child));
+		ret = -1;
+	} else {
+		lines = t_strsplit(str_c(child.output), "\n");
+		count = str_array_length(lines);
+		while (count > 0 && lines[count - 1][0] == '\0')
+			count--;
+		fields = count == 0 ? NULL : t_strsplit(lines[count - 1], "\t");
+		if (fields == NULL || str_array_length(fields) != 2 ||
+		    str_to_uint64(fields[0], messages_r) < 0 ||
+		    str_to_uint64(fields[1], bytes_r) < 0) {
+			*error_r = "counting messages failed: unexpected output";
+			ret = -1;
+		}
+	}
+	doveadm_migrate_child_free(&child);
+	return ret;
+}
+
+static void migrate_run_print(const struct migrate_state *state)
+{
+	doveadm_print(state->user);
+	doveadm_print(migrate_state_status_name(state->status));
+	doveadm_print(state->phase);
+	doveadm_print_num(state->messages_copied);
+	doveadm_print_num(state->bytes_copied);
+	doveadm_print_num(state->messages_total);
+	doveadm_print_num(state->finished - state->started);
+	doveadm_print(state->last_error == NULL ? "" : state->last_error);
+}
+
+static int migrate_run_finish(struct migrate_run *run, int exit_code,
+			      const char *error)
+{
+	const char *write_error;
+
+	run->state.status = exit_code == 0 ? MIGRATE_STATE_FINISHED :
+		MIGRATE_STATE_FAILED;
+	run->state.exit_code = exit_code;
+	run->state.finished = time(NULL);
+	run->state.last_error = error;
+	if (doveadm_migrate_state_write(&run->state, &write_error) < 0) {
+		i_error("migrate run: user %s: can't record the state: %s",
+			run->user, write_error);
+		if (exit_code == 0)
+			exit_code = MIGRATE_EXIT_SOFTWARE;
+	}
+	migrate_run_print(&run->state);
+	if (error != NULL)
+		i_error("migrate run: user %s: %s", run->user, error);
+	return exit_code;
+}
+
+static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
+{
+	struct doveadm_migrate_child child;
+	ARRAY_TYPE(const_string) cmd;
+	const char *const *exclude, *cause, *last_error;
+	char *const *errp;
+	int code = 0;
+
+	t_array_init(&cmd, 8);
+	if (run->one_way) {
+		array_push_back(&cmd, (const char *[]){ "sync" });
+		array_push_back(&cmd, (const char *[]){ "-1" });
+	} else {
+		array_push_back(&cmd, (const char *[]){ "backup" });
+	}
+	array_push_back(&cmd, (const char *[]){ "-R" });
+	array_push_back(&cmd, (const char *[]){ "-u" });
+	array_push_back(&cmd, &run->user);
+	for (exclude = run->excludes; exclude != NULL && *exclude != NULL;
+	     exclude++) {
+		array_push_back(&cmd, (const char *[]){ "-x" });
+		array_push_back(&cmd, exclude);
+	}
+	array_push_back(&cmd, (const char *[]){ "imapc:" });
+	array_append_zero(&cmd);
+
+	if (doveadm_migrate_child_run("doveadm",
+			migrate_run_args(run, array_front(&cmd)), TRUE,
+			&child) < 0) {
+		code = doveadm_migrate_classify(&child, &cause);
+		last_error = doveadm_migrate_child_last_error(&child);
+		array_foreach(&child.errors, errp) {
+			if (strstr(*errp, "couldn't be matched") != NULL) {
+				/* migrate_pop3 refused: a matching problem,
+				   not a server one */
+				code = MIGRATE_EXIT_MISMATCH;
+				last_error = strstr(*errp, "migrate_pop3: ");
+				break;
+			}
+		}
+		*error_r = t_strdup_printf("dsync failed (exit %d): %s",
+					   child.exit_code, last_error);
+	}
+	doveadm_migrate_child_free(&child);
+	return code;
+}
+
+static int migrate_run(struct migrate_run *run)
+{
+	struct migrate_state prev;
+	const char *error, *pop3_vname;
+	uint64_t messages_after, bytes_after;
+	int ret, code;
+
+	ret = doveadm_migrate_lock(run->user, FALSE, &run->lock, &error);
+	if (ret < 0) {
+		i_error("migrate run: user %s: %s", run->user, error);
+		return MIGRATE_EXIT_SOFTWARE;
+	}
+	if (ret == 0) {
+		if (doveadm_migrate_state_read(run->user,
+				pool_datastack_create(), &prev, &error) > 0) {
+			i_error("migrate run: user %s: a migration is already "
+				"running (pid %ld, started %s)", run->user,
+				(long)prev.pid, unixdate2str(prev.started));
+		} else {
+			i_error("migrate run: user %s: a migration is already "
+				"running", run->user);
+		}
+		return MIGRATE_EXIT_LOCKED;
+	}
+
+	i_zero(&prev);
+	if (doveadm_migrate_state_read(run->user, pool_datastack_create(),
+				       &prev, &error) < 0)
+		i_warning("migrate run: user %s: ignoring state: %s",
+			  run->user, error);
+	i_zero(&run->state);
+	run->state.user = run->user;
+	run->state.status = MIGRATE_STATE_RUNNING;
+	run->state.phase = run->final ? "final" : "initial";
+	run->state.started = time(NULL);
+	run->state.finished = time(NULL);
+	run->state.pid = getpid();
+	run->state.runs = prev.runs + 1;
+	if (doveadm_migrate_state_write(&run->state, &error) < 0) {
+		i_error("migrate run: user %s: can't record the state: %s",
+			run->user, error);
+		return MIGRATE_EXIT_SOFTWARE;
+	}
+
+	if ((code = migrate_run_check_login(run, FALSE, NULL, &error)) != 0)
+		return migrate_run_finish(run, code, error);
+	pop3_vname = doveadm_migrate_conf_get("plugin/migrate_pop3_mailbox");
+	if (*pop3_vname != '\0' &&
+	    (code = migrate_run_check_login(run, TRUE, pop3_vname,
+					    &error)) != 0)
+		return migrate_run_finish(run, code, error);
+	if (migrate_run_count(run, &run->messages_before, &run->bytes_before,
+			      &error) < 0) {
+		return migrate_run_finish(run, MIGRATE_EXIT_TEMPFAIL,
+			t_strdup_printf("this server: %s", error));
+	}
+
+	code = migrate_run_dsync(run, &error);
+
+	/* what is there now, also after a failure: a later run goes on
+	   from it */
+	if (migrate_run_count(run, &messages_after, &bytes_after,
+			      &error) == 0) {
+		run->state.messages_total = messages_after;
+		run->state.bytes_total = bytes_after;
+		run->state.messages_copied =
+			messages_after > run->messages_before ?
+			messages_after - run->messages_before : 0;
+		run->state.bytes_copied = bytes_after > run->bytes_before ?
+			bytes_after - run->bytes_before : 0;
+	}
+	return migrate_run_finish(run, code, code == 0 ? NULL : error);
+}
+
+static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
+{
+	struct migrate_run run;
+	int code;
+
+	i_zero(&run);
+	if (!doveadm_cmd_param_str(cctx, "user", &run.user) ||
+	    run.user[0] == '\0') {
+		i_error("migrate run: -u <user> is required");
+		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
+		return;
+	}
+	(void)doveadm_cmd_param_bool(cctx, "one-way", &run.one_way);
+	(void)doveadm_cmd_param_bool(cctx, "final", &run.final);
+	(void)doveadm_cmd_param_array(cctx, "exclude", &run.excludes);
+	run.conf = master_service_get_config_path(master_service);
+
+	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+	doveadm_print_header_simple("user");
+	doveadm_print_header_simple("status");
+	doveadm_print_header_simple("phase");
+	doveadm_print_header("messages", "messages",
+			     DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+	doveadm_print_header("bytes", "bytes",
+			     DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+	doveadm_print_header("total", "total",
+			     DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+	doveadm_print_header("seconds", "seconds",
+			     DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+	doveadm_print_header("error", "error",
+			     DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+
+	code = migrate_run(&run);
+	if (run.lock.path != NULL)
+		doveadm_migrate_unlock(&run.lock);
+	doveadm_exit_code = code;
+}
+
+struct doveadm_cmd_ver2 doveadm_cmd_migrate_run = {
+	.name = "migrate run",
+	.cmd = cmd_migrate_run,
+	.usage = "-u <user> [-1] [--final] [-x <mailbox> ...]",
+DOVEADM_CMD_PARAMS_START
+DOVEADM_CMD_PARAM('u', "user", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('1', "one-way", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('F', "final", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('x', "exclude", CMD_PARAM_ARRAY, 0)
+DOVEADM_CMD_PARAMS_END
+};

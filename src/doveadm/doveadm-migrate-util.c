@@ -1,0 +1,366 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "istream.h"
+#include "mkdir-parents.h"
+#include "safe-mkstemp.h"
+#include "write-full.h"
+#include "file-lock.h"
+#include "fd-util.h"
+#include "master-service.h"
+#include "doveadm-util.h"
+#include "migrate-common.h"
+#include "migrate-state.h"
+#include "doveadm-migrate.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+
+#define MIGRATE_DEFAULT_STATE_DIR "/var/lib/dovecot/migrate"
+/* error lines of a child kept for the report */
+#define MIGRATE_CHILD_MAX_ERRORS 8
+
+const char *doveadm_migrate_state_dir(void)
+{
+	const char *dir = doveadm_plugin_getenv("migrate_state_dir");
+
+	return dir == NULL || *dir == '\0' ? MIGRATE_DEFAULT_STATE_DIR : dir;
+}
+
+static const char *doveadm_migrate_binary(const char *name)
+{
+	char path[PATH_MAX];
+	ssize_t len;
+	const char *p;
+
+	/* the doveadm that runs us, and doveconf beside it */
+	len = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (len <= 0)
+		return name;
+	path[len] = '\0';
+	p = strrchr(path, '/');
+	return p == NULL ? name : t_strdup_printf("%.*s/%s", (int)(p - path),
+						  path, name);
+}
+
+static void
+doveadm_migrate_child_exec(const char *binary, const char *const *args,
+			   int out_fd)
+{
+	if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0)
+		i_fatal("dup2() failed: %m");
+	i_close_fd(&out_fd);
+	(void)close(STDIN_FILENO);
+	if (open("/dev/null", O_RDONLY) < 0)
+		i_fatal("open(/dev/null) failed: %m");
+	execv(binary, (char *const *)args);
+	i_fatal("execv(%s) failed: %m", binary);
+}
+
+int doveadm_migrate_child_run(const char *binary_name,
+			      const char *const *args, bool echo,
+			      struct doveadm_migrate_child *child_r)
+{
+	const char *binary = doveadm_migrate_binary(binary_name);
+	struct istream *input;
+	const char *line;
+	int fds[2], status;
+	pid_t pid;
+
+	i_zero(child_r);
+	child_r->output = str_new(default_pool, 256);
+	i_array_init(&child_r->errors, 4);
+
+	if (pipe(fds) < 0)
+		i_fatal("pipe() failed: %m");
+	if ((pid = fork()) < 0)
+		i_fatal("fork() failed: %m");
+	if (pid == 0) {
+		i_close_fd(&fds[0]);
+		doveadm_migrate_child_exec(binary, args, fds[1]);
+	}
+	i_close_fd(&fds[1]);
+
+	/* passwords are never in args: they come from the config file */
+	input = i_stream_create_fd_autoclose(&fds[0], SIZE_MAX);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		if (echo)
+			fprintf(stderr, "%s\n", line);
+		if (strstr(line, "Error: ") != NULL ||
+		    strstr(line, "Panic: ") != NULL ||
+		    strstr(line, "Fatal: ") != NULL) {
+			char *err = i_strdup(line);
+
+			if (array_count(&child_r->errors) >=
+			    MIGRATE_CHILD_MAX_ERRORS) {
+				char **first = array_front_modifiable(
+					&child_r->errors);
+				i_free(*first);
+				array_pop_front(&child_r->errors);
+			}
+			array_push_back(&child_r->errors, &err);
+		} else if (str_len(child_r->output) < 65536) {
+			str_append(child_r->output, line);
+			str_append_c(child_r->output, '\n');
+		}
+	}
+	i_stream_unref(&input);
+
+	if (waitpid(pid, &status, 0) < 0)
+		i_fatal("waitpid() failed: %m");
+	if (WIFEXITED(status))
+		child_r->exit_code = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		child_r->exit_code = 128 + WTERMSIG(status);
+	else
+		child_r->exit_code = MIGRATE_EXIT_SOFTWARE;
+	return child_r->exit_code == 0 ? 0 : -1;
+}
+
+void doveadm_migrate_child_free(struct doveadm_migrate_child *child)
+{
+	char **err;
+
+	array_foreach_modifiable(&child->errors, err)
+		i_free(*err);
+	array_free(&child->errors);
+	str_free(&child->output);
+}
+
+const char *
+doveadm_migrate_child_last_error(const struct doveadm_migrate_child *child)
+{
+	char *const *errs;
+	const char *err, *p;
+	unsigned int count;
+
+	errs = array_get(&child->errors, &count);
+	if (count == 0) {
+		return child->exit_code >= 128 ?
+			t_strdup_printf("killed by signal %d",
+					child->exit_code - 128) :
+			t_strdup_printf("exit code %d", child->exit_code);
+	}
+	/* the most specific line is usually the first error */
+	err = errs[0];
+	p = strstr(err, "Error: ");
+	if (p == NULL)
+		p = strstr(err, "Panic: ");
+	if (p == NULL)
+		p = strstr(err, "Fatal: ");
+	return p == NULL ? err : p + 7;
+}
+
+int doveadm_migrate_classify(const struct doveadm_migrate_child *child,
+			     const char **cause_r)
+{
+	char *const *errp;
+	const char *err;
+
+	/* TLS first: its errors also mention the connection */
+	array_foreach(&child->errors, errp) {
+		err = *errp;
+		if (strstr(err, "SSL") != NULL || strstr(err, "TLS") != NULL ||
+		    strstr(err, "certificate") != NULL ||
+		    strstr(err, "handshake") != NULL) {
+			*cause_r = "TLS failure";
+			return MIGRATE_EXIT_UNREACHABLE;
+		}
+	}
+	array_foreach(&child->errors, errp) {
+		err = *errp;
+		if (strstr(err, "Authentication failed") != NULL ||
+		    strstr(err, "AUTHENTICATIONFAILED") != NULL ||
+		    strstr(err, "[AUTH]") != NULL ||
+		    strstr(err, "Invalid credentials") != NULL) {
+			*cause_r = "login refused (wrong password or unknown user)";
+			return MIGRATE_EXIT_AUTH;
+		}
+	}
+	array_foreach(&child->errors, errp) {
+		err = *errp;
+		if (strstr(err, "User doesn't exist") != NULL ||
+		    strstr(err, "Unknown user") != NULL) {
+			*cause_r = "unknown user on this server";
+			return MIGRATE_EXIT_NOUSER;
+		}
+	}
+	array_foreach(&child->errors, errp) {
+		err = *errp;
+		if (strstr(err, "Connection refused") != NULL) {
+			*cause_r = "connection refused";
+			return MIGRATE_EXIT_UNREACHABLE;
+		}
+		if (strstr(err, "timed out") != NULL ||
+		    strstr(err, "Timeout") != NULL) {
+			*cause_r = "connection timed out";
+			return MIGRATE_EXIT_UNREACHABLE;
+		}
+		if (strstr(err, "dns_lookup") != NULL ||
+		    strstr(err, "Name or service not known") != NULL ||
+		    strstr(err, "resolution") != NULL ||
+		    strstr(err, "No route") != NULL ||
+		    strstr(err, "Network is unreachable") != NULL) {
+			*cause_r = "host unreachable";
+			return MIGRATE_EXIT_UNREACHABLE;
+		}
+		if (strstr(err, "Disconnected") != NULL ||
+		    strstr(err, "disconnected") != NULL) {
+			*cause_r = "server disconnected";
+			return MIGRATE_EXIT_TEMPFAIL;
+		}
+	}
+	*cause_r = "failed";
+	return child->exit_code == 0 ? MIGRATE_EXIT_SOFTWARE :
+		child->exit_code >= 128 ? MIGRATE_EXIT_SOFTWARE :
+		MIGRATE_EXIT_TEMPFAIL;
+}
+
+const char *doveadm_migrate_conf_get(const char *key)
+{
+	struct doveadm_migrate_child child;
+	const char *args[] = {
+		"doveconf", "-c", master_service_get_config_path(master_service),
+		"-h", key, NULL
+	};
+	const char *value;
+
+	if (doveadm_migrate_child_run("doveconf", args, FALSE, &child) < 0)
+		value = "";
+	else
+		value = t_strcut(t_strdup(str_c(child.output)), '\n');
+	doveadm_migrate_child_free(&child);
+	return value;
+}
+
+int doveadm_migrate_state_read(const char *user, pool_t pool,
+			       struct migrate_state *state_r,
+			       const char **error_r)
+{
+	const char *path = t_strdup_printf("%s/%s", doveadm_migrate_state_dir(),
+		migrate_state_file_name(user, ".state"));
+
+	return doveadm_migrate_state_read_path(path, pool, state_r, error_r);
+}
+
+int doveadm_migrate_state_read_path(const char *path, pool_t pool,
+				    struct migrate_state *state_r,
+				    const char **error_r)
+{
+	struct istream *input;
+	const unsigned char *data;
+	size_t size;
+	string_t *str;
+	int ret;
+
+	input = i_stream_create_file(path, 4096);
+	str = t_str_new(512);
+	while ((ret = i_stream_read_more(input, &data, &size)) > 0) {
+		str_append_data(str, data, size);
+		i_stream_skip(input, size);
+	}
+	if (input->stream_errno != 0) {
+		ret = input->stream_errno == ENOENT ? 0 : -1;
+		*error_r = i_stream_get_error(input);
+		i_stream_unref(&input);
+		return ret;
+	}
+	i_stream_unref(&input);
+	if (migrate_state_parse(str_c(str), pool, state_r, error_r) < 0) {
+		*error_r = t_strdup_printf("%s: %s", path, *error_r);
+		return -1;
+	}
+	return 1;
+}
+
+int doveadm_migrate_state_write(const struct migrate_state *state,
+				const char **error_r)
+{
+	const char *dir = doveadm_migrate_state_dir();
+	const char *path, *tmp_path;
+	string_t *data, *temp;
+	int fd;
+
+	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST) {
+		*error_r = t_strdup_printf("mkdir(%s) failed: %m", dir);
+		return -1;
+	}
+	path = t_strdup_printf("%s/%s", dir,
+			       migrate_state_file_name(state->user, ".state"));
+	data = t_str_new(512);
+	migrate_state_append(data, state);
+
+	temp = t_str_new(128);
+	str_append(temp, path);
+	str_append_c(temp, '.');
+	fd = safe_mkstemp_hostpid(temp, 0600, (uid_t)-1, (gid_t)-1);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("safe_mkstemp(%s) failed: %m", path);
+		return -1;
+	}
+	tmp_path = str_c(temp);
+	if (write_full(fd, str_data(data), str_len(data)) < 0) {
+		*error_r = t_strdup_printf("write(%s) failed: %m", tmp_path);
+		i_close_fd(&fd);
+		i_unlink(tmp_path);
+		return -1;
+	}
+	i_close_fd(&fd);
+	/* readers (status) see the old or the new file, never half */
+	if (rename(tmp_path, path) < 0) {
+		*error_r = t_strdup_printf("rename(%s) failed: %m", path);
+		i_unlink(tmp_path);
+		return -1;
+	}
+	return 0;
+}
+
+int doveadm_migrate_lock(const char *user, bool try_only,
+			 struct doveadm_migrate_lock *lock_r,
+			 const char **error_r)
+{
+	const char *dir = doveadm_migrate_state_dir();
+	struct file_lock_settings lock_set = {
+		.lock_method = FILE_LOCK_METHOD_FLOCK,
+	};
+	int ret;
+
+	i_zero(lock_r);
+	lock_r->fd = -1;
+	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST) {
+		*error_r = t_strdup_printf("mkdir(%s) failed: %m", dir);
+		return -1;
+	}
+	lock_r->path = i_strdup_printf("%s/%s", dir,
+				       migrate_state_file_name(user, ".lock"));
+	lock_r->fd = open(lock_r->path, O_RDWR | O_CREAT, 0600);
+	if (lock_r->fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m",
+					   lock_r->path);
+		doveadm_migrate_unlock(lock_r);
+		return -1;
+	}
+	/* the lock belongs to this process, not to its dsync child: if
+	   the run is killed, status must see it as interrupted */
+	fd_close_on_exec(lock_r->fd, TRUE);
+	ret = file_try_lock(lock_r->fd, lock_r->path, F_WRLCK, &lock_set,
+			    &lock_r->lock, error_r);
+	if (ret <= 0) {
+		doveadm_migrate_unlock(lock_r);
+		return ret;
+	}
+	if (try_only)
+		doveadm_migrate_unlock(lock_r);
+	return 1;
+}
+
+void doveadm_migrate_unlock(struct doveadm_migrate_lock *lock)
+{
+	file_lock_free(&lock->lock);
+	i_close_fd(&lock->fd);
+	i_free(lock->path);
+}
