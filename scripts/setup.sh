@@ -18,8 +18,12 @@ cd "$top"
 
 build_deps=(dovecot-dev dovecot-core dovecot-imapd dovecot-pop3d
 	    autoconf automake libtool pkg-config gcc make)
-run_deps=(python3 procps iproute2 openssl)
-test_deps=(valgrind mailutils-imap4d mailutils-pop3d nodejs npm)
+run_deps=(python3 procps iproute2 openssl util-linux)
+test_deps=(valgrind time mailutils-imap4d mailutils-pop3d)
+# the Gmail-like test server runs on Node.js; a node that already brings
+# its own npm (e.g. a NodeSource build) conflicts with Debian's npm package
+command -v node >/dev/null || test_deps+=(nodejs)
+command -v npm >/dev/null || test_deps+=(npm)
 
 missing_packages() {
 	local p
