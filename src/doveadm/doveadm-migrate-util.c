@@ -47,6 +47,35 @@ static const char *doveadm_migrate_binary(const char *name)
 						  path, name);
 }
 
+const char *const *doveadm_migrate_child_env(void)
+{
+	static const char *const keep[] = {
+		"PATH", "HOME", "LANG", "LC_ALL", "TZ", NULL
+	};
+	ARRAY_TYPE(const_string) env;
+	const char *const *name, *value;
+
+	/* Dovecot passes an already parsed config to its re-executed
+	   binaries in the environment (DOVECONF_ENV and every setting,
+	   passwords included); a child given that would ignore its own -c
+	   config. Children get a clean environment. */
+	t_array_init(&env, 8);
+	for (name = keep; *name != NULL; name++) {
+		if ((value = getenv(*name)) != NULL) {
+			value = t_strconcat(*name, "=", value, NULL);
+			array_push_back(&env, &value);
+		} else if (strcmp(*name, "PATH") == 0) {
+			/* Dovecot clears its environment; the binaries
+			   still look up doveconf in PATH */
+			value = "PATH=/usr/local/sbin:/usr/local/bin:"
+				"/usr/sbin:/usr/bin:/sbin:/bin";
+			array_push_back(&env, &value);
+		}
+	}
+	array_append_zero(&env);
+	return array_front(&env);
+}
+
 static void
 doveadm_migrate_child_exec(const char *binary, const char *const *args,
 			   int out_fd)
@@ -57,8 +86,9 @@ doveadm_migrate_child_exec(const char *binary, const char *const *args,
 	(void)close(STDIN_FILENO);
 	if (open("/dev/null", O_RDONLY) < 0)
 		i_fatal("open(/dev/null) failed: %m");
-	execv(binary, (char *const *)args);
-	i_fatal("execv(%s) failed: %m", binary);
+	execve(binary, (char *const *)args,
+	       (char *const *)doveadm_migrate_child_env());
+	i_fatal("execve(%s) failed: %m", binary);
 }
 
 int doveadm_migrate_child_run(const char *binary_name,

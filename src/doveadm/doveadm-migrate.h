@@ -10,6 +10,7 @@ struct file_lock;
 
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_verify_uidl;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_run;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_status;
 
 /* A doveadm/doveconf child process: the migration runs the same doveadm
@@ -30,6 +31,8 @@ struct doveadm_migrate_lock {
 
 const char *doveadm_migrate_state_dir(void);
 
+/* The environment for child processes (data stack). */
+const char *const *doveadm_migrate_child_env(void);
 /* Run binary_name (found beside the running doveadm) with args; echo
    copies its output to stderr as it comes. Returns 0 if it exited 0, -1
    if not. Free the result with doveadm_migrate_child_free(). */

@@ -623,6 +623,7 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 {
 	struct migrate_match_stats stats;
 	struct timeval t0, t1, t2, t3;
+	unsigned int pop3_failed, imap_failed;
 
 	i_gettimeofday(&t0);
 	if (migrate_pop3_imap_list_read(ctx) < 0)
@@ -684,15 +685,14 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	if (ctx->set->uidl_format == NULL)
 		migrate_pop3_cache_write(ctx);
 
-	if ((migrate_pop3_report_pop3(ctx) ? stats.pop3_unmatched : 0) +
-	    (migrate_pop3_report_imap(ctx) ? stats.imap_unmatched : 0) > 0 &&
+	pop3_failed = migrate_pop3_report_pop3(ctx) ? stats.pop3_unmatched : 0;
+	imap_failed = migrate_pop3_report_imap(ctx) ? stats.imap_unmatched : 0;
+	if (pop3_failed + imap_failed > 0 &&
 	    ctx->set->unmatched == MIGRATE_POP3_UNMATCHED_FAIL) {
 		e_error(ctx->event, "%u POP3 and %u IMAP messages "
 			"couldn't be matched (listed above) - set "
 			"migrate_pop3_unmatched=continue to migrate them "
-			"with new UIDLs",
-			migrate_pop3_report_pop3(ctx) ? stats.pop3_unmatched : 0,
-			migrate_pop3_report_imap(ctx) ? stats.imap_unmatched : 0);
+			"with new UIDLs", pop3_failed, imap_failed);
 		return -1;
 	}
 	return 0;

@@ -27,6 +27,7 @@
 #
 # Environment knobs:
 #   KEEP_LAB=1              keep $LAB after the script ends
+#   LAB_TMPDIR=DIR          where $LAB is made (default /tmp)
 #   LAB_SRC_EXTRA_CONF      raw lines appended to the source dovecot.conf
 #   LAB_DST_EXTRA_CONF      raw lines appended to the destination dovecot.conf
 #   LAB_MIG_EXTRA_CONF      raw lines appended to migration.conf
@@ -149,7 +150,7 @@ lab_init() {
 	lab__ensure_user
 	unset SRC_CONF SRC_IMAP_PORT SRC_POP3_PORT SRC_LOG
 	unset DST_CONF DST_IMAP_PORT DST_POP3_PORT DST_LOG DST_DRIVER MIG_CONF
-	LAB=$(mktemp -d /tmp/dmlab.XXXXXXXX)
+	LAB=$(mktemp -d "${LAB_TMPDIR:-/tmp}/dmlab.XXXXXXXX")
 	export LAB
 	# not exported: a child script that inherits $LAB must not clean it up
 	lab__owner=$$
