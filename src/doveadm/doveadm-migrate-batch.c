@@ -419,14 +419,51 @@ static int migrate_batch_read(struct migrate_batch *batch, const char *path)
 	return 0;
 }
 
+static int
+migrate_batch_options(struct migrate_batch *batch,
+		      struct doveadm_cmd_context *cctx)
+{
+	const char *value;
+	char *end;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int64_t num;
+
+	batch->concurrency = I_MIN(cores > 0 ? (unsigned int)cores + 1 : 2,
+				   MIGRATE_BATCH_DEFAULT_MAX_CONCURRENCY);
+	batch->timeout_secs = MIGRATE_BATCH_DEFAULT_TIMEOUT_SECS;
+	batch->max_load = MIGRATE_BATCH_DEFAULT_MAX_LOAD;
+
+	if (doveadm_cmd_param_int64(cctx, "concurrency", &num)) {
+		if (num < 1 || num > 1000) {
+			i_error("migrate batch: invalid concurrency %"PRId64
+				" (1..1000)", num);
+			return -1;
+		}
+		batch->concurrency = num;
+	}
+	if (doveadm_cmd_param_int64(cctx, "timeout", &num)) {
+		if (num < 1 || num > UINT_MAX) {
+			i_error("migrate batch: invalid timeout %"PRId64, num);
+			return -1;
+		}
+		batch->timeout_secs = num;
+	}
+	if (doveadm_cmd_param_str(cctx, "max-load", &value)) {
+		batch->max_load = strtod(value, &end);
+		if (*end != '\0' || end == value || batch->max_load < 0) {
+			i_error("migrate batch: invalid max-load '%s'", value);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 {
 	struct migrate_batch batch;
 	const struct migrate_account *account;
 	struct migrate_batch_job *job;
-	const char *path, *value, *skip;
-	int64_t num;
-	long cores;
+	const char *path, *skip;
 	int code;
 
 	i_zero(&batch);
@@ -443,39 +480,10 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 	(void)doveadm_cmd_param_bool(cctx, "dry-run", &batch.dry_run);
 	(void)doveadm_cmd_param_bool(cctx, "skip-bad-lines",
 				     &batch.skip_bad_lines);
-	cores = sysconf(_SC_NPROCESSORS_ONLN);
-	batch.concurrency = I_MIN(cores > 0 ? (unsigned int)cores + 1 : 2,
-				  MIGRATE_BATCH_DEFAULT_MAX_CONCURRENCY);
-	if (doveadm_cmd_param_int64(cctx, "concurrency", &num)) {
-		if (num < 1 || num > 1000) {
-			i_error("migrate batch: invalid concurrency %"PRId64, num);
-			doveadm_exit_code = MIGRATE_EXIT_CONFIG;
-			pool_unref(&batch.pool);
-			return;
-		}
-		batch.concurrency = num;
-	}
-	batch.timeout_secs = MIGRATE_BATCH_DEFAULT_TIMEOUT_SECS;
-	if (doveadm_cmd_param_int64(cctx, "timeout", &num)) {
-		if (num < 1) {
-			i_error("migrate batch: invalid timeout %"PRId64, num);
-			doveadm_exit_code = MIGRATE_EXIT_CONFIG;
-			pool_unref(&batch.pool);
-			return;
-		}
-		batch.timeout_secs = num;
-	}
-	batch.max_load = MIGRATE_BATCH_DEFAULT_MAX_LOAD;
-	if (doveadm_cmd_param_str(cctx, "max-load", &value)) {
-		char *end;
-
-		batch.max_load = strtod(value, &end);
-		if (*end != '\0' || batch.max_load < 0) {
-			i_error("migrate batch: invalid max-load '%s'", value);
-			doveadm_exit_code = MIGRATE_EXIT_CONFIG;
-			pool_unref(&batch.pool);
-			return;
-		}
+	if (migrate_batch_options(&batch, cctx) < 0) {
+		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
+		pool_unref(&batch.pool);
+		return;
 	}
 	batch.progress = isatty(STDERR_FILENO) != 0 && !batch.dry_run;
 

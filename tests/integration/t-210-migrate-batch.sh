@@ -45,6 +45,27 @@ chmod 600 "$csv"
 cp "$csv" "$LAB/bad.csv"
 echo 'broken@example.com,"unterminated' >>"$LAB/bad.csv"
 
+all_complete() {	# every u* account has the source's message count
+	local i u
+	for i in $(seq -w 1 20); do
+		u=u$i@example.com
+		[ "$(lab_imap_count dst "$u")" = "$(lab_imap_count src "$u")" ] ||
+			{ echo "$u"; return 1; }
+	done
+}
+watch_running() {	# record the most migrate runs seen at once, until batch.done
+	local max=0 n
+	while [ ! -f "$LAB/batch.done" ]; do
+		n=$(pgrep -fc "doveadm -c $LAB/state/tmp/.* migrate run" || true)
+		[ "$n" -gt "$max" ] && max=$n
+		if grep -qsaF -e "pw-01-secret" -e "not-the-password" /proc/[0-9]*/cmdline 2>/dev/null; then
+			echo leak >"$LAB/argv.leak"
+		fi
+		echo "$max" >"$LAB/max.running"
+		sleep 0.05
+	done
+}
+
 batch() {	# ARGS... -> exit code; output in $LAB/batch.out/.err
 	local rc=0
 	doveadm -c "$MIG_CONF" migrate batch "$@" >"$LAB/batch.out" 2>"$LAB/batch.err" || rc=$?
@@ -66,18 +87,8 @@ grep -q "bad.csv is readable by group or others" "$LAB/batch.err" ||
 assert_eq 22 "$(grep -c 'would run' "$LAB/batch.out")" "dry run plans 22 accounts, runs none" || exit 0
 
 # the batch, watched: concurrency and argv
-(
-	max=0
-	while [ ! -f "$LAB/batch.done" ]; do
-		n=$(pgrep -fc "doveadm -c $LAB/state/tmp/.* migrate run" || true)
-		[ "$n" -gt "$max" ] && max=$n
-		if grep -qsaF -e "pw-01-secret" -e "not-the-password" /proc/[0-9]*/cmdline 2>/dev/null; then
-			echo leak >"$LAB/argv.leak"
-		fi
-		echo "$max" >"$LAB/max.running"
-		sleep 0.05
-	done
-) &
+rm -f "$LAB/batch.done" "$LAB/argv.leak"
+watch_running &
 watcher=$!
 # --max-load 0: this check is about -n, not about the machine's load
 rc=0; batch -F "$csv" -n 4 --max-load 0 --skip-bad-lines || rc=$?
@@ -101,11 +112,7 @@ if grep -rqaF -e "pw-01-secret" -e "not-the-password" "$LAB/state" "$LAB/batch.o
 	exit 0
 fi
 echo "ok: no password in the state dir (temporary configs removed) or output"
-for i in $(seq -w 1 20); do
-	u=u$i@example.com
-	[ "$(lab_imap_count dst "$u")" = "$(lab_imap_count src "$u")" ] ||
-		{ fail "$LAB_TEST_NAME" "$u: counts differ"; exit 0; }
-done
+bad=$(all_complete) || { fail "$LAB_TEST_NAME" "$bad: counts differ"; exit 0; }
 echo "ok: 20 accounts complete"
 status=$(doveadm -c "$MIG_CONF" migrate status)
 grep -q "(total: 22 accounts) *20 finished, 2 failed" <<<"$status" ||
@@ -125,24 +132,13 @@ sleep 1.5
 kill -9 "$bpid"; wait "$bpid" 2>/dev/null || true
 sleep 1
 rc=0; batch -F "$csv" -n 4 --final || rc=$?
-for i in $(seq -w 1 20); do
-	u=u$i@example.com
-	[ "$(lab_imap_count dst "$u")" = "$(lab_imap_count src "$u")" ] ||
-		{ fail "$LAB_TEST_NAME" "$u: after the killed batch and a rerun, counts differ"; exit 0; }
-done
+bad=$(all_complete) ||
+	{ fail "$LAB_TEST_NAME" "$bad: after the killed batch and a rerun, counts differ"; exit 0; }
 echo "ok: killed batch + rerun: every account complete, no duplicates"
 
 # load limit: with the limit below any real load, never more than one
-rm -f "$LAB/batch.done"
-(
-	max=0
-	while [ ! -f "$LAB/batch.done" ]; do
-		n=$(pgrep -fc "doveadm -c $LAB/state/tmp/.* migrate run" || true)
-		[ "$n" -gt "$max" ] && max=$n
-		echo "$max" >"$LAB/max.running"
-		sleep 0.05
-	done
-) &
+rm -f "$LAB/batch.done" "$LAB/argv.leak"
+watch_running &
 watcher=$!
 grep -v '^ghost@' "$csv" >"$LAB/good.csv"
 chmod 600 "$LAB/good.csv"
