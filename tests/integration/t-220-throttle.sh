@@ -28,6 +28,15 @@ within() {	# NAME MEASURED LIMIT: measured rate within +-20 % of the limit
 	fi
 	echo "ok: $1: $2/s = $pct % of the limit $3/s"
 }
+refused() {	# WHAT LOG-PATTERN: the last migration of a@ must have failed so
+	local rc=0
+	lab_migrate_backup a@example.com || rc=$?
+	if [ "$rc" -eq 0 ] || ! grep -q "$2" "$LAB/migrate-a@example.com.log"; then
+		fail "$LAB_TEST_NAME" "$1 was accepted (exit $rc)"
+		return 1
+	fi
+	echo "ok: $1 refused (exit $rc)"
+}
 throttled() {	# USER SETTINGS... -> prints elapsed ms
 	local user=$1 t0
 	shift
@@ -75,23 +84,13 @@ LAB_MIG_EXTRA_CONF="plugin {
 }"
 install -d -m 0700 "$LAB/root-only"
 lab_migration_conf migrate_throttle
-rc=0; lab_migrate_backup a@example.com || rc=$?
-if [ "$rc" -eq 0 ] || ! grep -q "migrate_throttle_global_file=.*root-only/global: open() failed" \
-	"$LAB/migrate-a@example.com.log"; then
-	fail "$LAB_TEST_NAME" "an unwritable global file was accepted (exit $rc)"
-	exit 0
-fi
-echo "ok: unwritable global throttle file refused (exit $rc)"
+refused "an unwritable global throttle file" \
+	"migrate_throttle_global_file=.*root-only/global: open() failed" || exit 0
 LAB_MIG_EXTRA_CONF=
 
 # an invalid limit is an error, not ignored
 lab_migration_conf migrate_throttle
 lab_migration_conf_add "plugin {" "  migrate_throttle_bytes = fast" "}"
-rc=0; lab_migrate_backup a@example.com || rc=$?
-if [ "$rc" -eq 0 ] || ! grep -q "migrate_throttle: Invalid settings: migrate_throttle_bytes" \
-	"$LAB/migrate-a@example.com.log"; then
-	fail "$LAB_TEST_NAME" "an invalid limit was accepted (exit $rc)"
-	exit 0
-fi
-echo "ok: invalid limit refused (exit $rc)"
+refused "an invalid limit" \
+	"migrate_throttle: Invalid settings: migrate_throttle_bytes" || exit 0
 pass "$LAB_TEST_NAME"
