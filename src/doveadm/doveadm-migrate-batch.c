@@ -61,6 +61,10 @@ struct migrate_batch {
 	ARRAY_TYPE(migrate_account) accounts;
 	ARRAY(struct migrate_batch_job) jobs;
 	unsigned int running, done, failed;
+	/* accounts skipped before starting, and what the runs copied */
+	unsigned int skipped;
+	uint64_t messages, bytes;
+	time_t started;
 	bool progress;
 };
 
@@ -257,15 +261,49 @@ migrate_batch_reap(struct migrate_batch *batch, struct migrate_batch_job *job,
 	job->result = job->exit_code == 0 ? "finished" : "failed";
 	if (job->exit_code != 0)
 		batch->failed++;
+	if (doveadm_migrate_state_read(job->user, pool_datastack_create(),
+				       &state, &error) > 0) {
+		batch->messages += state.messages_copied;
+		batch->bytes += state.bytes_copied;
+	}
+}
+
+static const char *migrate_batch_size_str(uint64_t bytes)
+{
+	if (bytes >= 1024ULL * 1024 * 1024)
+		return t_strdup_printf("%.1f GB", bytes / (1024.0 * 1024 * 1024));
+	if (bytes >= 1024 * 1024)
+		return t_strdup_printf("%.1f MB", bytes / (1024.0 * 1024));
+	return t_strdup_printf("%.1f kB", bytes / 1024.0);
 }
 
 static void migrate_batch_progress(struct migrate_batch *batch)
 {
+	unsigned int count = array_count(&batch->jobs);
+	unsigned int ran = batch->done - batch->skipped;
+	unsigned int to_run = count - batch->skipped;
+	time_t elapsed = time(NULL) - batch->started;
+	const char *eta = "?";
+	unsigned long left;
+
 	if (!batch->progress)
 		return;
-	fprintf(stderr, "\rmigrate batch: %u/%u accounts done, %u running, "
-		"%u failed   ", batch->done, array_count(&batch->jobs),
-		batch->running, batch->failed);
+	if (ran > 0 && elapsed > 0) {
+		/* wall time per finished account so far, concurrency
+		   included */
+		left = (unsigned long)elapsed * (to_run - ran) / ran;
+		eta = t_strdup_printf("%lu:%02lu:%02lu", left / 3600,
+				      left / 60 % 60, left % 60);
+	}
+	T_BEGIN {
+		fprintf(stderr, "\rmigrate batch: %u/%u accounts done, "
+			"%u running, %u failed, %"PRIu64" messages, %s, "
+			"%s/s, ETA %s   ", batch->done, count,
+			batch->running, batch->failed, batch->messages,
+			migrate_batch_size_str(batch->bytes),
+			migrate_batch_size_str(elapsed > 0 ?
+				batch->bytes / elapsed : batch->bytes), eta);
+	} T_END;
 	fflush(stderr);
 }
 
@@ -520,6 +558,8 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 		if (job->result != NULL)
 			batch.done++;
 	}
+	batch.skipped = batch.done;
+	batch.started = time(NULL);
 	if (!batch.dry_run)
 		migrate_batch_loop(&batch);
 	migrate_batch_print(&batch);

@@ -147,6 +147,17 @@ touch "$LAB/batch.done"; wait "$watcher" || true
 assert_eq 0 "$rc" "final pass over all accounts" || { cat "$LAB/batch.err"; exit 0; }
 assert_eq 1 "$(cat "$LAB/max.running")" "over the load limit no second account starts" || exit 0
 
+# on a terminal: a progress line with messages, bytes, rate and ETA
+for i in $(seq -w 1 20); do lab_corpus "u$i@example.com" 2 "$((400 + 10#$i))"; done
+script -qec "doveadm -c $MIG_CONF migrate batch -F $LAB/good.csv -n 4 --final --max-load 0" \
+	/dev/null </dev/null >"$LAB/tty.out" 2>&1 || true
+last=$(tr '\r' '\n' <"$LAB/tty.out" | grep "^migrate batch: 21/21 accounts done" | tail -1)
+if ! grep -qE "0 running, 0 failed, 40 messages, [0-9.]+ [kMG]B, [0-9.]+ [kMG]B/s, ETA 0:00:00" <<<"$last"; then
+	fail "$LAB_TEST_NAME" "no progress line with messages, bytes, rate and ETA: '$last'"
+	exit 0
+fi
+echo "ok: terminal progress: $last"
+
 # timeout
 echo -e "email,password\nslow@example.com,slow-pw" >"$LAB/slow.csv"
 chmod 600 "$LAB/slow.csv"
