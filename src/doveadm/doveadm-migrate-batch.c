@@ -175,10 +175,8 @@ static void
 migrate_batch_start(struct migrate_batch *batch, struct migrate_batch_job *job)
 {
 	const char *error, *args[10];
-	const char *binary;
+	const char *binary = doveadm_migrate_binary("doveadm");
 	unsigned int i = 0;
-	char path[PATH_MAX];
-	ssize_t len;
 	int fd;
 
 	if (migrate_batch_write_conf(batch, job, &error) < 0) {
@@ -189,8 +187,6 @@ migrate_batch_start(struct migrate_batch *batch, struct migrate_batch_job *job)
 		batch->failed++;
 		return;
 	}
-	len = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	binary = len <= 0 ? "/usr/bin/doveadm" : t_strndup(path, len);
 
 	args[i++] = "doveadm";
 	args[i++] = "-c";
@@ -215,14 +211,9 @@ migrate_batch_start(struct migrate_batch *batch, struct migrate_batch_job *job)
 		fd = open(t_strdup_printf("%s/%s", batch->state_dir,
 			migrate_state_file_name(job->user, ".log")),
 			O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd == -1 || dup2(fd, STDOUT_FILENO) < 0 ||
-		    dup2(fd, STDERR_FILENO) < 0)
+		if (fd == -1)
 			i_fatal("migrate batch: can't open the log: %m");
-		(void)close(STDIN_FILENO);
-		(void)open("/dev/null", O_RDONLY);
-		execve(binary, (char *const *)args,
-		       (char *const *)doveadm_migrate_child_env());
-		i_fatal("execve(%s) failed: %m", binary);
+		doveadm_migrate_child_exec(binary, args, fd);
 	}
 	(void)setpgid(job->pid, job->pid);
 	batch->running++;

@@ -5,13 +5,13 @@
 #include "str.h"
 #include "istream.h"
 #include "mkdir-parents.h"
-#include "safe-mkstemp.h"
 #include "write-full.h"
 #include "file-lock.h"
 #include "fd-util.h"
 #include "master-service.h"
 #include "doveadm-util.h"
 #include "migrate-common.h"
+#include "migrate-file.h"
 #include "migrate-state.h"
 #include "doveadm-migrate.h"
 
@@ -31,7 +31,7 @@ const char *doveadm_migrate_state_dir(void)
 	return dir == NULL || *dir == '\0' ? MIGRATE_DEFAULT_STATE_DIR : dir;
 }
 
-static const char *doveadm_migrate_binary(const char *name)
+const char *doveadm_migrate_binary(const char *name)
 {
 	char path[PATH_MAX];
 	ssize_t len;
@@ -47,7 +47,7 @@ static const char *doveadm_migrate_binary(const char *name)
 						  path, name);
 }
 
-const char *const *doveadm_migrate_child_env(void)
+static const char *const *doveadm_migrate_child_env(void)
 {
 	static const char *const keep[] = {
 		"PATH", "HOME", "LANG", "LC_ALL", "TZ", NULL
@@ -76,9 +76,8 @@ const char *const *doveadm_migrate_child_env(void)
 	return array_front(&env);
 }
 
-static void
-doveadm_migrate_child_exec(const char *binary, const char *const *args,
-			   int out_fd)
+void doveadm_migrate_child_exec(const char *binary, const char *const *args,
+				int out_fd)
 {
 	if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0)
 		i_fatal("dup2() failed: %m");
@@ -311,9 +310,8 @@ int doveadm_migrate_state_write(const struct migrate_state *state,
 				const char **error_r)
 {
 	const char *dir = doveadm_migrate_state_dir();
-	const char *path, *tmp_path;
-	string_t *data, *temp;
-	int fd;
+	const char *path;
+	string_t *data;
 
 	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST) {
 		*error_r = t_strdup_printf("mkdir(%s) failed: %m", dir);
@@ -323,30 +321,8 @@ int doveadm_migrate_state_write(const struct migrate_state *state,
 			       migrate_state_file_name(state->user, ".state"));
 	data = t_str_new(512);
 	migrate_state_append(data, state);
-
-	temp = t_str_new(128);
-	str_append(temp, path);
-	str_append_c(temp, '.');
-	fd = safe_mkstemp_hostpid(temp, 0600, (uid_t)-1, (gid_t)-1);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("safe_mkstemp(%s) failed: %m", path);
-		return -1;
-	}
-	tmp_path = str_c(temp);
-	if (write_full(fd, str_data(data), str_len(data)) < 0) {
-		*error_r = t_strdup_printf("write(%s) failed: %m", tmp_path);
-		i_close_fd(&fd);
-		i_unlink(tmp_path);
-		return -1;
-	}
-	i_close_fd(&fd);
 	/* readers (status) see the old or the new file, never half */
-	if (rename(tmp_path, path) < 0) {
-		*error_r = t_strdup_printf("rename(%s) failed: %m", path);
-		i_unlink(tmp_path);
-		return -1;
-	}
-	return 0;
+	return migrate_file_replace(path, data, error_r);
 }
 
 int doveadm_migrate_lock(const char *user, bool try_only,

@@ -32,8 +32,13 @@ struct doveadm_migrate_lock {
 
 const char *doveadm_migrate_state_dir(void);
 
-/* The environment for child processes (data stack). */
-const char *const *doveadm_migrate_child_env(void);
+/* The path of binary_name beside the running doveadm (data stack). */
+const char *doveadm_migrate_binary(const char *binary_name);
+/* In a forked child: send stdout and stderr to out_fd, stdin from
+   /dev/null, and exec binary with a clean environment (see
+   doveadm_migrate_child_env()). Doesn't return. */
+void doveadm_migrate_child_exec(const char *binary, const char *const *args,
+				int out_fd) ATTR_NORETURN;
 /* Run binary_name (found beside the running doveadm) with args; echo
    copies its output to stderr as it comes. Returns 0 if it exited 0, -1
    if not. Free the result with doveadm_migrate_child_free(). */

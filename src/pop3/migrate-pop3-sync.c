@@ -6,14 +6,13 @@
 #include "str.h"
 #include "time-util.h"
 #include "strescape.h"
-#include "write-full.h"
 #include "istream.h"
 #include "ostream.h"
-#include "safe-mkstemp.h"
 #include "mkdir-parents.h"
 #include "seq-range-array.h"
 #include "mail-namespace.h"
 #include "mail-search-build.h"
+#include "migrate-file.h"
 #include "migrate-uidl-cache.h"
 #include "migrate-uidl-format.h"
 #include "migrate-pop3-plugin.h"
@@ -105,39 +104,17 @@ static int
 migrate_pop3_file_replace(struct migrate_pop3_sync *ctx, const char *name,
 			  const string_t *data)
 {
-	const char *path, *tmp_path;
-	string_t *temp;
-	int fd;
+	const char *path, *error;
 
 	if (mkdir_parents(ctx->set->cache_dir, 0700) < 0 && errno != EEXIST) {
 		e_error(ctx->event, "mkdir(%s) failed: %m",
 			ctx->set->cache_dir);
 		return -1;
 	}
+	/* a run that is killed never leaves half a cache or report */
 	path = t_strdup_printf("%s/%s", ctx->set->cache_dir, name);
-	temp = t_str_new(128);
-	str_append(temp, path);
-	str_append_c(temp, '.');
-	fd = safe_mkstemp_hostpid(temp, 0600, (uid_t)-1, (gid_t)-1);
-	if (fd == -1) {
-		e_error(ctx->event, "safe_mkstemp(%s) failed: %m", path);
-		return -1;
-	}
-	tmp_path = str_c(temp);
-	if (write_full(fd, str_data(data), str_len(data)) < 0 ||
-	    fdatasync(fd) < 0) {
-		e_error(ctx->event, "write(%s) failed: %m", tmp_path);
-		i_close_fd(&fd);
-		i_unlink(tmp_path);
-		return -1;
-	}
-	i_close_fd(&fd);
-	/* rename() makes the new contents appear at once, so a run that
-	   is killed never leaves half a file behind */
-	if (rename(tmp_path, path) < 0) {
-		e_error(ctx->event, "rename(%s, %s) failed: %m",
-			tmp_path, path);
-		i_unlink(tmp_path);
+	if (migrate_file_replace(path, data, &error) < 0) {
+		e_error(ctx->event, "%s", error);
 		return -1;
 	}
 	return 0;

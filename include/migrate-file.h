@@ -1,0 +1,11 @@
+#ifndef MIGRATE_FILE_H
+#define MIGRATE_FILE_H
+
+/* Replace path's contents with data atomically: written to a temporary
+   file beside it (mode 0600), synced, then renamed over it, so a reader
+   sees the old or the new contents and a killed process never leaves half
+   a file. Returns 0, or -1 with error_r (naming the failed call). */
+int migrate_file_replace(const char *path, const buffer_t *data,
+			 const char **error_r);
+
+#endif

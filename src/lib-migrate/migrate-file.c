@@ -1,0 +1,42 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "safe-mkstemp.h"
+#include "write-full.h"
+#include "migrate-file.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+int migrate_file_replace(const char *path, const buffer_t *data,
+			 const char **error_r)
+{
+	const char *tmp_path;
+	string_t *temp;
+	int fd;
+
+	temp = t_str_new(128);
+	str_append(temp, path);
+	str_append_c(temp, '.');
+	fd = safe_mkstemp_hostpid(temp, 0600, (uid_t)-1, (gid_t)-1);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("safe_mkstemp(%s) failed: %m", path);
+		return -1;
+	}
+	tmp_path = str_c(temp);
+	if (write_full(fd, data->data, data->used) < 0 || fdatasync(fd) < 0) {
+		*error_r = t_strdup_printf("write(%s) failed: %m", tmp_path);
+		i_close_fd(&fd);
+		i_unlink(tmp_path);
+		return -1;
+	}
+	i_close_fd(&fd);
+	if (rename(tmp_path, path) < 0) {
+		*error_r = t_strdup_printf("rename(%s, %s) failed: %m",
+					   tmp_path, path);
+		i_unlink(tmp_path);
+		return -1;
+	}
+	return 0;
+}
