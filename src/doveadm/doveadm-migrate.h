@@ -12,6 +12,7 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_verify_uidl;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_run;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_archive;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_gmail;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_status;
 
 /* A doveadm/doveconf child process: the migration runs the same doveadm

@@ -3,21 +3,27 @@
 #include "lib.h"
 #include "mail-user.h"
 #include "mail-storage-hooks.h"
+#include "migrate-gmail-folder.h"
 #include "migrate-gmail-plugin.h"
 
-/* Gmail-aware imapc source. This module loads and validates its settings;
-   the label-folder linking is added by the migrate_gmail work (see
-   docs/gmail.md for the state of each feature). */
+/* Gmail-aware migration: the work is migrate_gmail_sync()
+   (migrate-gmail-sync.c), run by `doveadm migrate gmail` and by
+   `doveadm migrate run` when this plugin is loaded. Loading it also
+   checks its settings when a user is created, so a typo is reported
+   before anything is copied. */
 
 const char *migrate_gmail_plugin_version = DOVECOT_ABI_VERSION;
 
 static void migrate_gmail_mail_user_created(struct mail_user *user)
 {
-	const char *value;
+	const char *value, *error;
+	bool trash, junk;
 
-	value = mail_user_plugin_getenv(user, "migrate_gmail_archive_folder");
-	e_debug(user->event, "migrate_gmail: archive folder %s",
-		value == NULL ? "(default)" : value);
+	value = mail_user_plugin_getenv(user, "migrate_gmail_include");
+	if (migrate_gmail_parse_include(value, &trash, &junk, &error) < 0) {
+		e_error(user->event, "migrate_gmail: "
+			"migrate_gmail_include: %s", error);
+	}
 }
 
 static struct mail_storage_hooks migrate_gmail_mail_storage_hooks = {

@@ -197,3 +197,50 @@ lab_gmail_stop() {
 	wait "$pid" 2>/dev/null
 	return 0
 }
+
+# lab_gmail_migration_conf USER PASSWORD [PLUGINS...]: writes
+# $LAB/gmail-migration.conf (mode 0600) for migrating from the running
+# gmail-server.js into the lab destination, exports MIG_CONF. PLUGINS go into
+# protocol doveadm { mail_plugins }; $LAB_MIG_EXTRA_CONF is appended.
+lab_gmail_migration_conf() {
+	local user=$1 password=$2
+	shift 2
+	local plugins="$*"
+	if [ -z "${DST_CONF:-}" ] || [ -z "${GMAIL_IMAP_PORT:-}" ]; then
+		_lab_gmail_log "lab_gmail_migration_conf: start the destination and the Gmail server first"
+		return 1
+	fi
+	MIG_CONF=$LAB/gmail-migration.conf
+	export MIG_CONF
+	(
+		umask 077
+		cat >"$MIG_CONF" <<CONF
+!include $DST_CONF
+log_path = /dev/stderr
+imapc_host = $GMAIL_IMAP_HOST
+imapc_port = $GMAIL_IMAP_PORT
+imapc_ssl = no
+imapc_user = $user
+imapc_password = $password
+imapc_features = rfc822.size fetch-headers
+imapc_cmd_timeout = 60s
+dsync_features = empty-header-workaround
+CONF
+		if [ -n "$plugins" ]; then
+			printf 'protocol doveadm {\n  mail_plugins = $mail_plugins %s\n}\n' \
+				"$plugins" >>"$MIG_CONF"
+		fi
+		printf '%s\n' "${LAB_MIG_EXTRA_CONF:-}" >>"$MIG_CONF"
+	)
+}
+
+# lab_gmail_stat KEY: one number from the server's traffic counters
+# ($GMAIL_STATS, rewritten at every disconnect), e.g. bytes_out.
+lab_gmail_stat() {
+	python3 -c 'import json,sys
+s=json.load(open(sys.argv[1]))
+v=s
+for k in sys.argv[2].split("."):
+    v=v[k]
+print(v)' "$GMAIL_STATS" "$1"
+}

@@ -1,0 +1,1008 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "hash.h"
+#include "str.h"
+#include "seq-range-array.h"
+#include "mail-namespace.h"
+#include "mail-storage.h"
+#include "mail-search-build.h"
+#include "mailbox-list-iter.h"
+#include "mail-storage-settings.h"
+#include "migrate-gmail-folder.h"
+#include "migrate-gmail-plugin.h"
+
+/* One pass over the Gmail account, linear in its mail:
+
+   1. LIST the source and sort its folders by SPECIAL-USE: label folders
+      (INBOX, user labels, \Sent, \Drafts, included \Trash/\Junk) are
+      copied, \All is read for archived mail, views are skipped.
+   2. Read every copied folder's message ids (X-GM-MSGID, which imapc
+      makes the GUID) and flags, then All Mail's: a message of All Mail
+      that is in no copied folder goes to the archive folder.
+   3. Read the destination folders' GUIDs once.
+   4. Per destination folder: a message already there gets its flags
+      brought up to date; one already in another destination folder is
+      copied locally (a hard link on sdbox/maildir); only the rest is
+      downloaded, each body once. Copies whose label is gone are removed.
+
+   Every source and destination folder is read once, so the cost is
+   O(messages + label memberships), where dsync's virtual All-Mail recipe
+   re-reads All Mail for every folder. A re-run reads no bodies unless
+   new mail came. */
+
+/* saves per destination commit: what a kill can lose, bounded */
+#define MIGRATE_GMAIL_COMMIT_INTERVAL 256
+#define MIGRATE_GMAIL_IMAPC_KEYWORD "$GMailHaveLabels"
+#define MIGRATE_GMAIL_IMPORTANT_KEYWORD "$Important"
+
+struct migrate_gmail_msg {
+	const char *guid;
+	enum mail_flags flags;
+	/* the keywords the destination copies get, sorted, space-joined */
+	const char *keywords;
+	ARRAY_TYPE(const_string) labels;
+	/* a destination copy this run can copy from */
+	struct migrate_gmail_folder *local_folder;
+	uint32_t local_uid;
+
+	bool in_label_folder:1;
+	bool important:1;
+};
+
+struct migrate_gmail_member {
+	struct migrate_gmail_msg *msg;
+	struct mailbox *src_box;
+	uint32_t src_uid;
+};
+
+struct migrate_gmail_copy {
+	uint32_t uid;
+	enum mail_flags flags;
+	const char *keywords;
+	bool wanted;
+};
+
+struct migrate_gmail_folder {
+	const char *src_vname, *dest_vname;
+	enum migrate_gmail_folder_kind kind;
+	/* keyword of a user label, in label-keyword mode */
+	const char *label_keyword;
+	struct mailbox *src_box, *dest_box;
+	ARRAY(struct migrate_gmail_member) members;
+	HASH_TABLE(const char *, struct migrate_gmail_msg *) member_guids;
+	HASH_TABLE(const char *, struct migrate_gmail_copy *) copies;
+
+	/* reading this folder's destination copies to copy them */
+	struct mailbox_transaction_context *read_trans;
+	struct mail *read_mail;
+
+	bool is_inbox:1;
+	bool dest_exists:1;
+};
+
+struct migrate_gmail_sync {
+	pool_t pool;
+	struct mail_user *dest_user, *src_user;
+	struct mail_namespace *src_ns, *dest_ns;
+	bool dry_run;
+
+	const char *archive_name;
+	bool include_trash, include_junk;
+	bool label_keywords, pop3_uidls, expunge;
+
+	HASH_TABLE(const char *, struct migrate_gmail_msg *) msgs;
+	ARRAY(struct migrate_gmail_folder *) folders;
+	struct migrate_gmail_folder *archive;
+	struct mailbox *all_box;
+	ARRAY(struct mailbox *) views;
+
+	struct migrate_gmail_result result;
+	enum mail_error mail_error;
+	const char *error;
+};
+
+/* the destination transaction of one folder, and what it saved */
+struct migrate_gmail_dest_trans {
+	struct migrate_gmail_sync *sync;
+	struct migrate_gmail_folder *folder;
+	struct mailbox_transaction_context *trans;
+	struct mail *mail;
+	ARRAY(struct migrate_gmail_msg *) saved;
+};
+
+static int
+migrate_gmail_box_error(struct migrate_gmail_sync *sync, struct mailbox *box,
+			const char *what)
+{
+	const char *error;
+
+	error = mailbox_get_last_internal_error(box, &sync->mail_error);
+	sync->error = p_strdup_printf(sync->pool, "%s %s: %s", what,
+				      mailbox_get_vname(box), error);
+	return -1;
+}
+
+static const char *
+migrate_gmail_dest_special_use_name(struct migrate_gmail_sync *sync,
+				    enum migrate_gmail_folder_kind kind)
+{
+	const char *special_use = migrate_gmail_folder_special_use(kind);
+	struct mailbox_settings *const *boxp;
+
+	i_assert(special_use != NULL);
+	/* the folder the destination's config gives this SPECIAL-USE */
+	if (array_is_created(&sync->dest_ns->set->mailboxes)) {
+		array_foreach(&sync->dest_ns->set->mailboxes, boxp) {
+			const char *const *uses =
+				t_strsplit_spaces((*boxp)->special_use, " ");
+
+			if (str_array_icase_find(uses, special_use))
+				return (*boxp)->name;
+		}
+	}
+	/* none configured: the usual name */
+	return special_use + 1;
+}
+
+static struct migrate_gmail_folder *
+migrate_gmail_folder_get(struct migrate_gmail_sync *sync, const char *dest_vname,
+			 enum migrate_gmail_folder_kind kind)
+{
+	struct migrate_gmail_folder *folder;
+
+	/* two sources may land in one folder (a label named like the
+	   archive folder): they share it */
+	array_foreach_elem(&sync->folders, folder) {
+		if (strcmp(folder->dest_vname, dest_vname) == 0)
+			return folder;
+	}
+	folder = p_new(sync->pool, struct migrate_gmail_folder, 1);
+	folder->dest_vname = p_strdup(sync->pool, dest_vname);
+	folder->kind = kind;
+	folder->is_inbox = strcasecmp(dest_vname, "INBOX") == 0;
+	p_array_init(&folder->members, sync->pool, 64);
+	hash_table_create(&folder->member_guids, sync->pool, 0, str_hash,
+			  strcmp);
+	hash_table_create(&folder->copies, sync->pool, 0, str_hash, strcmp);
+	array_push_back(&sync->folders, &folder);
+	return folder;
+}
+
+static struct mailbox *
+migrate_gmail_src_open(struct migrate_gmail_sync *sync, const char *vname)
+{
+	struct mailbox *box;
+
+	box = mailbox_alloc(sync->src_ns->list, vname, MAILBOX_FLAG_READONLY);
+	if (mailbox_sync(box, 0) < 0) {
+		(void)migrate_gmail_box_error(sync, box,
+					      "can't open source folder");
+		mailbox_free(&box);
+		return NULL;
+	}
+	return box;
+}
+
+/* 1. the source's folders, by SPECIAL-USE */
+static int migrate_gmail_list_source(struct migrate_gmail_sync *sync)
+{
+	struct mailbox_list_iterate_context *iter;
+	const struct mailbox_info *info;
+	struct migrate_gmail_folder *folder;
+	enum migrate_gmail_folder_kind kind;
+	const char *dest_vname, *all_vname = NULL;
+	ARRAY_TYPE(const_string) views;
+	bool want;
+	int ret = 0;
+
+	t_array_init(&views, 4);
+	iter = mailbox_list_iter_init(sync->src_ns->list, "*",
+				      MAILBOX_LIST_ITER_RETURN_SPECIALUSE);
+	while ((info = mailbox_list_iter_next(iter)) != NULL) {
+		if ((info->flags & (MAILBOX_NOSELECT |
+				    MAILBOX_NONEXISTENT)) != 0)
+			continue;
+		kind = migrate_gmail_folder_classify(info->special_use);
+		switch (kind) {
+		case MIGRATE_GMAIL_FOLDER_ALL:
+			all_vname = t_strdup(info->vname);
+			continue;
+		case MIGRATE_GMAIL_FOLDER_VIEW: {
+			const char *vname = t_strdup(info->vname);
+
+			array_push_back(&views, &vname);
+			sync->result.folders_skipped++;
+			e_debug(sync->dest_user->event, "migrate_gmail: "
+				"skipping view %s (%s)", info->vname,
+				info->special_use);
+			continue;
+		}
+		case MIGRATE_GMAIL_FOLDER_TRASH:
+		case MIGRATE_GMAIL_FOLDER_JUNK:
+			want = kind == MIGRATE_GMAIL_FOLDER_TRASH ?
+				sync->include_trash : sync->include_junk;
+			if (!want) {
+				sync->result.folders_skipped++;
+				e_debug(sync->dest_user->event,
+					"migrate_gmail: skipping %s (%s, "
+					"see migrate_gmail_include)",
+					info->vname, info->special_use);
+				continue;
+			}
+			/* fall through */
+		case MIGRATE_GMAIL_FOLDER_SENT:
+		case MIGRATE_GMAIL_FOLDER_DRAFTS:
+			dest_vname = migrate_gmail_dest_special_use_name(sync,
+									 kind);
+			break;
+		case MIGRATE_GMAIL_FOLDER_LABEL:
+		default:
+			dest_vname = info->vname;
+			break;
+		}
+		folder = migrate_gmail_folder_get(sync, dest_vname, kind);
+		folder->src_vname = p_strdup(sync->pool, info->vname);
+		if (sync->label_keywords && kind == MIGRATE_GMAIL_FOLDER_LABEL &&
+		    !folder->is_inbox) {
+			folder->label_keyword = p_strdup(sync->pool,
+				migrate_gmail_label_keyword(info->vname));
+		}
+	}
+	if (mailbox_list_iter_deinit(&iter) < 0) {
+		sync->error = p_strdup_printf(sync->pool,
+			"listing the source's folders failed: %s",
+			mailbox_list_get_last_internal_error(
+				sync->src_ns->list, &sync->mail_error));
+		return -1;
+	}
+	if (all_vname == NULL) {
+		sync->mail_error = MAIL_ERROR_NOTPOSSIBLE;
+		sync->error = "the source has no \\All (All Mail) folder in "
+			"its SPECIAL-USE LIST: is it Gmail?";
+		return -1;
+	}
+	if ((sync->all_box = migrate_gmail_src_open(sync, all_vname)) == NULL)
+		return -1;
+	sync->result.folders = array_count(&sync->folders) + 1;
+
+	sync->archive = migrate_gmail_folder_get(sync, sync->archive_name,
+						 MIGRATE_GMAIL_FOLDER_LABEL);
+	if (sync->label_keywords) {
+		const char *const *vnamep;
+		struct mailbox *box;
+
+		/* only read, for the $Important keyword */
+		array_foreach(&views, vnamep) {
+			if ((box = migrate_gmail_src_open(sync, *vnamep)) == NULL) {
+				ret = -1;
+				break;
+			}
+			array_push_back(&sync->views, &box);
+		}
+	}
+	return ret;
+}
+
+static bool migrate_gmail_keyword_wanted(const char *keyword)
+{
+	/* imapc's marker of labelled All Mail messages is not a property
+	   of the message: the labels become folders */
+	return strcasecmp(keyword, MIGRATE_GMAIL_IMAPC_KEYWORD) != 0;
+}
+
+static const char *
+migrate_gmail_keywords_join(pool_t pool, const ARRAY_TYPE(const_string) *kws)
+{
+	ARRAY_TYPE(const_string) sorted;
+	const char *kw;
+
+	t_array_init(&sorted, array_count(kws) + 1);
+	array_foreach_elem(kws, kw) {
+		if (!array_lsearch(&sorted, &kw, i_strcmp_p))
+			array_push_back(&sorted, &kw);
+	}
+	array_sort(&sorted, i_strcmp_p);
+	array_append_zero(&sorted);
+	return p_strdup(pool, t_strarray_join(array_front(&sorted), " "));
+}
+
+static const char *
+migrate_gmail_mail_keywords(pool_t pool, struct mail *mail)
+{
+	ARRAY_TYPE(const_string) kws;
+	const char *const *kw;
+
+	t_array_init(&kws, 8);
+	for (kw = mail_get_keywords(mail); *kw != NULL; kw++) {
+		if (migrate_gmail_keyword_wanted(*kw))
+			array_push_back(&kws, kw);
+	}
+	return migrate_gmail_keywords_join(pool, &kws);
+}
+
+static struct migrate_gmail_msg *
+migrate_gmail_msg_get(struct migrate_gmail_sync *sync, const char *guid)
+{
+	struct migrate_gmail_msg *msg;
+
+	msg = hash_table_lookup(sync->msgs, guid);
+	if (msg == NULL) {
+		msg = p_new(sync->pool, struct migrate_gmail_msg, 1);
+		msg->guid = p_strdup(sync->pool, guid);
+		hash_table_insert(sync->msgs, msg->guid, msg);
+	}
+	return msg;
+}
+
+typedef void
+migrate_gmail_read_callback_t(struct migrate_gmail_sync *sync,
+			      struct mail *mail, const char *guid,
+			      void *context);
+
+/* Every message of a source folder: its GUID (X-GM-MSGID) and flags. */
+static int
+migrate_gmail_read_folder(struct migrate_gmail_sync *sync, struct mailbox *box,
+			  migrate_gmail_read_callback_t *callback,
+			  void *context)
+{
+	struct mailbox_transaction_context *trans;
+	struct mail_search_args *search_args;
+	struct mail_search_context *search_ctx;
+	struct mail *mail;
+	const char *guid;
+	int ret = 0;
+
+	trans = mailbox_transaction_begin(box, 0, __func__);
+	search_args = mail_search_build_init();
+	mail_search_build_add_all(search_args);
+	search_ctx = mailbox_search_init(trans, search_args, NULL,
+					 MAIL_FETCH_GUID | MAIL_FETCH_FLAGS,
+					 NULL);
+	mail_search_args_unref(&search_args);
+	while (mailbox_search_next(search_ctx, &mail)) {
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
+			ret = migrate_gmail_box_error(sync, box,
+				"can't read message ids of");
+			break;
+		}
+		if (*guid == '\0') {
+			sync->mail_error = MAIL_ERROR_NOTPOSSIBLE;
+			sync->error = p_strdup_printf(sync->pool,
+				"source folder %s: message UID %u has no "
+				"X-GM-MSGID (the server doesn't offer "
+				"X-GM-EXT-1)", mailbox_get_vname(box),
+				mail->uid);
+			ret = -1;
+			break;
+		}
+		T_BEGIN {
+			callback(sync, mail, guid, context);
+		} T_END;
+	}
+	if (mailbox_search_deinit(&search_ctx) < 0 && ret == 0)
+		ret = migrate_gmail_box_error(sync, box, "can't read");
+	(void)mailbox_transaction_commit(&trans);
+	return ret;
+}
+
+static void
+migrate_gmail_member_add(struct migrate_gmail_folder *folder,
+			 struct migrate_gmail_msg *msg, struct mailbox *src_box,
+			 uint32_t src_uid)
+{
+	struct migrate_gmail_member *member;
+
+	if (hash_table_lookup(folder->member_guids, msg->guid) != NULL)
+		return;
+	hash_table_insert(folder->member_guids, msg->guid, msg);
+	member = array_append_space(&folder->members);
+	member->msg = msg;
+	member->src_box = src_box;
+	member->src_uid = src_uid;
+}
+
+static void
+migrate_gmail_read_label_mail(struct migrate_gmail_sync *sync,
+			      struct mail *mail, const char *guid,
+			      void *context)
+{
+	struct migrate_gmail_folder *folder = context;
+	struct migrate_gmail_msg *msg = migrate_gmail_msg_get(sync, guid);
+
+	if (!msg->in_label_folder) {
+		/* All Mail's flags win later; Trash/Junk mail has only
+		   these */
+		msg->flags = mail_get_flags(mail) & MAIL_FLAGS_NONRECENT;
+		msg->keywords = migrate_gmail_mail_keywords(sync->pool, mail);
+	}
+	msg->in_label_folder = TRUE;
+	if (folder->label_keyword != NULL) {
+		if (!array_is_created(&msg->labels))
+			p_array_init(&msg->labels, sync->pool, 2);
+		array_push_back(&msg->labels, &folder->label_keyword);
+	}
+	migrate_gmail_member_add(folder, msg, folder->src_box, mail->uid);
+}
+
+static void
+migrate_gmail_read_all_mail(struct migrate_gmail_sync *sync,
+			    struct mail *mail, const char *guid,
+			    void *context ATTR_UNUSED)
+{
+	struct migrate_gmail_msg *msg = hash_table_lookup(sync->msgs, guid);
+
+	if (msg == NULL) {
+		/* in no label folder: archived */
+		msg = migrate_gmail_msg_get(sync, guid);
+		migrate_gmail_member_add(sync->archive, msg, sync->all_box,
+					 mail->uid);
+		sync->result.archived++;
+	}
+	msg->flags = mail_get_flags(mail) & MAIL_FLAGS_NONRECENT;
+	msg->keywords = migrate_gmail_mail_keywords(sync->pool, mail);
+	sync->result.messages++;
+}
+
+static void
+migrate_gmail_read_view_mail(struct migrate_gmail_sync *sync,
+			     struct mail *mail ATTR_UNUSED, const char *guid,
+			     void *context ATTR_UNUSED)
+{
+	struct migrate_gmail_msg *msg = hash_table_lookup(sync->msgs, guid);
+
+	if (msg != NULL)
+		msg->important = TRUE;
+}
+
+/* the keywords every copy of msg gets */
+static void
+migrate_gmail_msg_finish_keywords(struct migrate_gmail_sync *sync,
+				  struct migrate_gmail_msg *msg)
+{
+	ARRAY_TYPE(const_string) kws;
+	const char *kw;
+
+	if (!array_is_created(&msg->labels) && !msg->important)
+		return;
+	t_array_init(&kws, 8);
+	if (*msg->keywords != '\0') {
+		const char *const *old = t_strsplit(msg->keywords, " ");
+
+		array_append(&kws, old, str_array_length(old));
+	}
+	if (array_is_created(&msg->labels))
+		array_append_array(&kws, &msg->labels);
+	if (msg->important) {
+		kw = MIGRATE_GMAIL_IMPORTANT_KEYWORD;
+		array_push_back(&kws, &kw);
+	}
+	msg->keywords = migrate_gmail_keywords_join(sync->pool, &kws);
+}
+
+/* 2. which message belongs in which folder */
+static int migrate_gmail_read_source(struct migrate_gmail_sync *sync)
+{
+	struct migrate_gmail_folder *folder;
+	struct mailbox *box;
+	struct hash_iterate_context *iter;
+	struct migrate_gmail_msg *msg;
+	const char *guid;
+
+	array_foreach_elem(&sync->folders, folder) {
+		if (folder->src_vname == NULL)
+			continue;
+		folder->src_box = migrate_gmail_src_open(sync, folder->src_vname);
+		if (folder->src_box == NULL ||
+		    migrate_gmail_read_folder(sync, folder->src_box,
+				migrate_gmail_read_label_mail, folder) < 0)
+			return -1;
+		sync->result.memberships += array_count(&folder->members);
+	}
+	/* trash/junk mail isn't in All Mail, but is a message too */
+	array_foreach_elem(&sync->folders, folder) {
+		if (folder->kind == MIGRATE_GMAIL_FOLDER_TRASH ||
+		    folder->kind == MIGRATE_GMAIL_FOLDER_JUNK)
+			sync->result.messages += array_count(&folder->members);
+	}
+	if (migrate_gmail_read_folder(sync, sync->all_box,
+				      migrate_gmail_read_all_mail, NULL) < 0)
+		return -1;
+	sync->result.memberships += sync->result.archived;
+	array_foreach_elem(&sync->views, box) {
+		if (migrate_gmail_read_folder(sync, box,
+				migrate_gmail_read_view_mail, NULL) < 0)
+			return -1;
+	}
+	iter = hash_table_iterate_init(sync->msgs);
+	while (hash_table_iterate(iter, sync->msgs, &guid, &msg)) T_BEGIN {
+		migrate_gmail_msg_finish_keywords(sync, msg);
+	} T_END;
+	hash_table_iterate_deinit(&iter);
+	return 0;
+}
+
+static void
+migrate_gmail_read_dest_mail(struct migrate_gmail_sync *sync,
+			     struct mail *mail, const char *guid,
+			     void *context)
+{
+	struct migrate_gmail_folder *folder = context;
+	struct migrate_gmail_copy *copy;
+	struct migrate_gmail_msg *msg;
+
+	/* only migrated Gmail mail is ours to update or remove; mail
+	   delivered to the new server has other GUIDs */
+	if (!migrate_gmail_guid_is_msgid(guid) ||
+	    hash_table_lookup(folder->copies, guid) != NULL)
+		return;
+	copy = p_new(sync->pool, struct migrate_gmail_copy, 1);
+	copy->uid = mail->uid;
+	copy->flags = mail_get_flags(mail) & MAIL_FLAGS_NONRECENT;
+	copy->keywords = migrate_gmail_mail_keywords(sync->pool, mail);
+	guid = p_strdup(sync->pool, guid);
+	hash_table_insert(folder->copies, guid, copy);
+
+	msg = hash_table_lookup(sync->msgs, guid);
+	if (msg != NULL && msg->local_folder == NULL) {
+		msg->local_folder = folder;
+		msg->local_uid = mail->uid;
+	}
+}
+
+/* 3. what the destination has already */
+static int migrate_gmail_read_dest(struct migrate_gmail_sync *sync)
+{
+	struct migrate_gmail_folder *folder;
+
+	array_foreach_elem(&sync->folders, folder) {
+		folder->dest_box = mailbox_alloc(sync->dest_ns->list,
+						 folder->dest_vname, 0);
+		if (mailbox_open(folder->dest_box) < 0) {
+			enum mail_error error;
+
+			(void)mailbox_get_last_error(folder->dest_box, &error);
+			if (error != MAIL_ERROR_NOTFOUND) {
+				return migrate_gmail_box_error(sync,
+					folder->dest_box,
+					"can't open destination folder");
+			}
+			continue;
+		}
+		folder->dest_exists = TRUE;
+		if (mailbox_sync(folder->dest_box, 0) < 0 ||
+		    migrate_gmail_read_folder(sync, folder->dest_box,
+				migrate_gmail_read_dest_mail, folder) < 0) {
+			return migrate_gmail_box_error(sync, folder->dest_box,
+				"can't read destination folder");
+		}
+	}
+	return 0;
+}
+
+static struct mail_keywords *
+migrate_gmail_keywords(struct mailbox *box, const char *keywords)
+{
+	if (*keywords == '\0')
+		return NULL;
+	return mailbox_keywords_create_valid(box, t_strsplit(keywords, " "));
+}
+
+static void
+migrate_gmail_save_set_metadata(struct migrate_gmail_dest_trans *dt,
+				struct mail_save_context *save,
+				struct migrate_gmail_msg *msg)
+{
+	struct mail_keywords *kw;
+	const char *uidl;
+
+	kw = migrate_gmail_keywords(dt->folder->dest_box, msg->keywords);
+	mailbox_save_set_flags(save, msg->flags, kw);
+	if (kw != NULL)
+		mailbox_keywords_unref(&kw);
+	mailbox_save_set_guid(save, msg->guid);
+	if (dt->sync->pop3_uidls && dt->folder->is_inbox &&
+	    (uidl = migrate_gmail_pop3_uidl(msg->guid)) != NULL)
+		mailbox_save_set_pop3_uidl(save, uidl);
+}
+
+static void
+migrate_gmail_dest_trans_begin(struct migrate_gmail_dest_trans *dt)
+{
+	dt->trans = mailbox_transaction_begin(dt->folder->dest_box,
+		MAILBOX_TRANSACTION_FLAG_EXTERNAL |
+		MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS, __func__);
+	dt->mail = mail_alloc(dt->trans, 0, NULL);
+	array_clear(&dt->saved);
+}
+
+/* Commit, and remember where the saved messages are now: later folders
+   copy them from here. */
+static int migrate_gmail_dest_trans_commit(struct migrate_gmail_dest_trans *dt)
+{
+	struct mail_transaction_commit_changes changes;
+	struct seq_range_iter iter;
+	struct migrate_gmail_msg *const *msgp;
+	unsigned int n = 0;
+	uint32_t uid;
+
+	mail_free(&dt->mail);
+	if (mailbox_transaction_commit_get_changes(&dt->trans, &changes) < 0) {
+		return migrate_gmail_box_error(dt->sync, dt->folder->dest_box,
+			"can't save into");
+	}
+	seq_range_array_iter_init(&iter, &changes.saved_uids);
+	array_foreach(&dt->saved, msgp) {
+		if (!seq_range_array_iter_nth(&iter, n++, &uid))
+			break;
+		if ((*msgp)->local_folder == NULL) {
+			(*msgp)->local_folder = dt->folder;
+			(*msgp)->local_uid = uid;
+		}
+	}
+	pool_unref(&changes.pool);
+	array_clear(&dt->saved);
+	/* later folders copy from here: let them see the new mail */
+	if (mailbox_sync(dt->folder->dest_box, 0) < 0) {
+		return migrate_gmail_box_error(dt->sync, dt->folder->dest_box,
+			"can't sync");
+	}
+	return 0;
+}
+
+static int
+migrate_gmail_dest_trans_saved(struct migrate_gmail_dest_trans *dt,
+			       struct migrate_gmail_msg *msg)
+{
+	array_push_back(&dt->saved, &msg);
+	if (array_count(&dt->saved) < MIGRATE_GMAIL_COMMIT_INTERVAL)
+		return 0;
+	if (migrate_gmail_dest_trans_commit(dt) < 0)
+		return -1;
+	migrate_gmail_dest_trans_begin(dt);
+	return 0;
+}
+
+static int
+migrate_gmail_copy_local(struct migrate_gmail_dest_trans *dt,
+			 struct migrate_gmail_msg *msg)
+{
+	struct migrate_gmail_folder *from = msg->local_folder;
+	struct mail_save_context *save;
+
+	if (from->read_trans == NULL) {
+		from->read_trans = mailbox_transaction_begin(from->dest_box, 0,
+							     __func__);
+		from->read_mail = mail_alloc(from->read_trans, 0, NULL);
+	}
+	if (!mail_set_uid(from->read_mail, msg->local_uid)) {
+		/* gone meanwhile: download it instead */
+		msg->local_folder = NULL;
+		return 0;
+	}
+	save = mailbox_save_alloc(dt->trans);
+	migrate_gmail_save_set_metadata(dt, save, msg);
+	if (mailbox_copy(&save, from->read_mail) < 0) {
+		return migrate_gmail_box_error(dt->sync, dt->folder->dest_box,
+			"can't copy a message locally into");
+	}
+	dt->sync->result.local_copies++;
+	return migrate_gmail_dest_trans_saved(dt, msg) < 0 ? -1 : 1;
+}
+
+HASH_TABLE_DEFINE_TYPE(uint_msg, void *, struct migrate_gmail_msg *);
+
+static int
+migrate_gmail_download(struct migrate_gmail_dest_trans *dt,
+		       struct mailbox *src_box, ARRAY_TYPE(seq_range) *uids,
+		       HASH_TABLE_TYPE(uint_msg) *by_uid)
+{
+	struct migrate_gmail_sync *sync = dt->sync;
+	struct mailbox_transaction_context *trans;
+	struct mail_search_args *search_args;
+	struct mail_search_arg *arg;
+	struct mail_search_context *search_ctx;
+	struct mail_save_context *save;
+	struct migrate_gmail_msg *msg;
+	struct mail *mail;
+	uoff_t size;
+	int ret = 0;
+
+	trans = mailbox_transaction_begin(src_box, 0, __func__);
+	search_args = mail_search_build_init();
+	arg = mail_search_build_add(search_args, SEARCH_UIDSET);
+	p_array_init(&arg->value.seqset, search_args->pool, array_count(uids));
+	array_append_array(&arg->value.seqset, uids);
+	search_ctx = mailbox_search_init(trans, search_args, NULL,
+		MAIL_FETCH_STREAM_HEADER | MAIL_FETCH_STREAM_BODY |
+		MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_PHYSICAL_SIZE, NULL);
+	mail_search_args_unref(&search_args);
+	while (mailbox_search_next(search_ctx, &mail)) {
+		msg = hash_table_lookup(*by_uid, POINTER_CAST(mail->uid));
+		if (msg == NULL)
+			continue;
+		save = mailbox_save_alloc(dt->trans);
+		migrate_gmail_save_set_metadata(dt, save, msg);
+		if (mailbox_save_using_mail(&save, mail) < 0) {
+			ret = migrate_gmail_box_error(sync, dt->folder->dest_box,
+				t_strdup_printf("can't copy message UID %u "
+					"of source folder %s into", mail->uid,
+					mailbox_get_vname(src_box)));
+			break;
+		}
+		sync->result.downloaded++;
+		if (mail_get_physical_size(mail, &size) == 0)
+			sync->result.bytes_downloaded += size;
+		if (migrate_gmail_dest_trans_saved(dt, msg) < 0) {
+			ret = -1;
+			break;
+		}
+	}
+	if (mailbox_search_deinit(&search_ctx) < 0 && ret == 0) {
+		ret = migrate_gmail_box_error(sync, src_box,
+					      "can't download from");
+	}
+	(void)mailbox_transaction_commit(&trans);
+	return ret;
+}
+
+static bool
+migrate_gmail_copy_changed(const struct migrate_gmail_copy *copy,
+			   const struct migrate_gmail_msg *msg)
+{
+	return copy->flags != msg->flags ||
+		strcmp(copy->keywords, msg->keywords) != 0;
+}
+
+static void
+migrate_gmail_update_flags(struct migrate_gmail_dest_trans *dt,
+			   const struct migrate_gmail_copy *copy,
+			   const struct migrate_gmail_msg *msg)
+{
+	struct mail_keywords *kw;
+
+	dt->sync->result.flags_updated++;
+	if (dt->sync->dry_run || !mail_set_uid(dt->mail, copy->uid))
+		return;
+	mail_update_flags(dt->mail, MODIFY_REPLACE, msg->flags);
+	kw = migrate_gmail_keywords(dt->folder->dest_box, msg->keywords);
+	if (kw == NULL) {
+		kw = mailbox_keywords_create_valid(dt->folder->dest_box,
+			(const char *const []){ NULL });
+	}
+	mail_update_keywords(dt->mail, MODIFY_REPLACE, kw);
+	mailbox_keywords_unref(&kw);
+}
+
+/* copies of Gmail mail whose label is gone */
+static void migrate_gmail_expunge_unwanted(struct migrate_gmail_dest_trans *dt)
+{
+	struct hash_iterate_context *iter;
+	struct migrate_gmail_copy *copy;
+	const char *guid;
+
+	iter = hash_table_iterate_init(dt->folder->copies);
+	while (hash_table_iterate(iter, dt->folder->copies, &guid, &copy)) {
+		if (copy->wanted)
+			continue;
+		dt->sync->result.expunged++;
+		if (!dt->sync->dry_run && mail_set_uid(dt->mail, copy->uid))
+			mail_expunge(dt->mail);
+	}
+	hash_table_iterate_deinit(&iter);
+}
+
+static int
+migrate_gmail_folder_create(struct migrate_gmail_sync *sync,
+			    struct migrate_gmail_folder *folder)
+{
+	enum mail_error error;
+
+	if (folder->dest_exists || sync->dry_run)
+		return 0;
+	if (mailbox_create(folder->dest_box, NULL, FALSE) < 0) {
+		(void)mailbox_get_last_error(folder->dest_box, &error);
+		if (error != MAIL_ERROR_EXISTS) {
+			return migrate_gmail_box_error(sync, folder->dest_box,
+				"can't create destination folder");
+		}
+	}
+	folder->dest_exists = TRUE;
+	if (mailbox_open(folder->dest_box) < 0) {
+		return migrate_gmail_box_error(sync, folder->dest_box,
+			"can't open destination folder");
+	}
+	return 0;
+}
+
+/* 4. bring one destination folder up to date */
+static int
+migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
+			   struct migrate_gmail_folder *folder)
+{
+	struct migrate_gmail_dest_trans dt;
+	struct migrate_gmail_member *member;
+	struct migrate_gmail_copy *copy;
+	ARRAY_TYPE(seq_range) uids;
+	HASH_TABLE_TYPE(uint_msg) by_uid;
+	struct mailbox *src_box = NULL;
+	unsigned int pending = 0;
+	int ret = 0;
+
+	if (array_count(&folder->members) == 0 &&
+	    hash_table_count(folder->copies) == 0)
+		return 0;
+	if (migrate_gmail_folder_create(sync, folder) < 0)
+		return -1;
+
+	i_zero(&dt);
+	dt.sync = sync;
+	dt.folder = folder;
+	t_array_init(&dt.saved, 64);
+	if (!sync->dry_run)
+		migrate_gmail_dest_trans_begin(&dt);
+	t_array_init(&uids, 64);
+	hash_table_create_direct(&by_uid, default_pool, 0);
+
+	array_foreach_modifiable(&folder->members, member) {
+		struct migrate_gmail_msg *msg = member->msg;
+
+		copy = hash_table_lookup(folder->copies, msg->guid);
+		if (copy != NULL) {
+			copy->wanted = TRUE;
+			sync->result.present++;
+			if (migrate_gmail_copy_changed(copy, msg))
+				migrate_gmail_update_flags(&dt, copy, msg);
+			continue;
+		}
+		if (msg->local_folder != NULL) {
+			if (sync->dry_run) {
+				sync->result.local_copies++;
+				continue;
+			}
+			if ((ret = migrate_gmail_copy_local(&dt, msg)) < 0)
+				break;
+			if (ret > 0)
+				continue;
+		}
+		if (sync->dry_run) {
+			/* would be downloaded here, copied elsewhere */
+			sync->result.downloaded++;
+			msg->local_folder = folder;
+			continue;
+		}
+		/* a folder mixes sources only when the archive folder
+		   shares a label's name: download per source */
+		if (src_box != NULL && src_box != member->src_box) {
+			if (migrate_gmail_download(&dt, src_box, &uids,
+						   &by_uid) < 0) {
+				ret = -1;
+				break;
+			}
+			array_clear(&uids);
+			hash_table_clear(by_uid, TRUE);
+		}
+		src_box = member->src_box;
+		seq_range_array_add(&uids, member->src_uid);
+		hash_table_insert(by_uid, POINTER_CAST(member->src_uid), msg);
+		pending++;
+	}
+	ret = ret < 0 ? -1 : 0;
+	if (ret == 0 && array_count(&uids) > 0)
+		ret = migrate_gmail_download(&dt, src_box, &uids, &by_uid);
+	hash_table_destroy(&by_uid);
+	if (ret == 0 && sync->expunge)
+		migrate_gmail_expunge_unwanted(&dt);
+
+	if (dt.trans != NULL) {
+		if (ret < 0) {
+			mail_free(&dt.mail);
+			mailbox_transaction_rollback(&dt.trans);
+		} else if (migrate_gmail_dest_trans_commit(&dt) < 0) {
+			ret = -1;
+		}
+	}
+	e_debug(sync->dest_user->event, "migrate_gmail: %s: %u messages, "
+		"%u to download", folder->dest_vname,
+		array_count(&folder->members), pending);
+	return ret;
+}
+
+static void migrate_gmail_sync_free(struct migrate_gmail_sync *sync)
+{
+	struct migrate_gmail_folder *folder;
+	struct mailbox *box;
+
+	array_foreach_elem(&sync->folders, folder) {
+		if (folder->read_trans != NULL) {
+			mail_free(&folder->read_mail);
+			(void)mailbox_transaction_commit(&folder->read_trans);
+		}
+		if (folder->src_box != NULL && folder->src_box != sync->all_box)
+			mailbox_free(&folder->src_box);
+		if (folder->dest_box != NULL)
+			mailbox_free(&folder->dest_box);
+		hash_table_destroy(&folder->member_guids);
+		hash_table_destroy(&folder->copies);
+	}
+	array_foreach_elem(&sync->views, box)
+		mailbox_free(&box);
+	if (sync->all_box != NULL)
+		mailbox_free(&sync->all_box);
+	hash_table_destroy(&sync->msgs);
+	pool_unref(&sync->pool);
+}
+
+static int
+migrate_gmail_sync_settings(struct migrate_gmail_sync *sync)
+{
+	struct mail_user *user = sync->dest_user;
+	const char *value, *error;
+
+	value = mail_user_plugin_getenv(user, "migrate_gmail_archive_folder");
+	sync->archive_name = value == NULL || *value == '\0' ?
+		MIGRATE_GMAIL_DEFAULT_ARCHIVE : p_strdup(sync->pool, value);
+	value = mail_user_plugin_getenv(user, "migrate_gmail_include");
+	if (migrate_gmail_parse_include(value, &sync->include_trash,
+					&sync->include_junk, &error) < 0) {
+		sync->mail_error = MAIL_ERROR_PARAMS;
+		sync->error = p_strdup_printf(sync->pool,
+			"migrate_gmail_include: %s", error);
+		return -1;
+	}
+	sync->label_keywords = mail_user_plugin_getenv_bool(user,
+		"migrate_gmail_label_keywords");
+	sync->pop3_uidls = mail_user_plugin_getenv_bool(user,
+		"migrate_gmail_pop3_uidls");
+	value = mail_user_plugin_getenv(user, "migrate_gmail_expunge");
+	sync->expunge = value == NULL || *value == '\0' ||
+		mail_user_plugin_getenv_bool(user, "migrate_gmail_expunge");
+	return 0;
+}
+
+int migrate_gmail_sync(struct mail_user *dest_user, struct mail_user *src_user,
+		       bool dry_run, struct migrate_gmail_result *result_r,
+		       enum mail_error *mail_error_r, const char **error_r)
+{
+	struct migrate_gmail_sync *sync;
+	struct migrate_gmail_folder *folder;
+	pool_t pool;
+	int ret = 0;
+
+	pool = pool_alloconly_create("migrate gmail sync", 1024*64);
+	sync = p_new(pool, struct migrate_gmail_sync, 1);
+	sync->pool = pool;
+	sync->dest_user = dest_user;
+	sync->src_user = src_user;
+	sync->dry_run = dry_run;
+	hash_table_create(&sync->msgs, pool, 0, str_hash, strcmp);
+	p_array_init(&sync->folders, pool, 16);
+	p_array_init(&sync->views, pool, 2);
+	sync->src_ns = mail_namespace_find_inbox(src_user->namespaces);
+	sync->dest_ns = mail_namespace_find_inbox(dest_user->namespaces);
+
+	T_BEGIN {
+		if (migrate_gmail_sync_settings(sync) < 0 ||
+		    migrate_gmail_list_source(sync) < 0 ||
+		    migrate_gmail_read_source(sync) < 0 ||
+		    migrate_gmail_read_dest(sync) < 0)
+			ret = -1;
+		if (ret == 0) {
+			array_foreach_elem(&sync->folders, folder) {
+				if (migrate_gmail_apply_folder(sync, folder) < 0) {
+					ret = -1;
+					break;
+				}
+			}
+		}
+	} T_END;
+	*result_r = sync->result;
+	*mail_error_r = sync->mail_error;
+	if (ret < 0) {
+		*error_r = sync->error == NULL ? "unknown error" :
+			t_strdup(sync->error);
+	}
+	migrate_gmail_sync_free(sync);
+	return ret;
+}
