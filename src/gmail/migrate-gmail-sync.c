@@ -212,7 +212,11 @@ static int migrate_gmail_list_source(struct migrate_gmail_sync *sync)
 		case MIGRATE_GMAIL_FOLDER_VIEW: {
 			const char *vname = t_strdup(info->vname);
 
-			array_push_back(&views, &vname);
+			/* \Important becomes a keyword; \Flagged (Starred)
+			   is the \Flagged flag already */
+			if (str_array_icase_find(t_strsplit_spaces(
+					info->special_use, " "), "\\Important"))
+				array_push_back(&views, &vname);
 			sync->result.folders_skipped++;
 			e_debug(sync->dest_user->event, "migrate_gmail: "
 				"skipping view %s (%s)", info->vname,
