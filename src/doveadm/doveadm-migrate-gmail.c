@@ -4,6 +4,7 @@
 #include "module-dir.h"
 #include "settings-parser.h"
 #include "mail-user.h"
+#include "mail-storage-settings.h"
 #include "mail-storage-service.h"
 #include "doveadm.h"
 #include "doveadm-mail.h"
@@ -17,6 +18,8 @@
    once. The work is done by the migrate_gmail mail plugin, which must be
    in the doveadm mail_plugins; this command creates the source user as
    dsync does (the user's settings with mail_location = imapc:). */
+
+#define DOVEADM_MIGRATE_GMAIL_PREFETCH "32"
 
 struct gmail_cmd_context {
 	struct doveadm_mail_cmd_context ctx;
@@ -78,6 +81,12 @@ cmd_migrate_gmail_run(struct doveadm_mail_cmd_context *_ctx,
 	set_parser = mail_storage_service_user_get_settings_parser(
 		_ctx->cur_service_user);
 	if (settings_parse_keyvalue(set_parser, "mail_location", "imapc:") < 0)
+		i_unreached();
+	/* bodies are fetched one by one unless imapc may pipeline them:
+	   without prefetching every download costs a round trip */
+	if (mail_user_set_get_storage_set(user)->mail_prefetch_count == 0 &&
+	    settings_parse_keyvalue(set_parser, "mail_prefetch_count",
+			DOVEADM_MIGRATE_GMAIL_PREFETCH) < 0)
 		i_unreached();
 	ret = mail_storage_service_next(_ctx->storage_service,
 					_ctx->cur_service_user, &src_user,

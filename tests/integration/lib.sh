@@ -210,7 +210,7 @@ lab_cleanup() {
 		lab__err "keeping $LAB"
 	else
 		case $LAB in
-		/tmp/dmlab.?*) rm -rf -- "$LAB" ;;
+		/tmp/dmlab.?* | "${LAB_TMPDIR:-/tmp}"/dmlab.?*) rm -rf -- "$LAB" ;;
 		*) lab__err "not removing unexpected LAB=$LAB" ;;
 		esac
 	fi

@@ -144,7 +144,7 @@ lab_gmail_start() {
 		if [ -s "$dir/ready" ]; then
 			break
 		fi
-		kill -KILL "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null
 		pid=
 		# Somebody took the port between picking and binding: try another.
@@ -192,7 +192,7 @@ lab_gmail_stop() {
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	wait "$pid" 2>/dev/null
 	return 0
