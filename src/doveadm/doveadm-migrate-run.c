@@ -22,6 +22,8 @@ struct migrate_run {
 	const char *user;
 	const char *conf;
 	bool one_way, final;
+	/* the migrate_gmail plugin is loaded: copy with migrate gmail */
+	bool gmail;
 	const char *const *excludes;
 	struct migrate_state state;
 	struct doveadm_migrate_lock lock;
@@ -53,6 +55,13 @@ static const char *migrate_run_server(const char *proto)
 	return *port == '\0' ? host : t_strdup_printf("%s:%s", host, port);
 }
 
+/* "IMAP server host:port" for error messages. */
+static const char *migrate_run_server_name(bool pop3)
+{
+	return t_strdup_printf("%s server %s", pop3 ? "POP3" : "IMAP",
+			       migrate_run_server(pop3 ? "pop3c" : "imapc"));
+}
+
 /* Log in to the old server's IMAP (or POP3) without copying anything.
    Returns 0 if fine, else a MIGRATE_EXIT_* code with error_r set. */
 static int
@@ -60,7 +69,7 @@ migrate_run_check_login(struct migrate_run *run, bool pop3,
 			const char *pop3_vname, const char **error_r)
 {
 	struct doveadm_migrate_child child;
-	const char *const *args, *cause;
+	const char *const *args, *cause, *detail;
 	int code = 0;
 
 	if (!pop3) {
@@ -73,11 +82,21 @@ migrate_run_check_login(struct migrate_run *run, bool pop3,
 			pop3_vname, NULL });
 	}
 	if (doveadm_migrate_child_run("doveadm", args, FALSE, &child) < 0) {
-		code = doveadm_migrate_classify(&child, &cause);
-		*error_r = t_strdup_printf("%s server %s: %s: %s",
-			pop3 ? "POP3" : "IMAP",
-			migrate_run_server(pop3 ? "pop3c" : "imapc"), cause,
-			doveadm_migrate_child_last_error(&child));
+		code = doveadm_migrate_classify(&child, &cause, &detail);
+		if (code == MIGRATE_EXIT_NOUSER) {
+			*error_r = t_strdup_printf("this server: %s: %s",
+						   cause, detail);
+		} else if (pop3 && code == MIGRATE_EXIT_TEMPFAIL &&
+			   strstr(detail, "doesn't exist") != NULL) {
+			/* logged in, but the namespace isn't there */
+			code = MIGRATE_EXIT_CONFIG;
+			*error_r = t_strdup_printf("migrate_pop3_mailbox=%s "
+				"names no mailbox of a pop3c namespace: %s",
+				pop3_vname, detail);
+		} else {
+			*error_r = t_strdup_printf("%s: %s: %s",
+				migrate_run_server_name(pop3), cause, detail);
+		}
 	}
 	doveadm_migrate_child_free(&child);
 	return code;
@@ -151,15 +170,44 @@ static int migrate_run_finish(struct migrate_run *run, int exit_code,
 	return exit_code;
 }
 
+/* Is migrate_gmail in the migration config's doveadm mail_plugins? */
+static bool migrate_run_gmail_loaded(void)
+{
+	struct doveadm_migrate_child child;
+	const char *const args[] = {
+		"doveconf", "-c", master_service_get_config_path(master_service),
+		"-f", "protocol=doveadm", "-h", "mail_plugins", NULL
+	};
+	bool loaded = FALSE;
+
+	if (doveadm_migrate_child_run("doveconf", args, FALSE, &child) == 0) {
+		loaded = str_array_find(t_strsplit_spaces(str_c(child.output),
+							  " \n"),
+					"migrate_gmail");
+	}
+	doveadm_migrate_child_free(&child);
+	return loaded;
+}
+
 static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 {
 	struct doveadm_migrate_child child;
 	ARRAY_TYPE(const_string) cmd;
-	const char *const *exclude, *cause, *last_error;
+	const char *const *exclude, *cause, *detail;
 	char *const *errp;
 	int code = 0;
 
 	t_array_init(&cmd, 8);
+	if (run->gmail) {
+		/* labels become folders and each body is downloaded once;
+		   views are skipped by SPECIAL-USE, so -x isn't needed */
+		array_push_back(&cmd, (const char *[]){ "migrate" });
+		array_push_back(&cmd, (const char *[]){ "gmail" });
+		array_push_back(&cmd, (const char *[]){ "-u" });
+		array_push_back(&cmd, &run->user);
+		array_append_zero(&cmd);
+		goto run;
+	}
 	if (run->one_way) {
 		array_push_back(&cmd, (const char *[]){ "sync" });
 		array_push_back(&cmd, (const char *[]){ "-1" });
@@ -176,23 +224,31 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 	}
 	array_push_back(&cmd, (const char *[]){ "imapc:" });
 	array_append_zero(&cmd);
+run:
 
 	if (doveadm_migrate_child_run("doveadm",
 			migrate_run_args(run, array_front(&cmd)), TRUE,
-			&child) < 0) {
-		code = doveadm_migrate_classify(&child, &cause);
-		last_error = doveadm_migrate_child_last_error(&child);
+			&child) < 0 || array_count(&child.errors) > 0) {
+		/* dsync may exit 0 after imapc logged a broken FETCH answer
+		   and skipped its messages: any error fails the run */
+		code = doveadm_migrate_classify(&child, &cause, &detail);
+		if (code == MIGRATE_EXIT_SOFTWARE && child.exit_code == 0)
+			code = MIGRATE_EXIT_TEMPFAIL;
 		array_foreach(&child.errors, errp) {
-			if (strstr(*errp, "couldn't be matched") != NULL) {
+			if (code != MIGRATE_EXIT_PROTOCOL &&
+			    strstr(*errp, "couldn't be matched") != NULL) {
 				/* migrate_pop3 refused: a matching problem,
 				   not a server one */
 				code = MIGRATE_EXIT_MISMATCH;
-				last_error = strstr(*errp, "migrate_pop3: ");
+				cause = "UIDLs couldn't be matched";
+				if (strstr(*errp, "migrate_pop3: ") != NULL)
+					detail = strstr(*errp, "migrate_pop3: ");
 				break;
 			}
 		}
-		*error_r = t_strdup_printf("dsync failed (exit %d): %s",
-					   child.exit_code, last_error);
+		*error_r = t_strdup_printf("dsync failed (exit %d): %s: %s: %s",
+			child.exit_code, migrate_run_server_name(FALSE),
+			cause, detail);
 	}
 	doveadm_migrate_child_free(&child);
 	return code;
@@ -255,6 +311,7 @@ static int migrate_run(struct migrate_run *run)
 			t_strdup_printf("this server: %s", error));
 	}
 
+	run->gmail = migrate_run_gmail_loaded();
 	code = migrate_run_dsync(run, &error);
 
 	/* what is there now, also after a failure: a later run goes on

@@ -23,6 +23,7 @@ GPW='g-s3cret pw'
 lab_user_add $U pw1
 lab_user_add $U2 pw2
 lab_user_add dry@gmail.example pw3
+lab_user_add run@gmail.example pw4
 # the destination calls its \Sent folder "Sent Messages"
 LAB_DST_EXTRA_CONF='namespace inbox {
   mailbox "Sent Messages" {
@@ -152,6 +153,19 @@ lab_gmail_migration_conf dry@gmail.example "$GPW"
 rc=0; mgmail dry@gmail.example || rc=$?
 assert_eq 64 "$rc" "gmail: without the plugin loaded, exit 64"
 assert_ok "gmail: ... and says how to load it" grep -q "migrate_gmail plugin isn't loaded" "$LAB/gmail.err"
+
+# --- migrate run takes the Gmail path when migrate_gmail is loaded
+lab_gmail_stop
+lab_gmail_start "$GMAIL_ACCOUNT" run@gmail.example "$GPW"
+LAB_MIG_EXTRA_CONF="plugin {
+  migrate_state_dir = $LAB/state
+}"
+lab_gmail_migration_conf run@gmail.example "$GPW" migrate_gmail
+rc=0; doveadm -c "$MIG_CONF" migrate run -u run@gmail.example >"$LAB/run.out" 2>"$LAB/run.err" || rc=$?
+assert_eq 0 "$rc" "gmail run: migrate run succeeds" || cat "$LAB/run.err"
+assert_eq "$all_mail" "$(lab_gmail_stat messages_downloaded)" "gmail run: each body downloaded once through migrate run"
+assert_eq finished "$(doveadm -c "$MIG_CONF" -f tab migrate status -u run@gmail.example 2>/dev/null | awk -F'\t' 'NR==2 {print $2}')" "gmail run: status finished"
+LAB_MIG_EXTRA_CONF=
 
 lab_source_start
 lab_migration_conf migrate_gmail
