@@ -24,6 +24,7 @@ lab_user_add $U pw1
 lab_user_add $U2 pw2
 lab_user_add dry@gmail.example pw3
 lab_user_add run@gmail.example pw4
+lab_user_add vg@gmail.example pw5
 # the destination calls its \Sent folder "Sent Messages"
 LAB_DST_EXTRA_CONF='namespace inbox {
   mailbox "Sent Messages" {
@@ -166,6 +167,20 @@ assert_eq 0 "$rc" "gmail run: migrate run succeeds" || cat "$LAB/run.err"
 assert_eq "$all_mail" "$(lab_gmail_stat messages_downloaded)" "gmail run: each body downloaded once through migrate run"
 assert_eq finished "$(doveadm -c "$MIG_CONF" -f tab migrate status -u run@gmail.example 2>/dev/null | awk -F'\t' 'NR==2 {print $2}')" "gmail run: status finished"
 LAB_MIG_EXTRA_CONF=
+
+# --- valgrind: a first run (downloads, local copies) and a re-run
+lab_gmail_stop
+lab_gmail_start "$GMAIL_ACCOUNT" vg@gmail.example "$GPW"
+lab_gmail_migration_conf vg@gmail.example "$GPW" migrate_gmail
+for pass in first re-run; do
+	rc=0
+	valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+		--errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+		--keep-debuginfo=yes --vgdb=no \
+		doveadm -c "$MIG_CONF" migrate gmail -u vg@gmail.example \
+		>"$LAB/vg.out" 2>"$LAB/vg.err" || rc=$?
+	assert_eq 0 "$rc" "gmail valgrind: $pass run clean (no errors, no leaks)" || grep -v 'Connected to' "$LAB/vg.err" | head -30
+done
 
 lab_source_start
 lab_migration_conf migrate_gmail
