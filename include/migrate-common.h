@@ -5,6 +5,9 @@
 
 #define MIGRATE_LOG_PREFIX "migrate: "
 
+/* Default of the migrate_state_dir setting */
+#define MIGRATE_DEFAULT_STATE_DIR "/var/lib/dovecot/migrate"
+
 /* Exit codes of the doveadm migrate commands (documented in
    docs/commands.md). They follow sysexits.h where one fits. */
 enum migrate_exit_code {

@@ -7,5 +7,9 @@
    a file. Returns 0, or -1 with error_r (naming the failed call). */
 int migrate_file_replace(const char *path, const buffer_t *data,
 			 const char **error_r);
+/* The same without syncing to disk: for files that may be lost in a crash
+   (e.g. because they are written again), where the write must be cheap. */
+int migrate_file_replace_nosync(const char *path, const buffer_t *data,
+				const char **error_r);
 
 #endif

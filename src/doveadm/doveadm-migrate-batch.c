@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,20 +30,12 @@
    reaches its child only through a short-lived 0600 config file that
    includes the migration config: never argv, logs or state. */
 
-#define MIGRATE_BATCH_DEFAULT_MAX_CONCURRENCY 6
-#define MIGRATE_BATCH_DEFAULT_MAX_LOAD 0.7
-#define MIGRATE_BATCH_DEFAULT_TIMEOUT_SECS (24 * 60 * 60)
-#define MIGRATE_BATCH_KILL_GRACE_SECS 5
 #define MIGRATE_BATCH_POLL_MSECS 200
 
 struct migrate_batch_job {
 	const struct migrate_account *account;
-	const char *user;
+	struct doveadm_migrate_job job;
 	const char *conf_path;
-	pid_t pid;
-	time_t started;
-	bool timed_out;
-	time_t kill_sent;
 	int exit_code;
 	const char *result;
 };
@@ -53,9 +44,7 @@ struct migrate_batch {
 	pool_t pool;
 	const char *conf;
 	const char *state_dir;
-	unsigned int concurrency;
-	double max_load;
-	unsigned int timeout_secs;
+	struct doveadm_migrate_limits limits;
 	bool final, only_failed, dry_run, skip_bad_lines;
 
 	ARRAY_TYPE(migrate_account) accounts;
@@ -138,7 +127,7 @@ migrate_batch_write_conf(struct migrate_batch *batch,
 		return -1;
 	}
 	job->conf_path = p_strdup_printf(batch->pool, "%s/%s", dir,
-		migrate_state_file_name(job->user, ".conf"));
+		migrate_state_file_name(job->job.user, ".conf"));
 	i_unlink_if_exists(job->conf_path);
 	fd = open(job->conf_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd == -1) {
@@ -156,66 +145,22 @@ migrate_batch_write_conf(struct migrate_batch *batch,
 	return 0;
 }
 
-static double migrate_batch_load_per_core(void)
-{
-	struct istream *input;
-	const char *line;
-	double load = 0;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-
-	input = i_stream_create_file("/proc/loadavg", 256);
-	line = i_stream_read_next_line(input);
-	if (line != NULL)
-		load = strtod(line, NULL);
-	i_stream_unref(&input);
-	return cores > 0 ? load / cores : load;
-}
-
 static void
 migrate_batch_start(struct migrate_batch *batch, struct migrate_batch_job *job)
 {
-	const char *error, *args[10];
-	const char *binary = doveadm_migrate_binary("doveadm");
-	unsigned int i = 0;
-	int fd;
+	const char *error;
 
 	if (migrate_batch_write_conf(batch, job, &error) < 0) {
-		i_error("migrate batch: user %s: %s", job->user, error);
+		i_error("migrate batch: user %s: %s", job->job.user, error);
 		job->exit_code = MIGRATE_EXIT_SOFTWARE;
 		job->result = "failed";
 		batch->done++;
 		batch->failed++;
 		return;
 	}
-
-	args[i++] = "doveadm";
-	args[i++] = "-c";
-	args[i++] = job->conf_path;
-	args[i++] = "migrate";
-	args[i++] = "run";
-	args[i++] = "-u";
-	args[i++] = job->user;
-	args[i] = NULL;
-	if (batch->final) {
-		args[i++] = "--final";
-		args[i] = NULL;
-	}
-
-	job->started = time(NULL);
-	job->pid = fork();
-	if (job->pid < 0)
-		i_fatal("fork() failed: %m");
-	if (job->pid == 0) {
-		/* own process group: a timeout kills dsync too */
-		(void)setpgid(0, 0);
-		fd = open(t_strdup_printf("%s/%s", batch->state_dir,
-			migrate_state_file_name(job->user, ".log")),
-			O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd == -1)
-			i_fatal("migrate batch: can't open the log: %m");
-		doveadm_migrate_child_exec(binary, args, fd);
-	}
-	(void)setpgid(job->pid, job->pid);
+	doveadm_migrate_job_start(&job->job, job->conf_path,
+		batch->final ? (const char *[]){ "--final", NULL } : NULL,
+		FALSE);
 	batch->running++;
 }
 
@@ -228,31 +173,13 @@ migrate_batch_reap(struct migrate_batch *batch, struct migrate_batch_job *job,
 
 	batch->running--;
 	batch->done++;
-	job->pid = 0;
 	i_unlink_if_exists(job->conf_path);
-	job->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) :
-		MIGRATE_EXIT_SOFTWARE;
-	if (job->timed_out) {
-		/* the run was killed: record why, so status doesn't just
-		   say interrupted */
-		if (doveadm_migrate_state_read(job->user, batch->pool, &state,
-					       &error) > 0) {
-			state.status = MIGRATE_STATE_FAILED;
-			state.finished = time(NULL);
-			state.exit_code = MIGRATE_EXIT_TEMPFAIL;
-			state.last_error = p_strdup_printf(batch->pool,
-				"timed out after %u seconds (run again to "
-				"resume)", batch->timeout_secs);
-			if (doveadm_migrate_state_write(&state, &error) < 0)
-				i_error("migrate batch: user %s: %s",
-					job->user, error);
-		}
-		job->exit_code = MIGRATE_EXIT_TEMPFAIL;
-	}
+	job->exit_code = doveadm_migrate_job_reaped(&job->job, status,
+		&batch->limits, "migrate batch");
 	job->result = job->exit_code == 0 ? "finished" : "failed";
 	if (job->exit_code != 0)
 		batch->failed++;
-	if (doveadm_migrate_state_read(job->user, pool_datastack_create(),
+	if (doveadm_migrate_state_read(job->job.user, pool_datastack_create(),
 				       &state, &error) > 0) {
 		batch->messages += state.messages_copied;
 		batch->bytes += state.bytes_copied;
@@ -310,14 +237,14 @@ static void migrate_batch_loop(struct migrate_batch *batch)
 	while (batch->done < count) {
 		now = time(NULL);
 		/* start what may start */
-		while (next < count && batch->running < batch->concurrency) {
+		while (next < count) {
 			job = array_idx_modifiable(&batch->jobs, next);
 			if (job->result != NULL) {
 				next++;
 				continue;
 			}
-			if (batch->running > 0 && batch->max_load > 0 &&
-			    migrate_batch_load_per_core() > batch->max_load)
+			if (!doveadm_migrate_may_start(&batch->limits,
+						       batch->running))
 				break;
 			migrate_batch_start(batch, job);
 			next++;
@@ -325,7 +252,7 @@ static void migrate_batch_loop(struct migrate_batch *batch)
 		/* reap what ended */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			array_foreach_modifiable(&batch->jobs, job) {
-				if (job->pid == pid) {
+				if (job->job.pid == pid) {
 					migrate_batch_reap(batch, job, status);
 					break;
 				}
@@ -333,20 +260,8 @@ static void migrate_batch_loop(struct migrate_batch *batch)
 		}
 		/* time out what took too long */
 		array_foreach_modifiable(&batch->jobs, job) {
-			if (job->pid <= 0)
-				continue;
-			if (!job->timed_out &&
-			    now - job->started >= (time_t)batch->timeout_secs) {
-				i_error("migrate batch: user %s: timed out "
-					"after %u seconds, stopping it",
-					job->user, batch->timeout_secs);
-				job->timed_out = TRUE;
-				job->kill_sent = now;
-				(void)kill(-job->pid, SIGTERM);
-			} else if (job->timed_out && now - job->kill_sent >=
-				   MIGRATE_BATCH_KILL_GRACE_SECS) {
-				(void)kill(-job->pid, SIGKILL);
-			}
+			doveadm_migrate_job_check_timeout(&job->job,
+				&batch->limits, now, "migrate batch");
 		}
 		migrate_batch_progress(batch);
 		if (batch->done < count)
@@ -389,9 +304,9 @@ static void migrate_batch_print(struct migrate_batch *batch)
 
 	array_foreach(&batch->jobs, job) {
 		have_state = !batch->dry_run &&
-			doveadm_migrate_state_read(job->user,
+			doveadm_migrate_state_read(job->job.user,
 				pool_datastack_create(), &state, &error) > 0;
-		doveadm_print(job->user);
+		doveadm_print(job->job.user);
 		doveadm_print(job->account->host == NULL ? "" : job->account->host);
 		doveadm_print(job->result);
 		doveadm_print_num(have_state ? state.messages_copied : 0);
@@ -448,45 +363,6 @@ static int migrate_batch_read(struct migrate_batch *batch, const char *path)
 	return 0;
 }
 
-static int
-migrate_batch_options(struct migrate_batch *batch,
-		      struct doveadm_cmd_context *cctx)
-{
-	const char *value;
-	char *end;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int64_t num;
-
-	batch->concurrency = I_MIN(cores > 0 ? (unsigned int)cores + 1 : 2,
-				   MIGRATE_BATCH_DEFAULT_MAX_CONCURRENCY);
-	batch->timeout_secs = MIGRATE_BATCH_DEFAULT_TIMEOUT_SECS;
-	batch->max_load = MIGRATE_BATCH_DEFAULT_MAX_LOAD;
-
-	if (doveadm_cmd_param_int64(cctx, "concurrency", &num)) {
-		if (num < 1 || num > 1000) {
-			i_error("migrate batch: invalid concurrency %"PRId64
-				" (1..1000)", num);
-			return -1;
-		}
-		batch->concurrency = num;
-	}
-	if (doveadm_cmd_param_int64(cctx, "timeout", &num)) {
-		if (num < 1 || num > UINT_MAX) {
-			i_error("migrate batch: invalid timeout %"PRId64, num);
-			return -1;
-		}
-		batch->timeout_secs = num;
-	}
-	if (doveadm_cmd_param_str(cctx, "max-load", &value)) {
-		batch->max_load = strtod(value, &end);
-		if (*end != '\0' || end == value || batch->max_load < 0) {
-			i_error("migrate batch: invalid max-load '%s'", value);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 {
 	struct migrate_batch batch;
@@ -509,7 +385,8 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 	(void)doveadm_cmd_param_bool(cctx, "dry-run", &batch.dry_run);
 	(void)doveadm_cmd_param_bool(cctx, "skip-bad-lines",
 				     &batch.skip_bad_lines);
-	if (migrate_batch_options(&batch, cctx) < 0) {
+	if (doveadm_migrate_limits_parse(cctx, "migrate batch",
+					 &batch.limits) < 0) {
 		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
 		pool_unref(&batch.pool);
 		return;
@@ -537,9 +414,9 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 	array_foreach(&batch.accounts, account) {
 		job = array_append_space(&batch.jobs);
 		job->account = account;
-		job->user = account->dest_user != NULL ?
+		job->job.user = account->dest_user != NULL ?
 			account->dest_user : account->email;
-		skip = migrate_batch_skip_reason(&batch, job->user);
+		skip = migrate_batch_skip_reason(&batch, job->job.user);
 		if (skip != NULL)
 			job->result = p_strdup(batch.pool, skip);
 		else if (batch.dry_run)

@@ -18,6 +18,11 @@
    fails), every step is recorded in the account's state file, and a
    second run for the same user is refused while one is going. */
 
+/* dsync's exit code when mailboxes changed while it ran ("You may want to
+   run dsync again"): normal while the user works on this server */
+#define MIGRATE_RUN_DSYNC_EXIT_CHANGED 2
+#define MIGRATE_RUN_DSYNC_MAX_ATTEMPTS 3
+
 struct migrate_run {
 	const char *user;
 	const char *conf;
@@ -195,7 +200,8 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 	ARRAY_TYPE(const_string) cmd;
 	const char *const *exclude, *cause, *detail;
 	char *const *errp;
-	int code = 0;
+	unsigned int attempt;
+	int ret, code = 0;
 
 	t_array_init(&cmd, 8);
 	if (run->gmail) {
@@ -225,10 +231,20 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 	array_push_back(&cmd, (const char *[]){ "imapc:" });
 	array_append_zero(&cmd);
 run:
-
-	if (doveadm_migrate_child_run("doveadm",
-			migrate_run_args(run, array_front(&cmd)), TRUE,
-			&child) < 0 || array_count(&child.errors) > 0) {
+	for (attempt = 1;; attempt++) {
+		ret = doveadm_migrate_child_run("doveadm",
+			migrate_run_args(run, array_front(&cmd)), TRUE, &child);
+		if (ret == 0 || attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS ||
+		    child.exit_code != MIGRATE_RUN_DSYNC_EXIT_CHANGED ||
+		    array_count(&child.errors) > 0)
+			break;
+		/* mail changed on either side meanwhile: another pass
+		   copies what is still missing */
+		i_info("migrate run: user %s: mailboxes changed during "
+		       "dsync, running it again", run->user);
+		doveadm_migrate_child_free(&child);
+	}
+	if (ret < 0 || array_count(&child.errors) > 0) {
 		/* dsync may exit 0 after imapc logged a broken FETCH answer
 		   and skipped its messages: any error fails the run */
 		code = doveadm_migrate_classify(&child, &cause, &detail);

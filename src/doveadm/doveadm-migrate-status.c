@@ -8,17 +8,23 @@
 #include "doveadm-util.h"
 #include "migrate-common.h"
 #include "migrate-state.h"
+#include "migrate-queue.h"
 #include "doveadm-migrate.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 /* doveadm migrate status: the recorded state of every account, read from
    migrate_state_dir; works while migrations run (state files are replaced
    atomically). A state that says "running" while nobody holds the
-   account's lock belonged to a run that died: it shows as "interrupted". */
+   account's lock belonged to a run that died: it shows as "interrupted".
+   Accounts waiting in the on-login queue (migrate_onlogin) show as
+   "queued", also when an earlier run was interrupted or failed. */
+
+ARRAY_DEFINE_TYPE(migrate_state, struct migrate_state);
 
 struct migrate_status_totals {
-	unsigned int accounts, running, finished, failed, interrupted;
+	unsigned int accounts, running, finished, failed, interrupted, queued;
 	uint64_t messages_total, bytes_total;
 };
 
@@ -29,32 +35,40 @@ static int migrate_state_cmp(const struct migrate_state *s1,
 }
 
 static const char *
-migrate_status_name(const struct migrate_state *state, bool *interrupted_r)
+migrate_status_name(const struct migrate_state *state, bool queued,
+		    bool *interrupted_r, bool *queued_r)
 {
 	struct doveadm_migrate_lock lock;
 	const char *error;
 
 	*interrupted_r = FALSE;
-	if (state->status != MIGRATE_STATE_RUNNING)
-		return migrate_state_status_name(state->status);
+	*queued_r = FALSE;
+	if (state->status != MIGRATE_STATE_RUNNING) {
+		*queued_r = queued;
+		return queued ? "queued" :
+			migrate_state_status_name(state->status);
+	}
 	/* can we take the lock? then the run is gone */
 	if (doveadm_migrate_lock(state->user, TRUE, &lock, &error) > 0) {
-		*interrupted_r = TRUE;
-		return "interrupted";
+		*queued_r = queued;
+		*interrupted_r = !queued;
+		return queued ? "queued" : "interrupted";
 	}
 	return "running";
 }
 
 static void
-migrate_status_print(const struct migrate_state *state,
+migrate_status_print(const struct migrate_state *state, bool is_queued,
 		     struct migrate_status_totals *totals)
 {
 	const char *status;
-	bool interrupted;
+	bool interrupted, queued;
 
-	status = migrate_status_name(state, &interrupted);
+	status = migrate_status_name(state, is_queued, &interrupted, &queued);
 	totals->accounts++;
-	if (interrupted)
+	if (queued)
+		totals->queued++;
+	else if (interrupted)
 		totals->interrupted++;
 	else if (state->status == MIGRATE_STATE_RUNNING)
 		totals->running++;
@@ -70,7 +84,8 @@ migrate_status_print(const struct migrate_state *state,
 	doveadm_print(state->phase == NULL ? "" : state->phase);
 	doveadm_print_num(state->runs);
 	doveadm_print(state->started == 0 ? "" : unixdate2str(state->started));
-	doveadm_print(state->status == MIGRATE_STATE_RUNNING ? "" :
+	doveadm_print(state->status == MIGRATE_STATE_RUNNING ||
+		      state->finished == 0 ? "" :
 		      unixdate2str(state->finished));
 	doveadm_print_num(state->messages_copied);
 	doveadm_print_num(state->bytes_copied);
@@ -79,11 +94,54 @@ migrate_status_print(const struct migrate_state *state,
 	doveadm_print(state->last_error == NULL ? "" : state->last_error);
 }
 
+/* Add the users of the on-login queue to queued (sorted), and a state
+   of their own to states for those that have none. */
+static void
+migrate_status_read_queue(const char *dir, const char *mask,
+			  ARRAY_TYPE(const_string) *queued,
+			  ARRAY_TYPE(migrate_state) *states)
+{
+	const char *queue_dir = t_strconcat(dir, "/", MIGRATE_QUEUE_DIR_NAME,
+					    NULL);
+	struct migrate_state *state, old_state;
+	const char *user, *error;
+	struct dirent *d;
+	struct stat st;
+	DIR *dirp;
+
+	if ((dirp = opendir(queue_dir)) == NULL) {
+		if (errno != ENOENT)
+			i_error("migrate status: opendir(%s) failed: %m",
+				queue_dir);
+		return;
+	}
+	while ((d = readdir(dirp)) != NULL) {
+		if (!migrate_queue_file_user(d->d_name, &user) ||
+		    (mask != NULL && !wildcard_match_icase(user, mask)))
+			continue;
+		array_push_back(queued, &user);
+		if (doveadm_migrate_state_read(user, pool_datastack_create(),
+					       &old_state, &error) != 0)
+			continue;
+		/* not started yet: "started" says when it was queued */
+		state = array_append_space(states);
+		state->user = user;
+		state->phase = "";
+		if (stat(t_strdup_printf("%s/%s", queue_dir, d->d_name),
+			 &st) == 0)
+			state->started = st.st_mtime;
+	}
+	if (closedir(dirp) < 0)
+		i_error("migrate status: closedir(%s) failed: %m", queue_dir);
+	array_sort(queued, i_strcmp_p);
+}
+
 static void cmd_migrate_status(struct doveadm_cmd_context *cctx)
 {
 	const char *dir = doveadm_migrate_state_dir();
 	const char *mask = NULL, *error, *path;
-	ARRAY(struct migrate_state) states;
+	ARRAY_TYPE(migrate_state) states;
+	ARRAY_TYPE(const_string) queued;
 	struct migrate_status_totals totals;
 	const struct migrate_state *state;
 	struct migrate_state *new_state;
@@ -135,17 +193,23 @@ static void cmd_migrate_status(struct doveadm_cmd_context *cctx)
 	if (dirp != NULL && closedir(dirp) < 0)
 		i_error("migrate status: closedir(%s) failed: %m", dir);
 
+	t_array_init(&queued, 16);
+	migrate_status_read_queue(dir, mask, &queued, &states);
+
 	array_sort(&states, migrate_state_cmp);
 	i_zero(&totals);
-	array_foreach(&states, state)
-		migrate_status_print(state, &totals);
+	array_foreach(&states, state) {
+		migrate_status_print(state, array_bsearch(&queued,
+			&state->user, i_strcmp_p) != NULL, &totals);
+	}
 
 	/* the totals row: "user" says what it is */
 	doveadm_print(t_strdup_printf("(total: %u accounts)", totals.accounts));
 	doveadm_print(t_strdup_printf("%u finished, %u failed, %u running, "
-				      "%u interrupted", totals.finished,
-				      totals.failed, totals.running,
-				      totals.interrupted));
+				      "%u interrupted, %u queued",
+				      totals.finished, totals.failed,
+				      totals.running, totals.interrupted,
+				      totals.queued));
 	doveadm_print("");
 	doveadm_print("");
 	doveadm_print("");

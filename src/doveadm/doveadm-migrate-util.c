@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
-#define MIGRATE_DEFAULT_STATE_DIR "/var/lib/dovecot/migrate"
 /* error lines of a child kept for the report */
 #define MIGRATE_CHILD_MAX_ERRORS 8
 

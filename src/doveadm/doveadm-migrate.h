@@ -14,6 +14,7 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_archive;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_gmail;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_status;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_worker;
 
 /* A doveadm/doveconf child process: the migration runs the same doveadm
    binary with the same config, so nothing secret goes through argv. */
@@ -76,5 +77,49 @@ void doveadm_migrate_unlock(struct doveadm_migrate_lock *lock);
 
 void doveadm_migrate_plugin_init(struct module *module);
 void doveadm_migrate_plugin_deinit(void);
+/* How many accounts batch and worker migrate at once (-n), the load per
+   CPU above which no new one starts (--max-load) and how long one may
+   run (--timeout). */
+struct doveadm_migrate_limits {
+	unsigned int concurrency;
+	double max_load;
+	unsigned int timeout_secs;
+};
+
+/* One child "doveadm migrate run -u user" in its own process group. */
+struct doveadm_migrate_job {
+	const char *user;
+	pid_t pid;
+	time_t started, kill_sent;
+	bool timed_out;
+};
+
+/* The defaults, overridden by the command's -n, --max-load and --timeout.
+   Returns -1 (logged, prefixed with cmd_name) if one is invalid. */
+int doveadm_migrate_limits_parse(struct doveadm_cmd_context *cctx,
+				 const char *cmd_name,
+				 struct doveadm_migrate_limits *limits_r);
+/* May one more account start while `running` run? */
+bool doveadm_migrate_may_start(const struct doveadm_migrate_limits *limits,
+			       unsigned int running);
+/* Start "doveadm -c conf migrate run -u job->user run_args..." with its
+   output in migrate_state_dir/<user>.log (appended or truncated). */
+void doveadm_migrate_job_start(struct doveadm_migrate_job *job,
+			       const char *conf, const char *const *run_args,
+			       bool append_log);
+/* Called regularly: stops the job's process group once it has run past
+   the timeout (SIGTERM, then SIGKILL). */
+void doveadm_migrate_job_check_timeout(struct doveadm_migrate_job *job,
+				       const struct doveadm_migrate_limits *limits,
+				       time_t now, const char *cmd_name);
+/* SIGTERM the job's process group. */
+void doveadm_migrate_job_stop(struct doveadm_migrate_job *job);
+/* The job's process ended with waitpid() status: returns its exit code
+   (MIGRATE_EXIT_TEMPFAIL if it timed out, which is then recorded in the
+   user's state). */
+int doveadm_migrate_job_reaped(struct doveadm_migrate_job *job, int status,
+			       const struct doveadm_migrate_limits *limits,
+			       const char *cmd_name);
+
 
 #endif

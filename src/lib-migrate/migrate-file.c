@@ -9,8 +9,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
-int migrate_file_replace(const char *path, const buffer_t *data,
-			 const char **error_r)
+static int
+migrate_file_replace_full(const char *path, const buffer_t *data, bool sync,
+			  const char **error_r)
 {
 	const char *tmp_path;
 	string_t *temp;
@@ -25,7 +26,8 @@ int migrate_file_replace(const char *path, const buffer_t *data,
 		return -1;
 	}
 	tmp_path = str_c(temp);
-	if (write_full(fd, data->data, data->used) < 0 || fdatasync(fd) < 0) {
+	if (write_full(fd, data->data, data->used) < 0 ||
+	    (sync && fdatasync(fd) < 0)) {
 		*error_r = t_strdup_printf("write(%s) failed: %m", tmp_path);
 		i_close_fd(&fd);
 		i_unlink(tmp_path);
@@ -39,4 +41,16 @@ int migrate_file_replace(const char *path, const buffer_t *data,
 		return -1;
 	}
 	return 0;
+}
+
+int migrate_file_replace(const char *path, const buffer_t *data,
+			 const char **error_r)
+{
+	return migrate_file_replace_full(path, data, TRUE, error_r);
+}
+
+int migrate_file_replace_nosync(const char *path, const buffer_t *data,
+				const char **error_r)
+{
+	return migrate_file_replace_full(path, data, FALSE, error_r);
 }

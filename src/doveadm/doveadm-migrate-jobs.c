@@ -1,0 +1,182 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "istream.h"
+#include "migrate-common.h"
+#include "migrate-state.h"
+#include "doveadm-migrate.h"
+
+#include <unistd.h>
+#include <time.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+/* What doveadm migrate batch and worker share: the limits (concurrency,
+   load, timeout) and the child "doveadm migrate run" processes, each in
+   its own process group so that a timeout stops its dsync too. */
+
+#define MIGRATE_JOBS_DEFAULT_MAX_CONCURRENCY 6
+#define MIGRATE_JOBS_DEFAULT_MAX_LOAD 0.7
+#define MIGRATE_JOBS_DEFAULT_TIMEOUT_SECS (24 * 60 * 60)
+#define MIGRATE_JOBS_KILL_GRACE_SECS 5
+
+int doveadm_migrate_limits_parse(struct doveadm_cmd_context *cctx,
+				 const char *cmd_name,
+				 struct doveadm_migrate_limits *limits_r)
+{
+	const char *value;
+	char *end;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int64_t num;
+
+	i_zero(limits_r);
+	limits_r->concurrency = I_MIN(cores > 0 ? (unsigned int)cores + 1 : 2,
+				      MIGRATE_JOBS_DEFAULT_MAX_CONCURRENCY);
+	limits_r->timeout_secs = MIGRATE_JOBS_DEFAULT_TIMEOUT_SECS;
+	limits_r->max_load = MIGRATE_JOBS_DEFAULT_MAX_LOAD;
+
+	if (doveadm_cmd_param_int64(cctx, "concurrency", &num)) {
+		if (num < 1 || num > 1000) {
+			i_error("%s: invalid concurrency %"PRId64" (1..1000)",
+				cmd_name, num);
+			return -1;
+		}
+		limits_r->concurrency = num;
+	}
+	if (doveadm_cmd_param_int64(cctx, "timeout", &num)) {
+		if (num < 1 || num > UINT_MAX) {
+			i_error("%s: invalid timeout %"PRId64, cmd_name, num);
+			return -1;
+		}
+		limits_r->timeout_secs = num;
+	}
+	if (doveadm_cmd_param_str(cctx, "max-load", &value)) {
+		limits_r->max_load = strtod(value, &end);
+		if (*end != '\0' || end == value || limits_r->max_load < 0) {
+			i_error("%s: invalid max-load '%s'", cmd_name, value);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static double doveadm_migrate_load_per_core(void)
+{
+	struct istream *input;
+	const char *line;
+	double load = 0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	input = i_stream_create_file("/proc/loadavg", 256);
+	line = i_stream_read_next_line(input);
+	if (line != NULL)
+		load = strtod(line, NULL);
+	i_stream_unref(&input);
+	return cores > 0 ? load / cores : load;
+}
+
+bool doveadm_migrate_may_start(const struct doveadm_migrate_limits *limits,
+			       unsigned int running)
+{
+	if (running >= limits->concurrency)
+		return FALSE;
+	/* one account always runs, whatever the load */
+	return running == 0 || limits->max_load <= 0 ||
+		doveadm_migrate_load_per_core() <= limits->max_load;
+}
+
+void doveadm_migrate_job_start(struct doveadm_migrate_job *job,
+			       const char *conf, const char *const *run_args,
+			       bool append_log)
+{
+	ARRAY_TYPE(const_string) args;
+	const char *binary = doveadm_migrate_binary("doveadm");
+	const char *log_path;
+	int fd;
+
+	t_array_init(&args, 12);
+	array_push_back(&args, (const char *[]){ "doveadm" });
+	array_push_back(&args, (const char *[]){ "-c" });
+	array_push_back(&args, &conf);
+	array_push_back(&args, (const char *[]){ "migrate" });
+	array_push_back(&args, (const char *[]){ "run" });
+	array_push_back(&args, (const char *[]){ "-u" });
+	array_push_back(&args, &job->user);
+	for (; run_args != NULL && *run_args != NULL; run_args++)
+		array_push_back(&args, run_args);
+	array_append_zero(&args);
+	log_path = t_strdup_printf("%s/%s", doveadm_migrate_state_dir(),
+		migrate_state_file_name(job->user, ".log"));
+
+	job->started = time(NULL);
+	job->timed_out = FALSE;
+	job->pid = fork();
+	if (job->pid < 0)
+		i_fatal("fork() failed: %m");
+	if (job->pid == 0) {
+		/* own process group: a timeout kills dsync too */
+		(void)setpgid(0, 0);
+		fd = open(log_path, O_WRONLY | O_CREAT |
+			  (append_log ? O_APPEND : O_TRUNC), 0600);
+		if (fd == -1)
+			i_fatal("migrate: can't open %s: %m", log_path);
+		doveadm_migrate_child_exec(binary, array_front(&args), fd);
+	}
+	(void)setpgid(job->pid, job->pid);
+}
+
+void doveadm_migrate_job_check_timeout(struct doveadm_migrate_job *job,
+				       const struct doveadm_migrate_limits *limits,
+				       time_t now, const char *cmd_name)
+{
+	if (job->pid <= 0)
+		return;
+	if (!job->timed_out &&
+	    now - job->started >= (time_t)limits->timeout_secs) {
+		i_error("%s: user %s: timed out after %u seconds, stopping it",
+			cmd_name, job->user, limits->timeout_secs);
+		job->timed_out = TRUE;
+		job->kill_sent = now;
+		(void)kill(-job->pid, SIGTERM);
+	} else if (job->timed_out &&
+		   now - job->kill_sent >= MIGRATE_JOBS_KILL_GRACE_SECS) {
+		(void)kill(-job->pid, SIGKILL);
+	}
+}
+
+void doveadm_migrate_job_stop(struct doveadm_migrate_job *job)
+{
+	if (job->pid > 0)
+		(void)kill(-job->pid, SIGTERM);
+}
+
+int doveadm_migrate_job_reaped(struct doveadm_migrate_job *job, int status,
+			       const struct doveadm_migrate_limits *limits,
+			       const char *cmd_name)
+{
+	struct migrate_state state;
+	const char *error;
+	int exit_code;
+
+	job->pid = 0;
+	exit_code = WIFEXITED(status) ? WEXITSTATUS(status) :
+		MIGRATE_EXIT_SOFTWARE;
+	if (!job->timed_out)
+		return exit_code;
+
+	/* the run was killed: record why, so status doesn't just say
+	   interrupted */
+	if (doveadm_migrate_state_read(job->user, pool_datastack_create(),
+				       &state, &error) > 0) {
+		state.status = MIGRATE_STATE_FAILED;
+		state.finished = time(NULL);
+		state.exit_code = MIGRATE_EXIT_TEMPFAIL;
+		state.last_error = t_strdup_printf("timed out after %u seconds "
+			"(run again to resume)", limits->timeout_secs);
+		if (doveadm_migrate_state_write(&state, &error) < 0)
+			i_error("%s: user %s: %s", cmd_name, job->user, error);
+	}
+	return MIGRATE_EXIT_TEMPFAIL;
+}

@@ -1,0 +1,132 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "hex-dec.h"
+#include "strescape.h"
+#include "migrate-file.h"
+#include "migrate-state.h"
+#include "migrate-queue.h"
+
+#include <ctype.h>
+
+const char *migrate_queue_file_name(const char *user)
+{
+	return migrate_state_file_name(user, MIGRATE_QUEUE_SUFFIX);
+}
+
+bool migrate_queue_file_user(const char *file_name, const char **user_r)
+{
+	size_t len = strlen(file_name), suffix_len = strlen(MIGRATE_QUEUE_SUFFIX);
+	string_t *user;
+	const char *p, *end;
+
+	if (len <= suffix_len ||
+	    strcmp(file_name + len - suffix_len, MIGRATE_QUEUE_SUFFIX) != 0)
+		return FALSE;
+	end = file_name + len - suffix_len;
+	p = file_name;
+	/* "%2e" in front only marks a name that starts with a dot (which is
+	   itself kept): see migrate_state_file_name() */
+	if (str_begins(p, "%2e") && p[3] == '.')
+		p += 3;
+	else if (*p == '.')
+		return FALSE;
+
+	user = t_str_new(len);
+	for (; p < end; p++) {
+		if (i_isalnum(*p) || strchr("@.-_+", *p) != NULL) {
+			str_append_c(user, *p);
+			continue;
+		}
+		if (*p != '%' || end - p < 3 ||
+		    !i_isxdigit(p[1]) || !i_isxdigit(p[2]))
+			return FALSE;
+		str_append_c(user, (char)hex2dec((const unsigned char *)p + 1, 2));
+		p += 2;
+	}
+	if (str_len(user) == 0)
+		return FALSE;
+	*user_r = str_c(user);
+	return TRUE;
+}
+
+static void
+migrate_queue_append_field(string_t *dest, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	str_append(dest, key);
+	str_append_c(dest, '\t');
+	str_append_tabescaped(dest, value);
+	str_append_c(dest, '\n');
+}
+
+void migrate_queue_entry_append(string_t *dest,
+				const struct migrate_queue_entry *entry)
+{
+	str_append(dest, "# dovecot-migrate on-login queue entry\n");
+	migrate_queue_append_field(dest, "user", entry->user);
+	str_printfa(dest, "queued\t%lld\n", (long long)entry->queued);
+	migrate_queue_append_field(dest, "service", entry->service);
+	migrate_queue_append_field(dest, "session", entry->session_id);
+	migrate_queue_append_field(dest, "remote_ip", entry->remote_ip);
+}
+
+int migrate_queue_entry_parse(const char *data, pool_t pool,
+			      struct migrate_queue_entry *entry_r,
+			      const char **error_r)
+{
+	const char *const *lines, *const *args;
+	unsigned int i;
+	int64_t num;
+
+	i_zero(entry_r);
+	lines = t_strsplit(data, "\n");
+	for (i = 0; lines[i] != NULL; i++) {
+		if (lines[i][0] == '\0' || lines[i][0] == '#')
+			continue;
+		args = t_strsplit_tabescaped(lines[i]);
+		if (str_array_length(args) != 2) {
+			*error_r = t_strdup_printf(
+				"line %u: expected KEY TAB VALUE", i + 1);
+			return -1;
+		}
+		if (strcmp(args[0], "user") == 0)
+			entry_r->user = p_strdup(pool, args[1]);
+		else if (strcmp(args[0], "queued") == 0) {
+			if (str_to_int64(args[1], &num) < 0 || num < 0) {
+				*error_r = t_strdup_printf(
+					"line %u: invalid queued '%s'",
+					i + 1, args[1]);
+				return -1;
+			}
+			entry_r->queued = (time_t)num;
+		} else if (strcmp(args[0], "service") == 0)
+			entry_r->service = p_strdup(pool, args[1]);
+		else if (strcmp(args[0], "session") == 0)
+			entry_r->session_id = p_strdup(pool, args[1]);
+		else if (strcmp(args[0], "remote_ip") == 0)
+			entry_r->remote_ip = p_strdup(pool, args[1]);
+	}
+	if (entry_r->user == NULL || entry_r->user[0] == '\0') {
+		*error_r = "no user";
+		return -1;
+	}
+	return 0;
+}
+
+int migrate_queue_add(const char *queue_dir,
+		      const struct migrate_queue_entry *entry,
+		      const char **error_r)
+{
+	string_t *data = t_str_new(256);
+	const char *path;
+
+	i_assert(entry->user != NULL && entry->user[0] != '\0');
+
+	migrate_queue_entry_append(data, entry);
+	path = t_strdup_printf("%s/%s", queue_dir,
+			       migrate_queue_file_name(entry->user));
+	return migrate_file_replace_nosync(path, data, error_r);
+}
