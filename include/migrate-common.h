@@ -22,6 +22,8 @@ enum migrate_exit_code {
 	MIGRATE_EXIT_NOUSER = 67,	/* EX_NOUSER */
 	/* the source could not be reached (refused, timeout, DNS, TLS) */
 	MIGRATE_EXIT_UNREACHABLE = 69,	/* EX_UNAVAILABLE */
+	/* the source's answer isn't valid IMAP/POP3 (garbage, corruption) */
+	MIGRATE_EXIT_PROTOCOL = 76,	/* EX_PROTOCOL */
 	/* temporary failure: retry later, resume will continue */
 	MIGRATE_EXIT_TEMPFAIL = 75,	/* EX_TEMPFAIL */
 	/* another run holds the user's lock */

@@ -118,9 +118,13 @@ int doveadm_migrate_child_run(const char *binary_name,
 	while ((line = i_stream_read_next_line(input)) != NULL) {
 		if (echo)
 			fprintf(stderr, "%s\n", line);
+		/* dsync's "Deleting mailbox" warning: backup found the
+		   destination out of step (e.g. after a broken FETCH) and
+		   starts that mailbox again */
 		if (strstr(line, "Error: ") != NULL ||
 		    strstr(line, "Panic: ") != NULL ||
-		    strstr(line, "Fatal: ") != NULL) {
+		    strstr(line, "Fatal: ") != NULL ||
+		    strstr(line, "Warning: Deleting mailbox") != NULL) {
 			char *err = i_strdup(line);
 
 			if (array_count(&child_r->errors) >=
@@ -159,11 +163,24 @@ void doveadm_migrate_child_free(struct doveadm_migrate_child *child)
 	str_free(&child->output);
 }
 
+static const char *doveadm_migrate_error_text(const char *line)
+{
+	static const char *const prefixes[] = {
+		"Error: ", "Panic: ", "Fatal: ", "Warning: ", NULL
+	};
+	const char *const *prefix, *p;
+
+	for (prefix = prefixes; *prefix != NULL; prefix++) {
+		if ((p = strstr(line, *prefix)) != NULL)
+			return p + strlen(*prefix);
+	}
+	return line;
+}
+
 const char *
 doveadm_migrate_child_last_error(const struct doveadm_migrate_child *child)
 {
 	char *const *errs;
-	const char *err, *p;
 	unsigned int count;
 
 	errs = array_get(&child->errors, &count);
@@ -174,75 +191,95 @@ doveadm_migrate_child_last_error(const struct doveadm_migrate_child *child)
 			t_strdup_printf("exit code %d", child->exit_code);
 	}
 	/* the most specific line is usually the first error */
-	err = errs[0];
-	p = strstr(err, "Error: ");
-	if (p == NULL)
-		p = strstr(err, "Panic: ");
-	if (p == NULL)
-		p = strstr(err, "Fatal: ");
-	return p == NULL ? err : p + 7;
+	return doveadm_migrate_error_text(errs[0]);
 }
 
-int doveadm_migrate_classify(const struct doveadm_migrate_child *child,
-			     const char **cause_r)
-{
-	char *const *errp;
-	const char *err;
-
+/* What a child's error lines mean, most telling first: rules of a lower
+   group win over any line matching a later group. */
+#define MIGRATE_ERROR_RULE_GROUPS 6
+static const struct doveadm_migrate_error_rule {
+	unsigned int group;
+	const char *pattern;
+	int code;
+	const char *cause;
+} doveadm_migrate_error_rules[] = {
 	/* TLS first: its errors also mention the connection */
-	array_foreach(&child->errors, errp) {
-		err = *errp;
-		if (strstr(err, "SSL") != NULL || strstr(err, "TLS") != NULL ||
-		    strstr(err, "certificate") != NULL ||
-		    strstr(err, "handshake") != NULL) {
-			*cause_r = "TLS failure";
-			return MIGRATE_EXIT_UNREACHABLE;
-		}
-	}
-	array_foreach(&child->errors, errp) {
-		err = *errp;
-		if (strstr(err, "Authentication failed") != NULL ||
-		    strstr(err, "AUTHENTICATIONFAILED") != NULL ||
-		    strstr(err, "[AUTH]") != NULL ||
-		    strstr(err, "Invalid credentials") != NULL) {
-			*cause_r = "login refused (wrong password or unknown user)";
-			return MIGRATE_EXIT_AUTH;
-		}
-	}
-	array_foreach(&child->errors, errp) {
-		err = *errp;
-		if (strstr(err, "User doesn't exist") != NULL ||
-		    strstr(err, "Unknown user") != NULL) {
-			*cause_r = "unknown user on this server";
-			return MIGRATE_EXIT_NOUSER;
-		}
-	}
-	array_foreach(&child->errors, errp) {
-		err = *errp;
-		if (strstr(err, "Connection refused") != NULL) {
-			*cause_r = "connection refused";
-			return MIGRATE_EXIT_UNREACHABLE;
-		}
-		if (strstr(err, "timed out") != NULL ||
-		    strstr(err, "Timeout") != NULL) {
-			*cause_r = "connection timed out";
-			return MIGRATE_EXIT_UNREACHABLE;
-		}
-		if (strstr(err, "dns_lookup") != NULL ||
-		    strstr(err, "Name or service not known") != NULL ||
-		    strstr(err, "resolution") != NULL ||
-		    strstr(err, "No route") != NULL ||
-		    strstr(err, "Network is unreachable") != NULL) {
-			*cause_r = "host unreachable";
-			return MIGRATE_EXIT_UNREACHABLE;
-		}
-		if (strstr(err, "Disconnected") != NULL ||
-		    strstr(err, "disconnected") != NULL) {
-			*cause_r = "server disconnected";
-			return MIGRATE_EXIT_TEMPFAIL;
+	{ 0, "SSL", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
+	{ 0, "TLS", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
+	{ 0, "certificate", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
+	{ 0, "handshake", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
+	/* a master user logged in but may not be (or find) this user */
+	{ 1, "AUTHORIZATIONFAILED", MIGRATE_EXIT_AUTH,
+	  "login refused (unknown user, or the master user may not log in "
+	  "as them)" },
+	{ 1, "Authentication failed", MIGRATE_EXIT_AUTH,
+	  "login refused (wrong password or unknown user)" },
+	{ 1, "[AUTH]", MIGRATE_EXIT_AUTH,
+	  "login refused (wrong password or unknown user)" },
+	{ 1, "Invalid credentials", MIGRATE_EXIT_AUTH,
+	  "login refused (wrong password or unknown user)" },
+	{ 2, "User doesn't exist", MIGRATE_EXIT_NOUSER,
+	  "unknown user on this server" },
+	{ 2, "Unknown user", MIGRATE_EXIT_NOUSER,
+	  "unknown user on this server" },
+	{ 3, "missing imapc_", MIGRATE_EXIT_CONFIG, "missing setting" },
+	{ 3, "missing pop3c_", MIGRATE_EXIT_CONFIG, "missing setting" },
+	{ 3, "Error in configuration file", MIGRATE_EXIT_CONFIG,
+	  "invalid setting" },
+	{ 3, "Invalid setting", MIGRATE_EXIT_CONFIG, "invalid setting" },
+	{ 3, "Unknown feature", MIGRATE_EXIT_CONFIG, "invalid setting" },
+	/* not IMAP/POP3 at all, or a broken answer: the root cause even
+	   when imapc then reconnects and loses the connection */
+	{ 4, "Server sent invalid", MIGRATE_EXIT_PROTOCOL,
+	  "protocol error (the server's answer isn't valid IMAP/POP3)" },
+	{ 4, "Error parsing input", MIGRATE_EXIT_PROTOCOL,
+	  "protocol error (the server's answer isn't valid IMAP/POP3)" },
+	{ 4, "Server sent unrecognized line", MIGRATE_EXIT_PROTOCOL,
+	  "protocol error (the server's answer isn't valid IMAP/POP3)" },
+	{ 4, "Server sent line when no command", MIGRATE_EXIT_PROTOCOL,
+	  "protocol error (the server's answer isn't valid IMAP/POP3)" },
+	{ 5, "Connection refused", MIGRATE_EXIT_UNREACHABLE,
+	  "connection refused" },
+	{ 5, "Command timed out", MIGRATE_EXIT_TEMPFAIL,
+	  "the server stopped answering (command timed out)" },
+	{ 5, "timed out", MIGRATE_EXIT_UNREACHABLE, "connection timed out" },
+	{ 5, "Timeout", MIGRATE_EXIT_UNREACHABLE, "connection timed out" },
+	{ 5, "dns_lookup", MIGRATE_EXIT_UNREACHABLE, "host unreachable" },
+	{ 5, "Name or service not known", MIGRATE_EXIT_UNREACHABLE,
+	  "host unreachable" },
+	{ 5, "resolution", MIGRATE_EXIT_UNREACHABLE, "host unreachable" },
+	{ 5, "No route", MIGRATE_EXIT_UNREACHABLE, "host unreachable" },
+	{ 5, "Network is unreachable", MIGRATE_EXIT_UNREACHABLE,
+	  "host unreachable" },
+	{ 5, "Deleting mailbox", MIGRATE_EXIT_TEMPFAIL,
+	  "a destination mailbox was out of step and is copied again on "
+	  "the next run" },
+	{ 5, "Disconnected", MIGRATE_EXIT_TEMPFAIL, "server disconnected" },
+	{ 5, "disconnected", MIGRATE_EXIT_TEMPFAIL, "server disconnected" },
+};
+
+int doveadm_migrate_classify(const struct doveadm_migrate_child *child,
+			     const char **cause_r, const char **detail_r)
+{
+	const struct doveadm_migrate_error_rule *rule;
+	char *const *errp;
+	unsigned int group, i;
+
+	for (group = 0; group < MIGRATE_ERROR_RULE_GROUPS; group++) {
+		array_foreach(&child->errors, errp) {
+			for (i = 0; i < N_ELEMENTS(doveadm_migrate_error_rules); i++) {
+				rule = &doveadm_migrate_error_rules[i];
+				if (rule->group != group ||
+				    strstr(*errp, rule->pattern) == NULL)
+					continue;
+				*cause_r = rule->cause;
+				*detail_r = doveadm_migrate_error_text(*errp);
+				return rule->code;
+			}
 		}
 	}
 	*cause_r = "failed";
+	*detail_r = doveadm_migrate_child_last_error(child);
 	return child->exit_code == 0 ? MIGRATE_EXIT_SOFTWARE :
 		child->exit_code >= 128 ? MIGRATE_EXIT_SOFTWARE :
 		MIGRATE_EXIT_TEMPFAIL;

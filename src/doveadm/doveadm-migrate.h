@@ -22,7 +22,8 @@ struct doveadm_migrate_child {
 	int exit_code;
 	/* stdout and non-error stderr lines (up to 64 KiB) */
 	string_t *output;
-	/* the last Error/Panic/Fatal lines */
+	/* the last Error/Panic/Fatal lines (and dsync's "Deleting mailbox"
+	   warnings) */
 	ARRAY(char *) errors;
 };
 
@@ -51,10 +52,11 @@ void doveadm_migrate_child_free(struct doveadm_migrate_child *child);
 /* The child's most telling error message (data stack). */
 const char *
 doveadm_migrate_child_last_error(const struct doveadm_migrate_child *child);
-/* Map a failed child's errors to a MIGRATE_EXIT_* code and a short cause
-   ("login refused ...", "connection refused", "TLS failure", ...). */
+/* Map a failed child's errors to a MIGRATE_EXIT_* code, a short cause
+   ("login refused ...", "connection refused", "TLS failure", ...) and
+   the error line it was read from (data stack). */
 int doveadm_migrate_classify(const struct doveadm_migrate_child *child,
-			     const char **cause_r);
+			     const char **cause_r, const char **detail_r);
 /* doveconf -h KEY of the running config ("" if unset). */
 const char *doveadm_migrate_conf_get(const char *key);
 
