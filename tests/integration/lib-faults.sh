@@ -1,0 +1,103 @@
+# shellcheck shell=bash
+# tests/integration/lib-faults.sh - fault injection on top of lib.sh.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   . "$(dirname "$0")/lib-faults.sh"
+#   lab_init ... lab_source_start
+#   fault_proxy_start imap "$SRC_IMAP_PORT"    # -> FAULT_PORT_imap
+#   fault_set imap '{"mode": "cut", "trigger": "BODY[] {", "offset": 100}'
+#   ... run a migration through 127.0.0.1:$FAULT_PORT_imap ...
+#   fault_hits imap cut                         # how many cuts happened
+#   fault_set imap '{"mode": "pass"}'
+#
+# Each proxy (faultproxy.py) runs until the lab is cleaned up.  Its control
+# file is re-read for every new connection, its log is $LAB/fault-NAME.log.
+#
+#   mailcmp USER            compare USER's mail on source and destination
+#                           (mailcmp.py through the master user); prints
+#                           "identical folders=F messages=M" or the diff
+#   mrun CONF USER [ARGS]   doveadm -c CONF migrate run -u USER; output in
+#                           $LAB/run.out and $LAB/run.err, returns its exit
+#   state_field USER FIELD  a field of `migrate status -f json` for USER
+
+# fault_proxy_start NAME TARGET_PORT: a proxy to 127.0.0.1:TARGET_PORT,
+# passing everything until fault_set; exports FAULT_PORT_<NAME>.
+fault_proxy_start() {
+	local name=$1 target=$2 i
+	local dir="$LAB/fault-$name"
+	mkdir -p "$dir"
+	echo '{"mode": "pass"}' >"$dir/control"
+	python3 "$LAB_LIB_DIR/faultproxy.py" --target-port "$target" \
+		--control "$dir/control" --port-file "$dir/port" \
+		--log "$LAB/fault-$name.log" --pid-file "$dir/pid" \
+		</dev/null >>"$dir/stdout" 2>&1 &
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$dir/port" ] && break
+		sleep 0.05
+	done
+	[ -s "$dir/port" ] || {
+		lab__err "fault proxy $name did not start"
+		cat "$dir/stdout" >&2
+		return 1
+	}
+	printf -v "FAULT_PORT_$name" '%s' "$(cat "$dir/port")"
+	export "FAULT_PORT_$name"
+	if [ -z "${fault__cleanup_set:-}" ]; then
+		lab_on_exit fault_proxy_stop_all
+		fault__cleanup_set=1
+	fi
+}
+
+fault_proxy_stop_all() {
+	local pidfile pid
+	for pidfile in "$LAB"/fault-*/pid; do
+		[ -s "$pidfile" ] || continue
+		pid=$(cat "$pidfile")
+		# only our own proxy: its command line names this lab
+		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+			grep -qF "$LAB/fault-"; then
+			kill "$pid" 2>/dev/null || true
+		fi
+		rm -f "$pidfile"
+	done
+	fault__cleanup_set=
+}
+
+# fault_set NAME JSON: the fault for the proxy's next connections; its
+# max_faults/after and fault_hits count from here.
+fault_set() {
+	local dir="$LAB/fault-$1"
+	echo "$2" >"$dir/control.tmp"
+	mv -f "$dir/control.tmp" "$dir/control"
+	echo "--- control $2" >>"$LAB/fault-$1.log"
+}
+
+# fault_hits NAME [MODE]: faults (of MODE) logged since the last fault_set.
+fault_hits() {
+	local log="$LAB/fault-$1.log"
+	[ -f "$log" ] || { echo 0; return; }
+	awk -v m="${2:-}" '/^--- control /{n=0; next}
+		$3 == "fault" && (m == "" || $4 == m) {n++}
+		END {print n+0}' "$log"
+}
+
+mailcmp() {
+	MAILCMP_LOGIN="$1*$LAB_MASTER_USER" MAILCMP_PASSWORD=$(lab_master_password) \
+		python3 "$LAB_LIB_DIR/mailcmp.py" "$SRC_IMAP_PORT" "$DST_IMAP_PORT" \
+		--exclude "$LAB_POP3_NS" </dev/null
+}
+
+mrun() {
+	local conf=$1 user=$2 rc=0
+	shift 2
+	doveadm -c "$conf" migrate run -u "$user" "$@" \
+		</dev/null >"$LAB/run.out" 2>"$LAB/run.err" || rc=$?
+	return $rc
+}
+
+state_field() {
+	doveadm -c "$MIG_CONF" -f json migrate status -u "$1" 2>/dev/null |
+		python3 -c 'import json, sys
+rows = [r for r in json.load(sys.stdin) if r["user"] == sys.argv[1]]
+print(rows[0][sys.argv[2]] if rows else "none")' "$1" "$2"
+}
