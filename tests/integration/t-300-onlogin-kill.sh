@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# On-login migration, the worker killed mid-run:
+#  - kill -9 of the worker and of every migration it runs (a crash, or
+#    systemd's SIGKILL of the unit's cgroup): status shows those accounts
+#    queued again, and a new worker resumes them without copying again
+#    what was already there;
+#  - kill -9 of the worker alone: its migrations run on; the next worker
+#    waits for them (their lock) instead of running the accounts twice;
+#  - in the end every account has exactly the old server's messages:
+#    same count, same per-message hashes, nothing lost, nothing twice.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-onlogin.sh"
+
+LAB_TEST_NAME=onlogin-kill
+lab_init
+users=()
+for i in 1 2 3 4 5 6; do
+	u=k$i@example.com
+	users+=("$u")
+	onlogin_user_add "$u" "kill-$i-pw"
+	lab_corpus "$u" 1200 "$((700 + i))"
+	lab_corpus "$u" 30 "$((710 + i))" Sent
+done
+onlogin_start sdbox
+for i in 1 2 3 4 5 6; do
+	onlogin_login imap "k$i@example.com" "kill-$i-pw" || { fail "$LAB_TEST_NAME" "login k$i"; exit 0; }
+done
+assert_eq 6 "$(onlogin_queued | wc -l)" "6 migrations queued" || exit 0
+
+start_worker() {
+	doveadm -c "$MIG_CONF" migrate worker -n 3 --max-load 0 </dev/null \
+		>>"$LAB/worker.log" 2>&1 &
+	worker=$!
+}
+# wait until some account has more than N messages here
+wait_progress() {
+	local n=$1 u c i
+	for ((i = 0; i < 600; i++)); do
+		for u in "${users[@]}"; do
+			c=$(lab_imap_count dst "$u" 2>/dev/null || echo 0)
+			if [ "$c" -gt "$n" ] && [ "$c" -lt 1200 ]; then
+				echo "$u $c"
+				return 0
+			fi
+		done
+		sleep 0.1
+	done
+	return 1
+}
+run_pids() {
+	pgrep -f "migrate run -u k[0-9]@example.com" || true
+}
+
+# 1. the worker and its migrations all killed
+start_worker
+progress=$(wait_progress 200) || { fail "$LAB_TEST_NAME" "no migration made progress"; exit 0; }
+runs=$(run_pids)
+kill -9 "$worker"
+for p in $runs; do kill -9 -- "-$p" 2>/dev/null || true; done
+wait "$worker" 2>/dev/null || true
+sleep 0.5
+partial_user=${progress% *}
+partial=$(lab_imap_count dst "$partial_user")
+echo "ok: killed the worker and $(wc -w <<<"$runs") migrations; $partial_user had $partial messages here"
+assert_eq 6 "$(onlogin_queued | wc -l)" "every unfinished account still queued" || exit 0
+assert_eq queued "$(onlogin_status_field "$partial_user" status)" "status: the killed account shows queued" || exit 0
+
+# 2. the worker alone killed: its migrations go on without it
+start_worker
+wait_progress 100 >/dev/null || { fail "$LAB_TEST_NAME" "no progress after the restart"; exit 0; }
+orphans=$(run_pids)
+kill -9 "$worker"
+wait "$worker" 2>/dev/null || true
+echo "ok: killed the worker alone; $(wc -w <<<"$orphans") migrations left running"
+
+# 3. a new worker drains the queue
+rc=0; onlogin_worker --once -n 3 --max-load 0 || rc=$?
+assert_eq 0 "$rc" "the new worker drained the queue: exit 0" || { tail -20 "$LAB/worker.log"; exit 0; }
+assert_eq "" "$(onlogin_queued)" "queue empty" || exit 0
+assert_eq "" "$(run_pids)" "no migration left running" || exit 0
+if grep -q "already running" "$LAB/worker.log" "$ONLOGIN_STATE_DIR"/*.log; then
+	fail "$LAB_TEST_NAME" "an account was started while its earlier run still went on"
+	exit 0
+fi
+echo "ok: no account started twice at the same time"
+
+for u in "${users[@]}"; do
+	onlogin_hashes src "$u" >"$LAB/h.src"
+	onlogin_hashes dst "$u" >"$LAB/h.dst"
+	if ! cmp -s "$LAB/h.src" "$LAB/h.dst"; then
+		fail "$LAB_TEST_NAME" "$u: $(comm -23 "$LAB/h.src" "$LAB/h.dst" | wc -l) lost, $(comm -13 "$LAB/h.src" "$LAB/h.dst" | wc -l) extra"
+		exit 0
+	fi
+	assert_eq finished "$(onlogin_status_field "$u" status)" "$u finished" || exit 0
+done
+echo "ok: all 6 accounts: 1230 messages each, identical, nothing lost or twice"
+copied=$(onlogin_status_field "$partial_user" copied)
+if [ "$copied" -gt $((1230 - partial)) ]; then
+	fail "$LAB_TEST_NAME" "$partial_user: the resumed run copied $copied, more than the $((1230 - partial)) missing"
+	exit 0
+fi
+echo "ok: $partial_user: the last run copied $copied (<= $((1230 - partial)) missing after the kill)"
+pass "$LAB_TEST_NAME"
