@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# kill -9 of a migration at chosen and random points, then a re-run: the
+# destination ends identical to the source (mailcmp.py: message count,
+# per-message hash of header+body, flags and keywords per folder, nothing
+# twice) and the POP3 UIDLs still match (verify-uidl).  One account per
+# kill point; the fault proxy stalls the source at a byte offset so that
+# the kill lands where it is meant to:
+#   headers   while dsync reads message headers (first BODY[HEADER...])
+#   bodies    at the 250th message body (two commits done, one open)
+#   commit    dsync_commit_msgs_interval = 1 (a commit per message) and a
+#             kill at a random moment while bodies flow
+#   random-N  a random moment of the run (RANDOM seeded, seed printed)
+#   parent    only the migrate run process: its dsync child goes on as an
+#             orphan while the account is run again at once
+# Every kill leaves the account "interrupted", never "finished".
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-faults.sh"
+
+LAB_TEST_NAME=kill
+POINTS=(headers bodies commit random-1 random-2 random-3 parent)
+seed=${KILL_SEED:-$$}
+RANDOM=$seed
+echo "random seed $seed (KILL_SEED=$seed to repeat)"
+
+lab_init
+i=0
+for p in "${POINTS[@]}"; do
+	i=$((i + 1))
+	lab_user_add "$p@example.com" "pw-$p"
+	lab_corpus "$p@example.com" 600 "$((410 + i))"
+	lab_corpus "$p@example.com" 50 "$((510 + i))" Work
+	python3 - "$(lab_maildir "$p@example.com")/cur" <<'EOF'
+import os, sys
+d = sys.argv[1]
+for i, f in enumerate(sorted(os.listdir(d))[::7]):
+    base = f.split(":2,")[0]
+    os.rename(os.path.join(d, f),
+              os.path.join(d, base + ":2," + ["S", "FS", "a", "RSb"][i % 4]))
+EOF
+	printf '0 $Label1\n1 Project\n' >"$(lab_maildir "$p@example.com")/dovecot-keywords"
+	chown "$LAB_UID:$LAB_GID" "$(lab_maildir "$p@example.com")/dovecot-keywords"
+done
+lab_source_start
+lab_dest_start sdbox
+LAB_MIG_EXTRA_CONF="plugin {
+  migrate_state_dir = $LAB/state
+}"
+lab_migration_conf migrate_pop3
+fault_proxy_start imap "$SRC_IMAP_PORT"
+cp "$MIG_CONF" "$LAB/proxy.conf"
+echo "imapc_port = $FAULT_PORT_imap" >>"$LAB/proxy.conf"
+cp "$LAB/proxy.conf" "$LAB/commit1.conf"
+echo "dsync_commit_msgs_interval = 1" >>"$LAB/commit1.conf"
+
+# start_run CONF USER: migrate run in its own process group (like a
+# terminal job or a batch child); sets run_pid
+start_run() {
+	setsid doveadm -c "$1" migrate run -u "$2" </dev/null \
+		>"$LAB/kill-run.out" 2>&1 &
+	run_pid=$!
+}
+# wait_for COND...: poll up to 20 s
+wait_for() {
+	local _
+	for _ in $(seq 400); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+stalled() { [ "$(fault_hits imap stall)" -gt 0 ]; }
+dsync_running() { pgrep -g "$run_pid" -f "backup -R" >/dev/null; }
+bodies_flowing() { [ "$(grep -c "^conn .* open" "$LAB/fault-imap.log")" -gt "$conns0" ] && dsync_running; }
+
+tried=0
+passed=0
+lost=0
+for p in "${POINTS[@]}"; do
+	user=$p@example.com
+	tried=$((tried + 1))
+	ok=1
+	conf=$LAB/proxy.conf
+	echo "--- $p"
+	case $p in
+	headers) fault_set imap '{"mode": "stall", "trigger": "BODY[HEADER", "offset": 0}' ;;
+	bodies) fault_set imap '{"mode": "stall", "trigger": "BODY[] {", "count": 250, "offset": 100}' ;;
+	commit) conf=$LAB/commit1.conf; fault_set imap '{"mode": "pass"}' ;;
+	*) fault_set imap '{"mode": "pass"}' ;;
+	esac
+	conns0=$(grep -c "^conn .* open" "$LAB/fault-imap.log" || true)
+	start_run "$conf" "$user"
+	case $p in
+	headers | bodies)
+		wait_for stalled || { fail "$LAB_TEST_NAME" "$p: the stall never happened"; ok=0; }
+		;;
+	commit | random-*)
+		wait_for dsync_running || true
+		delay=$(printf '0.%03d' $((RANDOM % 900 + 50)))
+		echo "    kill after ${delay}s of dsync"
+		sleep "$delay"
+		;;
+	parent)
+		wait_for dsync_running || true
+		sleep 0.3
+		;;
+	esac
+	orphan=
+	if [ "$p" = parent ]; then
+		orphan=$(pgrep -g "$run_pid" -f "backup -R" | head -1 || true)
+		kill -9 "$run_pid" 2>/dev/null || true
+	else
+		kill -9 -- "-$run_pid" 2>/dev/null || true
+	fi
+	wait "$run_pid" 2>/dev/null || true
+	fault_set imap '{"mode": "pass"}'
+	st=$(state_field "$user" status)
+	echo "    killed with $(lab_imap_count dst "$user" 2>/dev/null || echo 0) messages in INBOX, state '$st'"
+	case $st in
+	finished)
+		# a random kill may come after the run ended
+		[ "${p%-*}" = random ] ||
+			{ fail "$LAB_TEST_NAME" "$p: killed run recorded as finished"; ok=0; }
+		;;
+	running | interrupted) ;;
+	*) fail "$LAB_TEST_NAME" "$p: state '$st' after kill -9"; ok=0 ;;
+	esac
+	rc=0
+	mrun "$LAB/proxy.conf" "$user" || rc=$?
+	assert_eq 0 "$rc" "$p: re-run after kill -9" || { tail -5 "$LAB/run.err"; ok=0; }
+	if [ -n "$orphan" ]; then
+		# the orphaned dsync must end and add nothing twice
+		wait_for eval "! kill -0 $orphan 2>/dev/null" ||
+			{ fail "$LAB_TEST_NAME" "$p: orphaned dsync $orphan still running"; ok=0; }
+	fi
+	assert_eq finished "$(state_field "$user" status)" "$p: finished" || ok=0
+	cmp=$(mailcmp "$user" 2>&1 | tail -n 20 || true)
+	echo "    $cmp"
+	case $cmp in
+	identical*) ;;
+	*)
+		fail "$LAB_TEST_NAME" "$p: destination differs from the source"
+		n=$(sed -n 's/.* lost=\([0-9]*\).*/\1/p' <<<"$cmp")
+		lost=$((lost + ${n:-0}))
+		ok=0
+		;;
+	esac
+	rc=0
+	doveadm -c "$MIG_CONF" migrate verify-uidl -u "$user" -s >"$LAB/verify.out" 2>&1 || rc=$?
+	assert_eq 0 "$rc" "$p: verify-uidl identical" || { cat "$LAB/verify.out"; ok=0; }
+	[ "$ok" = 0 ] || passed=$((passed + 1))
+done
+
+echo "kill points tried $tried, passed $passed, data lost $lost"
+assert_eq "$tried" "$passed" "every kill point recovered" || exit 0
+pass "$LAB_TEST_NAME"
