@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <unistd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -357,7 +358,8 @@ static void migrate_worker_tick(struct migrate_worker *worker)
 static void migrate_worker_stop(struct migrate_worker *worker)
 {
 	struct migrate_worker_job *job;
-	unsigned int i;
+	unsigned int i, left;
+	pid_t pid;
 
 	if (array_count(&worker->jobs) == 0)
 		return;
@@ -366,17 +368,27 @@ static void migrate_worker_stop(struct migrate_worker *worker)
 	array_foreach_modifiable(&worker->jobs, job)
 		doveadm_migrate_job_stop(&job->job);
 	for (i = 0; i < MIGRATE_WORKER_STOP_GRACE_SECS * 10; i++) {
-		while (waitpid(-1, NULL, WNOHANG) > 0) ;
-		array_foreach_modifiable(&worker->jobs, job) {
-			if (job->job.pid > 0 && kill(job->job.pid, 0) < 0)
-				job->job.pid = 0;
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+			array_foreach_modifiable(&worker->jobs, job) {
+				if (job->job.pid == pid)
+					job->job.pid = 0;
+			}
 		}
+		left = 0;
+		array_foreach_modifiable(&worker->jobs, job) {
+			if (job->job.pid > 0)
+				left++;
+		}
+		if (left == 0)
+			break;
 		usleep(100 * 1000);
 	}
 	array_foreach_modifiable(&worker->jobs, job) {
 		if (job->job.pid > 0)
 			(void)kill(-job->job.pid, SIGKILL);
+		i_free(job->user);
 	}
+	array_clear(&worker->jobs);
 }
 
 static int migrate_worker_mkdirs(struct migrate_worker *worker)
