@@ -361,6 +361,7 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 	(void)doveadm_cmd_param_bool(cctx, "final", &run.final);
 	(void)doveadm_cmd_param_array(cctx, "exclude", &run.excludes);
 	run.conf = master_service_get_config_path(master_service);
+	doveadm_migrate_conf_check_secrets();
 
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
 	doveadm_print_header_simple("user");

@@ -18,8 +18,12 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+/* !include levels followed when looking for passwords */
+#define MIGRATE_CONF_MAX_INCLUDE_DEPTH 8
 /* error lines of a child kept for the report */
 #define MIGRATE_CHILD_MAX_ERRORS 8
 
@@ -283,6 +287,85 @@ int doveadm_migrate_classify(const struct doveadm_migrate_child *child,
 	return child->exit_code == 0 ? MIGRATE_EXIT_SOFTWARE :
 		child->exit_code >= 128 ? MIGRATE_EXIT_SOFTWARE :
 		MIGRATE_EXIT_TEMPFAIL;
+}
+
+static void doveadm_migrate_warn_readable(const char *path, const char *what)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 0044) != 0) {
+		i_warning("migrate: %s holds %s and is readable by group or "
+			  "others: chmod 600 it", path, what);
+	}
+}
+
+static void doveadm_migrate_conf_scan(const char *path, unsigned int depth);
+
+static void
+doveadm_migrate_conf_include(const char *dir, const char *pattern,
+			     unsigned int depth)
+{
+	glob_t globbuf;
+	size_t i;
+
+	if (*pattern == '"')
+		pattern = t_strcut(pattern + 1, '"');
+	if (*pattern != '/')
+		pattern = t_strconcat(dir, "/", pattern, NULL);
+	if (glob(pattern, GLOB_BRACE, NULL, &globbuf) != 0)
+		return;
+	for (i = 0; i < globbuf.gl_pathc; i++)
+		doveadm_migrate_conf_scan(globbuf.gl_pathv[i], depth + 1);
+	globfree(&globbuf);
+}
+
+/* Warn about a config file (or a file it includes, or a "<file" value)
+   that holds a password and that group or others may read. */
+static void doveadm_migrate_conf_scan(const char *path, unsigned int depth)
+{
+	struct istream *input;
+	const char *line, *p, *key, *value, *dir;
+	size_t len;
+	bool secret = FALSE;
+
+	if (depth > MIGRATE_CONF_MAX_INCLUDE_DEPTH)
+		return;
+	p = strrchr(path, '/');
+	dir = p == NULL ? "." : t_strdup_until(path, p);
+	input = i_stream_create_file(path, 8192);
+	while ((line = i_stream_read_next_line(input)) != NULL) T_BEGIN {
+		line = t_str_trim(line, " \t");
+		if (str_begins(line, "!include_try ") ||
+		    str_begins(line, "!include ")) {
+			p = t_str_trim(strchr(line, ' '), " \t");
+			doveadm_migrate_conf_include(dir, p, depth);
+		} else if ((p = strchr(line, '=')) != NULL) {
+			key = t_str_trim(t_strdup_until(line, p), " \t");
+			value = t_str_trim(p + 1, " \t");
+			len = strlen(key);
+			if (len >= 8 && strcmp(key + len - 8, "password") == 0 &&
+			    *value != '\0') {
+				if (*value == '<') {
+					doveadm_migrate_warn_readable(
+						t_str_trim(value + 1, " \t"),
+						"a password");
+				} else {
+					secret = TRUE;
+				}
+			}
+		}
+	} T_END;
+	i_stream_unref(&input);
+	if (secret)
+		doveadm_migrate_warn_readable(path, "passwords");
+}
+
+void doveadm_migrate_conf_check_secrets(void)
+{
+	T_BEGIN {
+		doveadm_migrate_conf_scan(
+			master_service_get_config_path(master_service), 0);
+	} T_END;
 }
 
 const char *doveadm_migrate_conf_get(const char *key)

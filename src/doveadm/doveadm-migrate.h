@@ -57,6 +57,10 @@ doveadm_migrate_child_last_error(const struct doveadm_migrate_child *child);
    the error line it was read from (data stack). */
 int doveadm_migrate_classify(const struct doveadm_migrate_child *child,
 			     const char **cause_r, const char **detail_r);
+/* Warn when the config file, a file it includes, or a
+   "key = <file" it reads holds a password and is readable by group or
+   others. */
+void doveadm_migrate_conf_check_secrets(void);
 /* doveconf -h KEY of the running config ("" if unset). */
 const char *doveadm_migrate_conf_get(const char *key);
 
