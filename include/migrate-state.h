@@ -35,6 +35,18 @@ int migrate_state_parse(const char *data, pool_t pool,
 /* Append the state file contents for state. */
 void migrate_state_append(string_t *dest, const struct migrate_state *state);
 
+/* The format of state (and queue) files: one "key<TAB>value" line per
+   field, the value tab-escaped; empty lines and "#" comments are skipped.
+   migrate_state_kv_parse() calls field() for every line (it returns -1
+   for an invalid value) and returns 0, or -1 with error_r naming the
+   line. */
+void migrate_state_kv_append(string_t *dest, const char *key,
+			     const char *value);
+int migrate_state_kv_parse(const char *data,
+			   int (*field)(void *context, const char *key,
+					const char *value),
+			   void *context, const char **error_r);
+
 const char *migrate_state_status_name(enum migrate_state_status status);
 /* A file name for the user's state: safe for any user name. */
 const char *migrate_state_file_name(const char *user, const char *suffix);

@@ -3,7 +3,6 @@
 #include "lib.h"
 #include "str.h"
 #include "hex-dec.h"
-#include "strescape.h"
 #include "migrate-file.h"
 #include "migrate-state.h"
 #include "migrate-queue.h"
@@ -51,64 +50,60 @@ bool migrate_queue_file_user(const char *file_name, const char **user_r)
 	return TRUE;
 }
 
-static void
-migrate_queue_append_field(string_t *dest, const char *key, const char *value)
-{
-	if (value == NULL)
-		return;
-	str_append(dest, key);
-	str_append_c(dest, '\t');
-	str_append_tabescaped(dest, value);
-	str_append_c(dest, '\n');
-}
+struct migrate_queue_parse_context {
+	struct migrate_queue_entry *entry;
+	pool_t pool;
+};
 
 void migrate_queue_entry_append(string_t *dest,
 				const struct migrate_queue_entry *entry)
 {
 	str_append(dest, "# dovecot-migrate on-login queue entry\n");
-	migrate_queue_append_field(dest, "user", entry->user);
+	migrate_state_kv_append(dest, "user", entry->user);
 	str_printfa(dest, "queued\t%lld\n", (long long)entry->queued);
-	migrate_queue_append_field(dest, "service", entry->service);
-	migrate_queue_append_field(dest, "session", entry->session_id);
-	migrate_queue_append_field(dest, "remote_ip", entry->remote_ip);
+	if (entry->service != NULL)
+		migrate_state_kv_append(dest, "service", entry->service);
+	if (entry->session_id != NULL)
+		migrate_state_kv_append(dest, "session", entry->session_id);
+	if (entry->remote_ip != NULL)
+		migrate_state_kv_append(dest, "remote_ip", entry->remote_ip);
+}
+
+static int
+migrate_queue_parse_field(void *context, const char *key, const char *value)
+{
+	struct migrate_queue_parse_context *ctx = context;
+	struct migrate_queue_entry *entry = ctx->entry;
+	int64_t num;
+
+	if (strcmp(key, "user") == 0)
+		entry->user = p_strdup(ctx->pool, value);
+	else if (strcmp(key, "queued") == 0) {
+		if (str_to_int64(value, &num) < 0 || num < 0)
+			return -1;
+		entry->queued = (time_t)num;
+	} else if (strcmp(key, "service") == 0)
+		entry->service = p_strdup(ctx->pool, value);
+	else if (strcmp(key, "session") == 0)
+		entry->session_id = p_strdup(ctx->pool, value);
+	else if (strcmp(key, "remote_ip") == 0)
+		entry->remote_ip = p_strdup(ctx->pool, value);
+	return 0;
 }
 
 int migrate_queue_entry_parse(const char *data, pool_t pool,
 			      struct migrate_queue_entry *entry_r,
 			      const char **error_r)
 {
-	const char *const *lines, *const *args;
-	unsigned int i;
-	int64_t num;
+	struct migrate_queue_parse_context ctx = {
+		.entry = entry_r,
+		.pool = pool,
+	};
 
 	i_zero(entry_r);
-	lines = t_strsplit(data, "\n");
-	for (i = 0; lines[i] != NULL; i++) {
-		if (lines[i][0] == '\0' || lines[i][0] == '#')
-			continue;
-		args = t_strsplit_tabescaped(lines[i]);
-		if (str_array_length(args) != 2) {
-			*error_r = t_strdup_printf(
-				"line %u: expected KEY TAB VALUE", i + 1);
-			return -1;
-		}
-		if (strcmp(args[0], "user") == 0)
-			entry_r->user = p_strdup(pool, args[1]);
-		else if (strcmp(args[0], "queued") == 0) {
-			if (str_to_int64(args[1], &num) < 0 || num < 0) {
-				*error_r = t_strdup_printf(
-					"line %u: invalid queued '%s'",
-					i + 1, args[1]);
-				return -1;
-			}
-			entry_r->queued = (time_t)num;
-		} else if (strcmp(args[0], "service") == 0)
-			entry_r->service = p_strdup(pool, args[1]);
-		else if (strcmp(args[0], "session") == 0)
-			entry_r->session_id = p_strdup(pool, args[1]);
-		else if (strcmp(args[0], "remote_ip") == 0)
-			entry_r->remote_ip = p_strdup(pool, args[1]);
-	}
+	if (migrate_state_kv_parse(data, migrate_queue_parse_field, &ctx,
+				   error_r) < 0)
+		return -1;
 	if (entry_r->user == NULL || entry_r->user[0] == '\0') {
 		*error_r = "no user";
 		return -1;

@@ -35,10 +35,53 @@ migrate_state_status_parse(const char *value,
 	return -1;
 }
 
-static int
-migrate_state_parse_field(struct migrate_state *state, pool_t pool,
-			  const char *key, const char *value)
+struct migrate_state_parse_context {
+	struct migrate_state *state;
+	pool_t pool;
+};
+
+int migrate_state_kv_parse(const char *data,
+			   int (*field)(void *context, const char *key,
+					const char *value),
+			   void *context, const char **error_r)
 {
+	const char *const *lines, *const *args;
+	unsigned int i;
+
+	lines = t_strsplit(data, "\n");
+	for (i = 0; lines[i] != NULL; i++) {
+		if (lines[i][0] == '\0' || lines[i][0] == '#')
+			continue;
+		args = t_strsplit_tabescaped(lines[i]);
+		if (str_array_length(args) != 2) {
+			*error_r = t_strdup_printf("line %u: expected KEY TAB VALUE",
+						   i + 1);
+			return -1;
+		}
+		if (field(context, args[0], args[1]) < 0) {
+			*error_r = t_strdup_printf("line %u: invalid %s '%s'",
+						   i + 1, args[0], args[1]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void migrate_state_kv_append(string_t *dest, const char *key,
+			     const char *value)
+{
+	str_append(dest, key);
+	str_append_c(dest, '\t');
+	str_append_tabescaped(dest, value);
+	str_append_c(dest, '\n');
+}
+
+static int
+migrate_state_parse_field(void *context, const char *key, const char *value)
+{
+	struct migrate_state_parse_context *ctx = context;
+	struct migrate_state *state = ctx->state;
+	pool_t pool = ctx->pool;
 	uint64_t num;
 
 	if (strcmp(key, "user") == 0)
@@ -85,27 +128,15 @@ migrate_state_parse_field(struct migrate_state *state, pool_t pool,
 int migrate_state_parse(const char *data, pool_t pool,
 			struct migrate_state *state_r, const char **error_r)
 {
-	const char *const *lines, *const *args;
-	unsigned int i;
+	struct migrate_state_parse_context ctx = {
+		.state = state_r,
+		.pool = pool,
+	};
 
 	i_zero(state_r);
-	lines = t_strsplit(data, "\n");
-	for (i = 0; lines[i] != NULL; i++) {
-		if (lines[i][0] == '\0' || lines[i][0] == '#')
-			continue;
-		args = t_strsplit_tabescaped(lines[i]);
-		if (str_array_length(args) != 2) {
-			*error_r = t_strdup_printf("line %u: expected KEY TAB VALUE",
-						   i + 1);
-			return -1;
-		}
-		if (migrate_state_parse_field(state_r, pool, args[0],
-					      args[1]) < 0) {
-			*error_r = t_strdup_printf("line %u: invalid %s '%s'",
-						   i + 1, args[0], args[1]);
-			return -1;
-		}
-	}
+	if (migrate_state_kv_parse(data, migrate_state_parse_field, &ctx,
+				   error_r) < 0)
+		return -1;
 	if (state_r->user == NULL || state_r->status == MIGRATE_STATE_NONE) {
 		*error_r = "user or status missing";
 		return -1;
@@ -113,23 +144,14 @@ int migrate_state_parse(const char *data, pool_t pool,
 	return 0;
 }
 
-static void
-migrate_state_append_field(string_t *dest, const char *key, const char *value)
-{
-	str_append(dest, key);
-	str_append_c(dest, '\t');
-	str_append_tabescaped(dest, value);
-	str_append_c(dest, '\n');
-}
-
 void migrate_state_append(string_t *dest, const struct migrate_state *state)
 {
 	str_append(dest, "# dovecot-migrate account state\n");
-	migrate_state_append_field(dest, "user", state->user);
-	migrate_state_append_field(dest, "status",
-				   migrate_state_status_name(state->status));
-	migrate_state_append_field(dest, "phase",
-				   state->phase == NULL ? "initial" : state->phase);
+	migrate_state_kv_append(dest, "user", state->user);
+	migrate_state_kv_append(dest, "status",
+				migrate_state_status_name(state->status));
+	migrate_state_kv_append(dest, "phase",
+				state->phase == NULL ? "initial" : state->phase);
 	str_printfa(dest, "started\t%lld\nfinished\t%lld\npid\t%ld\nruns\t%u\n"
 		    "messages_copied\t%"PRIu64"\nbytes_copied\t%"PRIu64"\n"
 		    "messages_total\t%"PRIu64"\nbytes_total\t%"PRIu64"\n"
@@ -139,7 +161,7 @@ void migrate_state_append(string_t *dest, const struct migrate_state *state)
 		    state->messages_copied, state->bytes_copied,
 		    state->messages_total, state->bytes_total,
 		    state->exit_code);
-	migrate_state_append_field(dest, "last_error",
+	migrate_state_kv_append(dest, "last_error",
 		state->last_error == NULL ? "" : state->last_error);
 }
 

@@ -111,14 +111,6 @@ onlogin_worker() {
 	return $rc
 }
 
-# onlogin_status_field USER FIELD: a field of `migrate status -f json`.
-onlogin_status_field() {
-	doveadm -c "$MIG_CONF" -f json migrate status -u "$1" 2>/dev/null |
-		python3 -c 'import json, sys
-rows = [r for r in json.load(sys.stdin) if r["user"] == sys.argv[1]]
-print(rows[0][sys.argv[2]] if rows else "none")' "$1" "$2"
-}
-
 # onlogin_hashes src|dst USER: "mailbox sha256" of every message of every
 # mailbox, sorted (duplicates show as repeated lines).  Line endings don't
 # count: maildir keeps LF, dsync over imapc stores what IMAP sent (CRLF).

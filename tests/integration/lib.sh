@@ -725,6 +725,16 @@ lab_imap_count() {
 	echo "$out"
 }
 
+# lab_status_field USER FIELD: FIELD of USER's row in
+# `doveadm -c $MIG_CONF -f json migrate status` ("none" if no row).
+lab_status_field() {
+	doveadm -c "${MIG_CONF:?no migration config}" -f json migrate status \
+		-u "$1" 2>/dev/null |
+		python3 -c 'import json, sys
+rows = [r for r in json.load(sys.stdin) if r["user"] == sys.argv[1]]
+print(rows[0][sys.argv[2]] if rows else "none")' "$1" "$2"
+}
+
 # lab_uidl_compare FILE_SRC FILE_DST: prints "matched total in-order"
 # where matched counts positions whose "msgnum uidl" lines are identical,
 # total is the source count, and in-order is yes when both lists are equal.

@@ -64,7 +64,7 @@ partial_user=${progress% *}
 partial=$(lab_imap_count dst "$partial_user")
 echo "ok: killed the worker and $(wc -w <<<"$runs") migrations; $partial_user had $partial messages here"
 assert_eq 6 "$(onlogin_queued | wc -l)" "every unfinished account still queued" || exit 0
-assert_eq queued "$(onlogin_status_field "$partial_user" status)" "status: the killed account shows queued" || exit 0
+assert_eq queued "$(lab_status_field "$partial_user" status)" "status: the killed account shows queued" || exit 0
 
 # 2. the worker alone killed: its migrations go on without it
 start_worker
@@ -92,10 +92,10 @@ for u in "${users[@]}"; do
 		fail "$LAB_TEST_NAME" "$u: $(comm -23 "$LAB/h.src" "$LAB/h.dst" | wc -l) lost, $(comm -13 "$LAB/h.src" "$LAB/h.dst" | wc -l) extra"
 		exit 0
 	fi
-	assert_eq finished "$(onlogin_status_field "$u" status)" "$u finished" || exit 0
+	assert_eq finished "$(lab_status_field "$u" status)" "$u finished" || exit 0
 done
 echo "ok: all 6 accounts: 1230 messages each, identical, nothing lost or twice"
-copied=$(onlogin_status_field "$partial_user" copied)
+copied=$(lab_status_field "$partial_user" copied)
 if [ "$copied" -gt $((1230 - partial)) ]; then
 	fail "$LAB_TEST_NAME" "$partial_user: the resumed run copied $copied, more than the $((1230 - partial)) missing"
 	exit 0

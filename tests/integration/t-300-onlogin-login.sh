@@ -43,14 +43,17 @@ rc=0; onlogin_login imap carol@example.com 'not-carols-password' 2>"$LAB/wrong.e
 assert_eq 1 "$rc" "IMAP login with a wrong password fails" || exit 0
 rc=0; onlogin_login pop3 carol@example.com 'not-carols-password' 2>>"$LAB/wrong.err" || rc=$?
 assert_eq 1 "$rc" "POP3 login with a wrong password fails" || exit 0
+# Dovecot 2.3.19's passdb imap answers a wrong password as a temporary
+# failure (docs/onlogin.md): shown, not asserted
+echo "info: wrong password answers: $(tr '\n' ' ' <"$LAB/wrong.err")"
 assert_ok "POP3 login with the old password" \
 	onlogin_login pop3 bob@example.com 'bob-Old-pw2' || exit 0
 assert_eq "alice@example.com.queue bob@example.com.queue" "$(onlogin_queued | xargs)" \
 	"queue: alice and bob, not carol" || exit 0
 assert_eq "" "$(find "$ONLOGIN_STATE_DIR/queue" -type f -perm /077)" \
 	"queue files are private (0600)" || exit 0
-assert_eq queued "$(onlogin_status_field alice@example.com status)" "status: alice queued" || exit 0
-assert_eq none "$(onlogin_status_field carol@example.com status)" "status: carol unknown" || exit 0
+assert_eq queued "$(lab_status_field alice@example.com status)" "status: alice queued" || exit 0
+assert_eq none "$(lab_status_field carol@example.com status)" "status: carol unknown" || exit 0
 
 # the worker, continuous; watched for passwords in argv
 watch_argv() {
@@ -67,10 +70,10 @@ watcher=$!
 doveadm -c "$MIG_CONF" migrate worker --max-load 0 </dev/null >>"$LAB/worker.log" 2>&1 &
 worker=$!
 for ((i = 0; i < 200; i++)); do
-	[ "$(onlogin_status_field alice@example.com status)" = running ] && break
+	[ "$(lab_status_field alice@example.com status)" = running ] && break
 	sleep 0.05
 done
-assert_eq running "$(onlogin_status_field alice@example.com status)" "status: alice running" || exit 0
+assert_eq running "$(lab_status_field alice@example.com status)" "status: alice running" || exit 0
 onlogin_deliver alice@example.com during-migration
 assert_ok "IMAP login while the migration runs" \
 	onlogin_login imap alice@example.com 'alice-Old-pw1' || exit 0
@@ -83,8 +86,8 @@ rc=0; wait "$worker" || rc=$?
 touch "$LAB/watch.done"; wait "$watcher" || true
 assert_eq "" "$(onlogin_queued)" "the worker drained the queue" || exit 0
 assert_eq 0 "$rc" "the worker stops cleanly on SIGTERM" || exit 0
-assert_eq finished "$(onlogin_status_field alice@example.com status)" "status: alice finished" || exit 0
-assert_eq finished "$(onlogin_status_field bob@example.com status)" "status: bob finished" || exit 0
+assert_eq finished "$(lab_status_field alice@example.com status)" "status: alice finished" || exit 0
+assert_eq finished "$(lab_status_field bob@example.com status)" "status: bob finished" || exit 0
 
 src=$(lab_imap_count src alice@example.com)
 assert_eq $((src + 2)) "$(lab_imap_count dst alice@example.com)" \
