@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # On-login migration, the worker killed mid-run:
+#  - SIGTERM (systemctl stop): the worker stops its migrations and exits;
+#    their accounts stay queued;
 #  - kill -9 of the worker and of every migration it runs (a crash, or
 #    systemd's SIGKILL of the unit's cgroup): status shows those accounts
 #    queued again, and a new worker resumes them without copying again
@@ -51,6 +53,17 @@ wait_progress() {
 run_pids() {
 	pgrep -f "migrate run -u k[0-9]@example.com" || true
 }
+
+# 0. SIGTERM: the worker stops its migrations and exits, entries stay
+start_worker
+wait_progress 100 >/dev/null || { fail "$LAB_TEST_NAME" "no migration made progress"; exit 0; }
+t0=$SECONDS
+kill -TERM "$worker"
+rc=0; wait "$worker" || rc=$?
+assert_eq 0 "$rc" "SIGTERM: the worker exits 0 (after $((SECONDS - t0)) s)" || exit 0
+sleep 0.5
+assert_eq "" "$(run_pids)" "SIGTERM: no migration left running" || exit 0
+assert_eq 6 "$(onlogin_queued | wc -l)" "SIGTERM: every unfinished account still queued" || exit 0
 
 # 1. the worker and its migrations all killed
 start_worker

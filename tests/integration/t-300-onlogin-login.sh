@@ -8,7 +8,8 @@
 #    survives it, and the user can log in while it runs;
 #  - the worker (continuous mode) migrates every queued account, status
 #    shows queued, then finished; a login after that queues nothing;
-#  - the password is in no log, queue or state file, and in no argv.
+#  - the password is in no log, queue or state file, and in no argv;
+#  - a queue that can't be written fails no login.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-onlogin.sh"
@@ -22,6 +23,7 @@ onlogin_user_add bob@example.com 'bob-Old-pw2'
 lab_corpus bob@example.com 40 13
 onlogin_user_add carol@example.com 'carol-Old-pw3'
 lab_corpus carol@example.com 10 14
+onlogin_user_add dave@example.com 'dave-Old-pw4'
 onlogin_start sdbox
 
 # mail for alice arrives before she ever logs in: no migration for that
@@ -54,6 +56,15 @@ assert_eq "" "$(find "$ONLOGIN_STATE_DIR/queue" -type f -perm /077)" \
 	"queue files are private (0600)" || exit 0
 assert_eq queued "$(lab_status_field alice@example.com status)" "status: alice queued" || exit 0
 assert_eq none "$(lab_status_field carol@example.com status)" "status: carol unknown" || exit 0
+
+# the queue not writable: the login still works, the error is logged
+chmod 0711 "$ONLOGIN_STATE_DIR/queue"
+assert_ok "login while the queue can't be written" \
+	onlogin_login imap dave@example.com 'dave-Old-pw4' || exit 0
+chmod 1733 "$ONLOGIN_STATE_DIR/queue"
+grep -q "dave@example.com.*migrate_onlogin: can't queue the migration from the old server: .*Permission denied" "$DST_LOG" ||
+	{ fail "$LAB_TEST_NAME" "the failed queueing isn't logged"; exit 0; }
+echo "ok: the failed queueing is logged: $(grep -o "migrate_onlogin: can't queue.*" "$DST_LOG" | head -1)"
 
 # the worker, continuous; watched for passwords in argv
 watch_argv() {
@@ -113,7 +124,7 @@ assert_eq "" "$(onlogin_queued)" "a login after the migration queues nothing" ||
 
 [ ! -f "$LAB/argv.leak" ] || { fail "$LAB_TEST_NAME" "a password was in a process's argv"; exit 0; }
 echo "ok: no password in any argv"
-if grep -rqaF -e alice-Old-pw1 -e bob-Old-pw2 -e not-carols-password \
+if grep -rqaF -e alice-Old-pw1 -e bob-Old-pw2 -e not-carols-password -e dave-Old-pw4 \
 	"$DST_LOG" "$LAB/worker.log" "$ONLOGIN_STATE_DIR"; then
 	fail "$LAB_TEST_NAME" "a user's password is in a log, queue or state file"
 	exit 0
