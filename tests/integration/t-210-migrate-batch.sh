@@ -8,6 +8,7 @@
 #  - at most -n accounts run at once, and more than one does;
 #  - no password in any process's argv, the state dir or the output;
 #  - the batch killed midway and run again loses nothing, copies nothing
+#    (counts, and per message the hash of header+body and the flags)
 #    twice (message counts per account equal the source's);
 #  - --only-failed reruns only the failed accounts; --dry-run changes nothing;
 #  - --timeout stops an account that takes too long and records why.
@@ -135,6 +136,15 @@ rc=0; batch -F "$csv" -n 4 --final || rc=$?
 bad=$(all_complete) ||
 	{ fail "$LAB_TEST_NAME" "$bad: after the killed batch and a rerun, counts differ"; exit 0; }
 echo "ok: killed batch + rerun: every account complete, no duplicates"
+# and message by message: same header+body hash and flags in every folder
+for i in $(seq -w 1 20); do
+	u=u$i@example.com
+	out=$(MAILCMP_LOGIN="$u*$LAB_MASTER_USER" MAILCMP_PASSWORD=$(lab_master_password) \
+		python3 "$LAB_LIB_DIR/mailcmp.py" "$SRC_IMAP_PORT" "$DST_IMAP_PORT" \
+		--exclude "$LAB_POP3_NS" </dev/null 2>&1) ||
+		{ fail "$LAB_TEST_NAME" "$u after the killed batch: $out"; exit 0; }
+done
+echo "ok: killed batch + rerun: all 20 accounts identical message by message (hash, flags)"
 
 # load limit: with the limit below any real load, never more than one
 rm -f "$LAB/batch.done" "$LAB/argv.leak"
