@@ -448,9 +448,7 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch = {
 		 "[--skip-bad-lines]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('F', "file", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('n', "concurrency", CMD_PARAM_INT64, 0)
-DOVEADM_CMD_PARAM('\0', "max-load", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0)
+DOVEADM_MIGRATE_LIMITS_PARAMS
 DOVEADM_CMD_PARAM('\0', "final", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "only-failed", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)

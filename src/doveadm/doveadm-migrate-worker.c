@@ -506,9 +506,7 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_worker = {
 		 "[--timeout <secs>] [--retries <n>] [--retry-delay <secs>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('\0', "once", CMD_PARAM_BOOL, 0)
-DOVEADM_CMD_PARAM('n', "concurrency", CMD_PARAM_INT64, 0)
-DOVEADM_CMD_PARAM('\0', "max-load", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0)
+DOVEADM_MIGRATE_LIMITS_PARAMS
 DOVEADM_CMD_PARAM('\0', "retries", CMD_PARAM_INT64, 0)
 DOVEADM_CMD_PARAM('\0', "retry-delay", CMD_PARAM_INT64, 0)
 DOVEADM_CMD_PARAMS_END

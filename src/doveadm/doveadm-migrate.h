@@ -98,6 +98,12 @@ struct doveadm_migrate_job {
 	pid_t pid;
 	time_t started, kill_sent;
 	bool timed_out;
+/* The options of doveadm_migrate_limits_parse(), for a command's params */
+#define DOVEADM_MIGRATE_LIMITS_PARAMS \
+DOVEADM_CMD_PARAM('n', "concurrency", CMD_PARAM_INT64, 0) \
+DOVEADM_CMD_PARAM('\0', "max-load", CMD_PARAM_STR, 0) \
+DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0)
+
 };
 
 /* The defaults, overridden by the command's -n, --max-load and --timeout.
