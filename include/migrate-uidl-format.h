@@ -1,6 +1,8 @@
 #ifndef MIGRATE_UIDL_FORMAT_H
 #define MIGRATE_UIDL_FORMAT_H
 
+#include "migrate-match.h"
+
 /* Formula UIDLs: many servers derive the POP3 UIDL from the IMAP UID and
    UIDVALIDITY, so the UIDL can be computed without a POP3 connection.
    The format uses Dovecot's %variables:
@@ -16,5 +18,20 @@ int migrate_uidl_format_check(const char *format, const char **error_r);
    passed migrate_uidl_format_check(). */
 const char *migrate_uidl_format_expand(const char *format,
 				       uint32_t uidvalidity, uint32_t uid);
+
+/* The UIDL formulas servers commonly use: Dovecot's default, the
+   Cyrus/"UIDVALIDITY.UID" style and the bare UID. NULL-terminated. */
+extern const char *const migrate_uidl_known_formats[];
+
+/* Find a known formula that the old server's UIDLs follow: every POP3
+   UIDL that the formula gives some IMAP message must belong to a POP3
+   message of exactly that IMAP message's size, and at least half of the
+   POP3 list must be given this way. Returns the formula (and in hits_r how
+   many messages it pairs), or NULL when none fits or the POP3 list has
+   duplicate UIDLs. */
+const char *
+migrate_uidl_format_detect(const ARRAY_TYPE(migrate_match_pop3) *pop3,
+			   const ARRAY_TYPE(migrate_match_imap) *imap,
+			   uint32_t uidvalidity, unsigned int *hits_r);
 
 #endif

@@ -1,9 +1,14 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "array.h"
 #include "str.h"
 #include "var-expand.h"
+#include "hash.h"
 #include "migrate-uidl-format.h"
+
+HASH_TABLE_DEFINE_TYPE(uidl_pop3, const char *,
+		       const struct migrate_match_pop3 *);
 
 static int
 migrate_uidl_format_expand_full(const char *format, uint32_t uidvalidity,
@@ -67,4 +72,70 @@ const char *migrate_uidl_format_expand(const char *format,
 					    &uidl, &error) < 0)
 		i_panic("migrate_uidl_format_expand(%s): %s", format, error);
 	return uidl;
+}
+
+const char *const migrate_uidl_known_formats[] = {
+	"%08Xu%08Xv", "%v.%u", "%u", NULL
+};
+
+static unsigned int
+migrate_uidl_format_hits(const char *format,
+			 HASH_TABLE_TYPE(uidl_pop3) by_uidl,
+			 const ARRAY_TYPE(migrate_match_imap) *imap,
+			 uint32_t uidvalidity)
+{
+	const struct migrate_match_imap *msg;
+	const struct migrate_match_pop3 *pop3;
+	unsigned int hits = 0;
+
+	array_foreach(imap, msg) {
+		pop3 = hash_table_lookup(by_uidl, migrate_uidl_format_expand(
+			format, uidvalidity, msg->uid));
+		if (pop3 == NULL)
+			continue;
+		if (pop3->size != msg->size) {
+			/* the formula names another message */
+			return 0;
+		}
+		hits++;
+	}
+	return hits;
+}
+
+const char *
+migrate_uidl_format_detect(const ARRAY_TYPE(migrate_match_pop3) *pop3,
+			   const ARRAY_TYPE(migrate_match_imap) *imap,
+			   uint32_t uidvalidity, unsigned int *hits_r)
+{
+	HASH_TABLE_TYPE(uidl_pop3) by_uidl;
+	const struct migrate_match_pop3 *msg;
+	const char *const *format, *found = NULL;
+	unsigned int hits, count = array_count(pop3);
+	bool duplicates = FALSE;
+
+	*hits_r = 0;
+	if (count == 0)
+		return NULL;
+	hash_table_create(&by_uidl, default_pool, count, str_hash, strcmp);
+	array_foreach(pop3, msg) {
+		if (hash_table_lookup(by_uidl, msg->uidl) != NULL) {
+			duplicates = TRUE;
+			break;
+		}
+		hash_table_insert(by_uidl, msg->uidl, msg);
+	}
+	for (format = migrate_uidl_known_formats;
+	     *format != NULL && !duplicates; format++) {
+		T_BEGIN {
+			hits = migrate_uidl_format_hits(*format, by_uidl, imap,
+							uidvalidity);
+		} T_END;
+		if (hits > 0 && hits * 2 >= count) {
+			found = *format;
+			*hits_r = hits;
+			break;
+		}
+	}
+	hash_table_destroy(&by_uidl);
+	return found;
 }

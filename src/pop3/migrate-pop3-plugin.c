@@ -158,7 +158,9 @@ migrate_pop3_settings_read(struct mail_user *user,
 				      &cache, error_r) < 0 ||
 	    migrate_pop3_setting_bool(user, "migrate_pop3_fix_dbox_uidl_header",
 				      TRUE, &set->fix_dbox_uidl_header,
-				      error_r) < 0)
+				      error_r) < 0 ||
+	    migrate_pop3_setting_bool(user, "migrate_pop3_uidl_detect", TRUE,
+				      &set->uidl_detect, error_r) < 0)
 		return -1;
 	set->match_set.skip_size_match = skip_size_match;
 

@@ -39,6 +39,8 @@ struct migrate_pop3_settings {
 	struct migrate_header_filter *filter;
 	struct migrate_match_settings match_set;
 	bool fix_dbox_uidl_header;
+	/* try the known UIDL formulas on the lists (migrate_pop3_uidl_detect) */
+	bool uidl_detect;
 };
 
 /* One message of the old server's POP3 list, kept for the whole user

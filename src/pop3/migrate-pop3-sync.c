@@ -41,6 +41,8 @@ struct migrate_pop3_sync {
 	struct event *event;
 	uint32_t uidvalidity;
 	unsigned int formula_uidls;
+	/* pairs read from the UIDL cache */
+	unsigned int cached_uidls;
 	/* matcher indexes of the headers migrate_pop3_idents_read() reads */
 	const uint32_t *ident_idx;
 };
@@ -96,6 +98,7 @@ static void migrate_pop3_cache_read(struct migrate_pop3_sync *ctx)
 		return;
 	array_foreach(&entries, entry)
 		migrate_match_add_cached(ctx->match, entry->uidl, entry->uid);
+	ctx->cached_uidls = array_count(&entries);
 	e_debug(ctx->event, "Read %u cached UIDLs from %s",
 		array_count(&entries), path);
 }
@@ -524,6 +527,31 @@ static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
 	return ret;
 }
 
+/* The old server's UIDLs may be a known formula of UID and UIDVALIDITY
+   (Dovecot's default, Cyrus): then the formula pairs, with equal sizes,
+   the messages the sizes alone can't (same-size neighbours), and no
+   header has to be read for them. */
+static void migrate_pop3_formula_detect(struct migrate_pop3_sync *ctx)
+{
+	const struct migrate_match_imap *imap;
+	const char *format;
+	unsigned int hits;
+
+	format = migrate_uidl_format_detect(migrate_match_get_pop3(ctx->match),
+					    migrate_match_get_imap(ctx->match),
+					    ctx->uidvalidity, &hits);
+	if (format == NULL)
+		return;
+	array_foreach(migrate_match_get_imap(ctx->match), imap) {
+		migrate_match_add_cached(ctx->match, p_strdup(ctx->pool,
+			migrate_uidl_format_expand(format, ctx->uidvalidity,
+						   imap->uid)), imap->uid);
+	}
+	ctx->formula_uidls = hits;
+	e_debug(ctx->event, "The old server's UIDLs follow %s: it pairs %u "
+		"messages (sizes equal)", format, hits);
+}
+
 /* With one mailbox every POP3 message must be in it. With several
    (merged), a POP3 message missing here may be in another mailbox: that
    is decided when the session ends (migrate_pop3_user_finish()). */
@@ -632,6 +660,10 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 			return -1;
 		migrate_match_run_cheap(ctx->match);
 	} else {
+		/* later runs have the pairs in the cache already */
+		if (ctx->set->uidl_detect && ctx->set->pop3_box_vname != NULL &&
+		    ctx->cached_uidls == 0)
+			migrate_pop3_formula_detect(ctx);
 		migrate_match_run_cheap(ctx->match);
 		/* POP3 first: its server may drop an idle connection while
 		   the (longer) IMAP part runs */

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "array.h"
 #include "test-common.h"
 #include "migrate-uidl-format.h"
 
@@ -54,11 +55,81 @@ static void test_migrate_uidl_format_check(void)
 	test_end();
 }
 
+static void
+test_uidl_lists(ARRAY_TYPE(migrate_match_pop3) *pop3,
+		ARRAY_TYPE(migrate_match_imap) *imap, const char *format,
+		uint32_t uidvalidity, unsigned int count)
+{
+	struct migrate_match_pop3 *p;
+	struct migrate_match_imap *m;
+	unsigned int i;
+
+	t_array_init(pop3, count);
+	t_array_init(imap, count);
+	for (i = 0; i < count; i++) {
+		/* UIDs with gaps; sizes repeat, as in real mailboxes */
+		m = array_append_space(imap);
+		m->uid = 3 + i * 2;
+		m->size = 1000 + (i % 4);
+		p = array_append_space(pop3);
+		p->seq = i + 1;
+		p->uidl = t_strdup(migrate_uidl_format_expand(format,
+			uidvalidity, m->uid));
+		p->size = m->size;
+	}
+}
+
+static void test_migrate_uidl_format_detect(void)
+{
+	ARRAY_TYPE(migrate_match_pop3) pop3;
+	ARRAY_TYPE(migrate_match_imap) imap;
+	struct migrate_match_pop3 *p;
+	unsigned int hits;
+	const char *format;
+
+	test_begin("uidl format detect");
+	test_uidl_lists(&pop3, &imap, "%08Xu%08Xv", 1700000000, 40);
+	format = migrate_uidl_format_detect(&pop3, &imap, 1700000000, &hits);
+	test_assert_strcmp(format, "%08Xu%08Xv");
+	test_assert(hits == 40);
+	/* the same UIDLs under another UIDVALIDITY name nothing */
+	test_assert(migrate_uidl_format_detect(&pop3, &imap, 5, &hits) == NULL);
+
+	test_uidl_lists(&pop3, &imap, "%v.%u", 1132076282, 40);
+	format = migrate_uidl_format_detect(&pop3, &imap, 1132076282, &hits);
+	test_assert_strcmp(format, "%v.%u");
+
+	/* one message whose size disagrees: the formula names another
+	   message somewhere, so it isn't trusted at all */
+	test_uidl_lists(&pop3, &imap, "%u", 1, 40);
+	p = array_idx_modifiable(&pop3, 17);
+	p->size++;
+	test_assert(migrate_uidl_format_detect(&pop3, &imap, 1, &hits) == NULL);
+
+	/* fewer than half of the POP3 list given by it: not this server's
+	   formula (e.g. sequence-number UIDLs that happen to hit) */
+	test_uidl_lists(&pop3, &imap, "%u", 1, 40);
+	array_delete(&imap, 10, 30);
+	test_assert(migrate_uidl_format_detect(&pop3, &imap, 1, &hits) == NULL);
+
+	/* duplicate UIDLs on the old server: no formula */
+	test_uidl_lists(&pop3, &imap, "%u", 1, 40);
+	p = array_idx_modifiable(&pop3, 5);
+	p->uidl = p[-1].uidl;
+	test_assert(migrate_uidl_format_detect(&pop3, &imap, 1, &hits) == NULL);
+
+	/* UIDLs of their own (Courier, Exchange): nothing fits */
+	test_uidl_lists(&pop3, &imap, "UID%u-%v", 1, 10);
+	test_assert(migrate_uidl_format_detect(&pop3, &imap, 1, &hits) == NULL);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_migrate_uidl_format_expand,
 		test_migrate_uidl_format_check,
+		test_migrate_uidl_format_detect,
 		NULL
 	};
 	return test_run(test_functions);
