@@ -251,10 +251,10 @@ run:
 		if (code == MIGRATE_EXIT_SOFTWARE && child.exit_code == 0)
 			code = MIGRATE_EXIT_TEMPFAIL;
 		array_foreach(&child.errors, errp) {
-			if (code != MIGRATE_EXIT_PROTOCOL &&
+			if (strcmp(cause, "failed") == 0 &&
 			    strstr(*errp, "couldn't be matched") != NULL) {
-				/* migrate_pop3 refused: a matching problem,
-				   not a server one */
+				/* migrate_pop3 refused with no server
+				   problem behind it: a matching problem */
 				code = MIGRATE_EXIT_MISMATCH;
 				cause = "UIDLs couldn't be matched";
 				if (strstr(*errp, "migrate_pop3: ") != NULL)
@@ -263,7 +263,8 @@ run:
 			}
 		}
 		*error_r = t_strdup_printf("dsync failed (exit %d): %s: %s: %s",
-			child.exit_code, migrate_run_server_name(FALSE),
+			child.exit_code, migrate_run_server_name(
+				strstr(detail, "pop3c(") != NULL),
 			cause, detail);
 	}
 	doveadm_migrate_child_free(&child);

@@ -13,6 +13,7 @@
 # Each proxy (faultproxy.py) runs until the lab is cleaned up.  Its control
 # file is re-read for every new connection, its log is $LAB/fault-NAME.log.
 #
+#   assert_same_mail, assert_uidls, maildir_flag_some: see below
 #   mailcmp USER            compare USER's mail on source and destination
 #                           (mailcmp.py through the master user); prints
 #                           "identical folders=F messages=M" or the diff
@@ -100,4 +101,45 @@ state_field() {
 		python3 -c 'import json, sys
 rows = [r for r in json.load(sys.stdin) if r["user"] == sys.argv[1]]
 print(rows[0][sys.argv[2]] if rows else "none")' "$1" "$2"
+}
+
+# assert_same_mail NAME USER: mailcmp USER; a FAIL line when the
+# destination differs, and its lost messages are added to FAULT_LOST.
+FAULT_LOST=0
+assert_same_mail() {
+	local cmp n
+	cmp=$(mailcmp "$2" 2>&1 | tail -n 20 || true)
+	echo "    $cmp"
+	case $cmp in
+	identical*) return 0 ;;
+	esac
+	fail "$LAB_TEST_NAME" "$1: destination differs from the source"
+	n=$(sed -n 's/.* lost=\([0-9]*\).*/\1/p' <<<"$cmp")
+	FAULT_LOST=$((FAULT_LOST + ${n:-0}))
+	return 1
+}
+
+# assert_uidls NAME USER: migrate verify-uidl finds the lists identical.
+assert_uidls() {
+	local rc=0
+	doveadm -c "$MIG_CONF" migrate verify-uidl -u "$2" -s \
+		>"$LAB/verify.out" 2>&1 || rc=$?
+	assert_eq 0 "$rc" "$1: verify-uidl identical" || { cat "$LAB/verify.out"; return 1; }
+}
+
+# maildir_flag_some USER: flags and keywords ($Label1, Project) on some
+# of the user's source INBOX messages (before the source starts).
+maildir_flag_some() {
+	local md
+	md=$(lab_maildir "$1")
+	python3 - "$md/cur" <<'EOF'
+import os, sys
+d = sys.argv[1]
+for i, f in enumerate(sorted(os.listdir(d))[::3]):
+    base = f.split(":2,")[0]
+    os.rename(os.path.join(d, f),
+              os.path.join(d, base + ":2," + ["S", "FS", "a", "RSb", "ab"][i % 5]))
+EOF
+	printf '0 $Label1\n1 Project\n' >"$md/dovecot-keywords"
+	chown "$LAB_UID:$LAB_GID" "$md/dovecot-keywords"
 }

@@ -31,17 +31,7 @@ for name in "${SCENARIOS[@]}"; do
 	lab_user_add "$name@example.com" "pw-$name"
 	lab_corpus "$name@example.com" 120 "$seed"
 	lab_corpus "$name@example.com" 15 "$((seed + 100))" Work
-	# a few flags and keywords, which must arrive too
-	python3 - "$(lab_maildir "$name@example.com")/cur" <<'EOF'
-import os, sys
-d = sys.argv[1]
-for i, f in enumerate(sorted(os.listdir(d))[:40]):
-    base = f.split(":2,")[0]
-    flags = ["S", "FS", "RS", "a", "ab"][i % 5]
-    os.rename(os.path.join(d, f), os.path.join(d, base + ":2," + flags))
-EOF
-	printf '0 $Work\n1 Project\n' >"$(lab_maildir "$name@example.com")/dovecot-keywords"
-	chown "$LAB_UID:$LAB_GID" "$(lab_maildir "$name@example.com")/dovecot-keywords"
+	maildir_flag_some "$name@example.com"
 done
 # unknown-source-user exists only on this server, unknown-dest-user only on
 # the old one (each is added where it is missing to "fix" the fault)
@@ -62,7 +52,6 @@ mkdir -p "$tls"
 		-out srv.pem -days 2 -extfile ext 2>/dev/null
 )
 imaps_port=$(lab_free_port)
-pop3s_port=$(lab_free_port)
 LAB_SRC_EXTRA_CONF="ssl = yes
 ssl_cert = <$tls/srv.pem
 ssl_key = <$tls/srv.key
@@ -70,12 +59,6 @@ service imap-login {
   inet_listener imaps {
     address = 127.0.0.1
     port = $imaps_port
-  }
-}
-service pop3-login {
-  inet_listener pop3s {
-    address = 127.0.0.1
-    port = $pop3s_port
   }
 }"
 lab_source_start
@@ -103,7 +86,6 @@ trusted=("ssl_client_ca_file = $tls/ca.pem")
 
 tried=0
 passed=0
-lost=0
 results=()
 
 # scenario NAME CODE CAUSE BAD_CONF [FAULT]: one row of the table.
@@ -115,7 +97,7 @@ results=()
 # (run before it), FIX_RUNS (runs allowed, default 1), VERIFY_UIDL=0.
 scenario() {
 	local name=$1 code=$2 cause=$3 bad=$4 fault=${5:-}
-	local user="$name@example.com" rc=0 lines status hits cmp i ok=1
+	local user="$name@example.com" rc=0 lines status hits i ok=1
 	local fix=${FIX_CONF:-} runs=${FIX_RUNS:-1} start=$SECONDS
 	case " ${FAULTS_ONLY:-$name} " in
 	*" $name "*) ;;
@@ -160,22 +142,9 @@ scenario() {
 			{ sed 's/^/    /' "$LAB/run.err" | tail -5; ok=0; }
 	fi
 	assert_eq finished "$(state_field "$user" status)" "$name: recorded as finished" || ok=0
-	cmp=$(mailcmp "$user" 2>&1 | tail -n 20 || true)
-	echo "    $cmp"
-	case $cmp in
-	identical*) ;;
-	*)
-		fail "$LAB_TEST_NAME" "$name: destination differs from the source"
-		i=$(sed -n 's/.* lost=\([0-9]*\).*/\1/p' <<<"$cmp")
-		lost=$((lost + ${i:-0}))
-		ok=0
-		;;
-	esac
+	assert_same_mail "$name" "$user" || ok=0
 	if [ "${VERIFY_UIDL:-1}" = 1 ]; then
-		rc=0
-		doveadm -c "$MIG_CONF" migrate verify-uidl -u "$user" -s \
-			>"$LAB/verify.out" 2>&1 || rc=$?
-		assert_eq 0 "$rc" "$name: verify-uidl" || { cat "$LAB/verify.out"; ok=0; }
+		assert_uidls "$name" "$user" || ok=0
 	fi
 	[ "$ok" = 0 ] || passed=$((passed + 1))
 	results+=("$(printf '%-24s exit %-3s %s %3ss' "$name" "$code" \
@@ -213,12 +182,13 @@ scenario silent-server 69 "$pimap: connection timed out" \
 	'imap {"mode": "stall", "offset": 0}'
 scenario tls-handshake 69 "$imap: TLS failure" \
 	"$(conf tls-plain "imapc_ssl = imaps")"
+# (POP3 stays plain in the repaired runs: Dovecot 2.3.19's pop3c over TLS
+# hung now and then in LIST until its 300 s command timeout)
 FIX_CONF=$(conf tls-trusted "imapc_ssl = imaps" "imapc_port = $imaps_port" \
-	"pop3c_ssl = pop3s" "pop3c_port = $pop3s_port" "${trusted[@]}") \
+	"${trusted[@]}") \
 	scenario tls-untrusted 69 \
 	"IMAP server 127.0.0.1:$imaps_port: TLS failure: .*(certificate|ssl_client_ca)" \
 	"$(conf tls-untrusted "imapc_ssl = imaps" "imapc_port = $imaps_port")"
-# (pop3c's STLS against this Dovecot times out in 2.3.19: POP3 stays plain)
 FIX_CONF=$(conf starttls-trusted "imapc_ssl = starttls" "${trusted[@]}") \
 	scenario tls-untrusted-starttls 69 "$imap: TLS failure: .*(certificate|SSL)" \
 	"$(conf starttls-untrusted "imapc_ssl = starttls")"
@@ -250,9 +220,9 @@ scenario contradictory-setting 64 "migrate_pop3_mailbox=NOPE/INBOX names no mail
 
 echo
 printf '%s\n' "${results[@]}"
-echo "scenarios tried $tried, passed $passed, data lost $lost"
+echo "scenarios tried $tried, passed $passed, data lost $FAULT_LOST"
 assert_eq "$tried" "$passed" "every scenario as expected" || exit 0
-assert_eq 0 "$lost" "no message lost" || exit 0
+assert_eq 0 "$FAULT_LOST" "no message lost" || exit 0
 # nothing secret in any state file or the status output
 if grep -rqF -e "$(lab_master_password)" -e not-the-password "$LAB/state" ||
 	doveadm -c "$MIG_CONF" migrate status 2>&1 |
