@@ -89,8 +89,11 @@ migrate_uidl_format_hits(const char *format,
 	unsigned int hits = 0;
 
 	array_foreach(imap, msg) {
-		pop3 = hash_table_lookup(by_uidl, migrate_uidl_format_expand(
-			format, uidvalidity, msg->uid));
+		T_BEGIN {
+			pop3 = hash_table_lookup(by_uidl,
+				migrate_uidl_format_expand(format, uidvalidity,
+							   msg->uid));
+		} T_END;
 		if (pop3 == NULL)
 			continue;
 		if (pop3->size != msg->size) {
@@ -126,10 +129,8 @@ migrate_uidl_format_detect(const ARRAY_TYPE(migrate_match_pop3) *pop3,
 	}
 	for (format = migrate_uidl_known_formats;
 	     *format != NULL && !duplicates; format++) {
-		T_BEGIN {
-			hits = migrate_uidl_format_hits(*format, by_uidl, imap,
-							uidvalidity);
-		} T_END;
+		hits = migrate_uidl_format_hits(*format, by_uidl, imap,
+						uidvalidity);
 		if (hits > 0 && hits * 2 >= count) {
 			found = *format;
 			*hits_r = hits;

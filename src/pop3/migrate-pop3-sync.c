@@ -542,11 +542,11 @@ static void migrate_pop3_formula_detect(struct migrate_pop3_sync *ctx)
 					    ctx->uidvalidity, &hits);
 	if (format == NULL)
 		return;
-	array_foreach(migrate_match_get_imap(ctx->match), imap) {
+	array_foreach(migrate_match_get_imap(ctx->match), imap) T_BEGIN {
 		migrate_match_add_cached(ctx->match, p_strdup(ctx->pool,
 			migrate_uidl_format_expand(format, ctx->uidvalidity,
 						   imap->uid)), imap->uid);
-	}
+	} T_END;
 	ctx->formula_uidls = hits;
 	e_debug(ctx->event, "The old server's UIDLs follow %s: it pairs %u "
 		"messages (sizes equal)", format, hits);
