@@ -194,43 +194,51 @@ static bool migrate_run_gmail_loaded(void)
 	return loaded;
 }
 
+/* The copying command: dsync, or migrate gmail for a Gmail source (labels
+   become folders and each body is downloaded once; views are skipped by
+   SPECIAL-USE, so -x isn't needed there). */
+static void
+migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
+{
+	const char *const *exclude;
+
+	if (run->gmail) {
+		array_push_back(cmd, (const char *[]){ "migrate" });
+		array_push_back(cmd, (const char *[]){ "gmail" });
+		array_push_back(cmd, (const char *[]){ "-u" });
+		array_push_back(cmd, &run->user);
+		array_append_zero(cmd);
+		return;
+	}
+	if (run->one_way) {
+		array_push_back(cmd, (const char *[]){ "sync" });
+		array_push_back(cmd, (const char *[]){ "-1" });
+	} else {
+		array_push_back(cmd, (const char *[]){ "backup" });
+	}
+	array_push_back(cmd, (const char *[]){ "-R" });
+	array_push_back(cmd, (const char *[]){ "-u" });
+	array_push_back(cmd, &run->user);
+	for (exclude = run->excludes; exclude != NULL && *exclude != NULL;
+	     exclude++) {
+		array_push_back(cmd, (const char *[]){ "-x" });
+		array_push_back(cmd, exclude);
+	}
+	array_push_back(cmd, (const char *[]){ "imapc:" });
+	array_append_zero(cmd);
+}
+
 static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 {
 	struct doveadm_migrate_child child;
 	ARRAY_TYPE(const_string) cmd;
-	const char *const *exclude, *cause, *detail;
+	const char *cause, *detail;
 	char *const *errp;
 	unsigned int attempt;
 	int ret, code = 0;
 
 	t_array_init(&cmd, 8);
-	if (run->gmail) {
-		/* labels become folders and each body is downloaded once;
-		   views are skipped by SPECIAL-USE, so -x isn't needed */
-		array_push_back(&cmd, (const char *[]){ "migrate" });
-		array_push_back(&cmd, (const char *[]){ "gmail" });
-		array_push_back(&cmd, (const char *[]){ "-u" });
-		array_push_back(&cmd, &run->user);
-		array_append_zero(&cmd);
-		goto run;
-	}
-	if (run->one_way) {
-		array_push_back(&cmd, (const char *[]){ "sync" });
-		array_push_back(&cmd, (const char *[]){ "-1" });
-	} else {
-		array_push_back(&cmd, (const char *[]){ "backup" });
-	}
-	array_push_back(&cmd, (const char *[]){ "-R" });
-	array_push_back(&cmd, (const char *[]){ "-u" });
-	array_push_back(&cmd, &run->user);
-	for (exclude = run->excludes; exclude != NULL && *exclude != NULL;
-	     exclude++) {
-		array_push_back(&cmd, (const char *[]){ "-x" });
-		array_push_back(&cmd, exclude);
-	}
-	array_push_back(&cmd, (const char *[]){ "imapc:" });
-	array_append_zero(&cmd);
-run:
+	migrate_run_copy_args(run, &cmd);
 	for (attempt = 1;; attempt++) {
 		ret = doveadm_migrate_child_run("doveadm",
 			migrate_run_args(run, array_front(&cmd)), TRUE, &child);
