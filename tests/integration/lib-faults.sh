@@ -13,7 +13,7 @@
 # Each proxy (faultproxy.py) runs until the lab is cleaned up.  Its control
 # file is re-read for every new connection, its log is $LAB/fault-NAME.log.
 #
-#   assert_same_mail, assert_uidls, maildir_flag_some: see below
+#   fault_accounts, assert_same_mail, assert_uidls, maildir_flag_some: below
 #   mailcmp USER            compare USER's mail on source and destination
 #                           (mailcmp.py through the master user); prints
 #                           "identical folders=F messages=M" or the diff
@@ -142,4 +142,19 @@ for i, f in enumerate(sorted(os.listdir(d))[::3]):
 EOF
 	printf '0 $Label1\n1 Project\n' >"$md/dovecot-keywords"
 	chown "$LAB_UID:$LAB_GID" "$md/dovecot-keywords"
+}
+
+# fault_accounts INBOX_COUNT WORK_COUNT SEED NAME...: a source account
+# NAME@example.com (password pw-NAME) per NAME, with INBOX_COUNT messages
+# in INBOX and WORK_COUNT in Work, flags and keywords on some.
+fault_accounts() {
+	local inbox=$1 work=$2 seed=$3 name
+	shift 3
+	for name in "$@"; do
+		seed=$((seed + 1))
+		lab_user_add "$name@example.com" "pw-$name"
+		lab_corpus "$name@example.com" "$inbox" "$seed"
+		lab_corpus "$name@example.com" "$work" "$((seed + 100))" Work
+		maildir_flag_some "$name@example.com"
+	done
 }

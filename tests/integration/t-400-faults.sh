@@ -25,14 +25,7 @@ SCENARIOS=(wrong-password wrong-pop3-password unknown-source-user
 	missing-setting contradictory-setting)
 
 lab_init
-seed=400
-for name in "${SCENARIOS[@]}"; do
-	seed=$((seed + 1))
-	lab_user_add "$name@example.com" "pw-$name"
-	lab_corpus "$name@example.com" 120 "$seed"
-	lab_corpus "$name@example.com" 15 "$((seed + 100))" Work
-	maildir_flag_some "$name@example.com"
-done
+fault_accounts 120 15 400 "${SCENARIOS[@]}"
 # unknown-source-user exists only on this server, unknown-dest-user only on
 # the old one (each is added where it is missing to "fix" the fault)
 sed -i '/^unknown-source-user@example.com:/d' "$LAB/src/passwd"

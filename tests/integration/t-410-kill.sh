@@ -25,14 +25,7 @@ RANDOM=$seed
 echo "random seed $seed (KILL_SEED=$seed to repeat)"
 
 lab_init
-i=0
-for p in "${POINTS[@]}"; do
-	i=$((i + 1))
-	lab_user_add "$p@example.com" "pw-$p"
-	lab_corpus "$p@example.com" 600 "$((410 + i))"
-	lab_corpus "$p@example.com" 50 "$((510 + i))" Work
-	maildir_flag_some "$p@example.com"
-done
+fault_accounts 600 50 410 "${POINTS[@]}"
 lab_source_start
 lab_dest_start sdbox
 LAB_MIG_EXTRA_CONF="plugin {
