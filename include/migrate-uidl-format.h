@@ -34,4 +34,13 @@ migrate_uidl_format_detect(const ARRAY_TYPE(migrate_match_pop3) *pop3,
 			   const ARRAY_TYPE(migrate_match_imap) *imap,
 			   uint32_t uidvalidity, unsigned int *hits_r);
 
+/* A known formula with the UIDVALIDITY in it that gives exactly the POP3
+   list's UIDLs from the IMAP UIDs, one for one (same count, every UIDL
+   given once): then the formula is the list and no size is needed. uidls
+   and uids have count entries. Returns the formula or NULL. */
+const char *
+migrate_uidl_format_detect_exact(const char *const *uidls,
+				 const uint32_t *uids, unsigned int count,
+				 uint32_t uidvalidity);
+
 #endif

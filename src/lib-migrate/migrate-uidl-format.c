@@ -10,6 +10,8 @@
 HASH_TABLE_DEFINE_TYPE(uidl_pop3, const char *,
 		       const struct migrate_match_pop3 *);
 
+HASH_TABLE_DEFINE_TYPE(uidl_seen, const char *, void *);
+
 static int
 migrate_uidl_format_expand_full(const char *format, uint32_t uidvalidity,
 				uint32_t uid, const char **uidl_r,
@@ -138,5 +140,54 @@ migrate_uidl_format_detect(const ARRAY_TYPE(migrate_match_pop3) *pop3,
 		}
 	}
 	hash_table_destroy(&by_uidl);
+	return found;
+}
+
+static bool
+migrate_uidl_format_gives_all(const char *format,
+			      HASH_TABLE_TYPE(uidl_seen) uidls,
+			      const uint32_t *uids, unsigned int count,
+			      uint32_t uidvalidity)
+{
+	unsigned int i;
+	bool found = TRUE;
+
+	for (i = 0; i < count && found; i++) T_BEGIN {
+		found = hash_table_lookup(uidls, migrate_uidl_format_expand(
+			format, uidvalidity, uids[i])) != NULL;
+	} T_END;
+	return found;
+}
+
+const char *
+migrate_uidl_format_detect_exact(const char *const *uidls,
+				 const uint32_t *uids, unsigned int count,
+				 uint32_t uidvalidity)
+{
+	HASH_TABLE_TYPE(uidl_seen) seen;
+	const char *const *format, *found = NULL;
+	unsigned int i;
+
+	if (count == 0)
+		return NULL;
+	hash_table_create(&seen, default_pool, count, str_hash, strcmp);
+	for (i = 0; i < count; i++) {
+		if (hash_table_lookup(seen, uidls[i]) != NULL)
+			break;
+		hash_table_insert(seen, uidls[i], POINTER_CAST(1));
+	}
+	/* with distinct UIDLs, distinct UIDs and as many of each, a formula
+	   that gives a listed UIDL for every UID gives each one once */
+	for (format = migrate_uidl_known_formats;
+	     i == count && *format != NULL && found == NULL; format++) {
+		/* without the UIDVALIDITY a formula could name messages by
+		   coincidence (sequence numbers): those need the sizes */
+		if (strchr(*format, 'v') == NULL)
+			continue;
+		if (migrate_uidl_format_gives_all(*format, seen, uids, count,
+						  uidvalidity))
+			found = *format;
+	}
+	hash_table_destroy(&seen);
 	return found;
 }

@@ -219,9 +219,7 @@ static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
 	ARRAY_TYPE(uint32_t) seqs;
 	uint32_t seq;
 
-	mailbox_get_open_status(ctx->box, STATUS_UIDVALIDITY | STATUS_MESSAGES,
-				&status);
-	ctx->uidvalidity = status.uidvalidity;
+	mailbox_get_open_status(ctx->box, STATUS_MESSAGES, &status);
 	migrate_match_reserve(ctx->match, 0, status.messages);
 	t_array_init(&seqs, status.messages + 1);
 	for (seq = 1; seq <= status.messages; seq++)
@@ -527,6 +525,57 @@ static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
 	return ret;
 }
 
+/* The old server's POP3 list is exactly Dovecot's or Cyrus's formula of
+   this mailbox's UIDs and UIDVALIDITY: then the formula pairs everything
+   and the IMAP sizes needn't be fetched (the POP3 sizes stand in for them).
+   Returns TRUE if so. */
+static bool migrate_pop3_formula_exact(struct migrate_pop3_sync *ctx)
+{
+	HASH_TABLE(const char *, const struct migrate_pop3_msg *) by_uidl;
+	const struct migrate_pop3_msg *msgs;
+	struct mailbox_status status;
+	const char **uidls, *format;
+	uint32_t *uids;
+	unsigned int i, count;
+
+	if (ctx->set->uidl_format != NULL || !ctx->set->uidl_detect ||
+	    ctx->set->pop3_box_vname == NULL || ctx->cached_uidls > 0)
+		return FALSE;
+	msgs = array_get(&ctx->muser->pop3_msgs, &count);
+	mailbox_get_open_status(ctx->box, STATUS_MESSAGES, &status);
+	if (count == 0 || count != status.messages)
+		return FALSE;
+	uidls = t_new(const char *, count);
+	uids = t_new(uint32_t, count);
+	for (i = 0; i < count; i++) {
+		uidls[i] = msgs[i].uidl;
+		mail_index_lookup_uid(ctx->box->view, i + 1, &uids[i]);
+	}
+	format = migrate_uidl_format_detect_exact(uidls, uids, count,
+						  ctx->uidvalidity);
+	if (format == NULL)
+		return FALSE;
+	hash_table_create(&by_uidl, default_pool, count, str_hash, strcmp);
+	for (i = 0; i < count; i++)
+		hash_table_insert(by_uidl, msgs[i].uidl, &msgs[i]);
+	migrate_match_reserve(ctx->match, 0, count);
+	for (i = 0; i < count; i++) T_BEGIN {
+		const char *uidl = migrate_uidl_format_expand(format,
+			ctx->uidvalidity, uids[i]);
+		const struct migrate_pop3_msg *pop3 =
+			hash_table_lookup(by_uidl, uidl);
+
+		i_assert(pop3 != NULL);
+		migrate_match_add_imap(ctx->match, uids[i], pop3->size);
+		migrate_match_add_cached(ctx->match, pop3->uidl, uids[i]);
+	} T_END;
+	hash_table_destroy(&by_uidl);
+	ctx->formula_uidls = count;
+	e_debug(ctx->event, "The old server's UIDLs are %s of every UID: "
+		"the IMAP sizes aren't needed", format);
+	return TRUE;
+}
+
 /* The old server's UIDLs may be a known formula of UID and UIDVALIDITY
    (Dovecot's default, Cyrus): then the formula pairs, with equal sizes,
    the messages the sizes alone can't (same-size neighbours), and no
@@ -627,20 +676,25 @@ static void migrate_pop3_report(struct migrate_pop3_sync *ctx,
 static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 {
 	struct migrate_match_stats stats;
+	struct mailbox_status status;
 	struct timeval t0, t1, t2, t3;
 	unsigned int pop3_failed, imap_failed;
 
 	i_gettimeofday(&t0);
-	if (migrate_pop3_imap_list_read(ctx) < 0)
-		return -1;
+	mailbox_get_open_status(ctx->box, STATUS_UIDVALIDITY, &status);
+	ctx->uidvalidity = status.uidvalidity;
 	if (ctx->set->uidl_format == NULL)
 		migrate_pop3_cache_read(ctx);
-	i_gettimeofday(&t1);
 	if (ctx->set->pop3_box_vname != NULL) {
 		if (migrate_pop3_pop3_list_read(ctx) < 0)
 			return -1;
-		migrate_pop3_pop3_list_feed(ctx);
 	}
+	i_gettimeofday(&t1);
+	if (!migrate_pop3_formula_exact(ctx) &&
+	    migrate_pop3_imap_list_read(ctx) < 0)
+		return -1;
+	if (ctx->set->pop3_box_vname != NULL)
+		migrate_pop3_pop3_list_feed(ctx);
 	i_gettimeofday(&t2);
 
 	if (ctx->set->uidl_format != NULL) {
@@ -662,7 +716,7 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	} else {
 		/* later runs have the pairs in the cache already */
 		if (ctx->set->uidl_detect && ctx->set->pop3_box_vname != NULL &&
-		    ctx->cached_uidls == 0)
+		    ctx->cached_uidls == 0 && ctx->formula_uidls == 0)
 			migrate_pop3_formula_detect(ctx);
 		migrate_match_run_cheap(ctx->match);
 		/* POP3 first: its server may drop an idle connection while
@@ -674,7 +728,7 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	migrate_match_run_full(ctx->match);
 	migrate_match_get_stats(ctx->match, &stats);
 	i_gettimeofday(&t3);
-	e_debug(ctx->event, "Timing: IMAP list %d ms, POP3 list %d ms, "
+	e_debug(ctx->event, "Timing: POP3 list %d ms, IMAP list %d ms, "
 		"headers and matching %d ms", timeval_diff_msecs(&t1, &t0),
 		timeval_diff_msecs(&t2, &t1), timeval_diff_msecs(&t3, &t2));
 

@@ -124,12 +124,48 @@ static void test_migrate_uidl_format_detect(void)
 	test_end();
 }
 
+static void test_migrate_uidl_format_detect_exact(void)
+{
+	const char *uidls[20];
+	uint32_t uids[20];
+	unsigned int i;
+
+	test_begin("uidl format detect exact");
+	for (i = 0; i < N_ELEMENTS(uids); i++) {
+		uids[i] = 10 + i * 3;
+		uidls[i] = t_strdup(migrate_uidl_format_expand("%08Xu%08Xv",
+							       1234, uids[i]));
+	}
+	test_assert_strcmp(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234),
+			   "%08Xu%08Xv");
+	/* another UIDVALIDITY: the UIDLs are not this mailbox's */
+	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1235) == NULL);
+	/* one message IMAP has but POP3 lists under another UIDL */
+	uidls[7] = "something-else";
+	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234) == NULL);
+	/* a duplicate UIDL */
+	uidls[7] = uidls[6];
+	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234) == NULL);
+
+	for (i = 0; i < N_ELEMENTS(uids); i++)
+		uidls[i] = t_strdup(migrate_uidl_format_expand("%v.%u", 77, uids[i]));
+	test_assert_strcmp(migrate_uidl_format_detect_exact(uidls, uids, 20, 77),
+			   "%v.%u");
+	/* bare UIDs prove nothing without the sizes */
+	for (i = 0; i < N_ELEMENTS(uids); i++)
+		uidls[i] = t_strdup_printf("%u", uids[i]);
+	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 77) == NULL);
+	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 0, 77) == NULL);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_migrate_uidl_format_expand,
 		test_migrate_uidl_format_check,
 		test_migrate_uidl_format_detect,
+		test_migrate_uidl_format_detect_exact,
 		NULL
 	};
 	return test_run(test_functions);
