@@ -81,8 +81,6 @@ int doveadm_migrate_lock(const char *user, bool try_only,
 			 const char **error_r);
 void doveadm_migrate_unlock(struct doveadm_migrate_lock *lock);
 
-void doveadm_migrate_plugin_init(struct module *module);
-void doveadm_migrate_plugin_deinit(void);
 /* How many accounts batch and worker migrate at once (-n), the load per
    CPU above which no new one starts (--max-load) and how long one may
    run (--timeout). */
@@ -98,13 +96,13 @@ struct doveadm_migrate_job {
 	pid_t pid;
 	time_t started, kill_sent;
 	bool timed_out;
+};
+
 /* The options of doveadm_migrate_limits_parse(), for a command's params */
 #define DOVEADM_MIGRATE_LIMITS_PARAMS \
 DOVEADM_CMD_PARAM('n', "concurrency", CMD_PARAM_INT64, 0) \
 DOVEADM_CMD_PARAM('\0', "max-load", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0)
-
-};
 
 /* The defaults, overridden by the command's -n, --max-load and --timeout.
    Returns -1 (logged, prefixed with cmd_name) if one is invalid. */
@@ -133,5 +131,7 @@ int doveadm_migrate_job_reaped(struct doveadm_migrate_job *job, int status,
 			       const struct doveadm_migrate_limits *limits,
 			       const char *cmd_name);
 
+void doveadm_migrate_plugin_init(struct module *module);
+void doveadm_migrate_plugin_deinit(void);
 
 #endif
