@@ -164,6 +164,9 @@ migrate_worker_job_ended(struct migrate_worker *worker,
 	case MIGRATE_EXIT_TEMPFAIL:
 	case MIGRATE_EXIT_UNREACHABLE:
 	case MIGRATE_EXIT_SOFTWARE:
+	/* a broken answer may be a one-off (a connection corrupted on the
+	   way); one that stays broken fails after the retries */
+	case MIGRATE_EXIT_PROTOCOL:
 		delay = migrate_worker_delay_get(worker, job->user);
 		if (++delay->failures <= worker->retries) {
 			delay->not_before = time(NULL) +
