@@ -37,10 +37,12 @@ migrate_uidl_format_detect(const ARRAY_TYPE(migrate_match_pop3) *pop3,
 /* A known formula with the UIDVALIDITY in it that gives exactly the POP3
    list's UIDLs from the IMAP UIDs, one for one (same count, every UIDL
    given once): then the formula is the list and no size is needed. uidls
-   and uids have count entries. Returns the formula or NULL. */
+   and uids have count entries. Returns the formula, with uidl_idx_r[i]
+   the index in uidls of the UIDL of uids[i], or NULL. */
 const char *
 migrate_uidl_format_detect_exact(const char *const *uidls,
 				 const uint32_t *uids, unsigned int count,
-				 uint32_t uidvalidity);
+				 uint32_t uidvalidity,
+				 unsigned int *uidl_idx_r);
 
 #endif

@@ -147,22 +147,29 @@ static bool
 migrate_uidl_format_gives_all(const char *format,
 			      HASH_TABLE_TYPE(uidl_seen) uidls,
 			      const uint32_t *uids, unsigned int count,
-			      uint32_t uidvalidity)
+			      uint32_t uidvalidity, unsigned int *uidl_idx_r)
 {
 	unsigned int i;
-	bool found = TRUE;
+	void *value = NULL;
 
-	for (i = 0; i < count && found; i++) T_BEGIN {
-		found = hash_table_lookup(uidls, migrate_uidl_format_expand(
-			format, uidvalidity, uids[i])) != NULL;
-	} T_END;
-	return found;
+	for (i = 0; i < count; i++) {
+		T_BEGIN {
+			value = hash_table_lookup(uidls,
+				migrate_uidl_format_expand(format, uidvalidity,
+							   uids[i]));
+		} T_END;
+		if (value == NULL)
+			return FALSE;
+		uidl_idx_r[i] = POINTER_CAST_TO(value, unsigned int) - 1;
+	}
+	return TRUE;
 }
 
 const char *
 migrate_uidl_format_detect_exact(const char *const *uidls,
 				 const uint32_t *uids, unsigned int count,
-				 uint32_t uidvalidity)
+				 uint32_t uidvalidity,
+				 unsigned int *uidl_idx_r)
 {
 	HASH_TABLE_TYPE(uidl_seen) seen;
 	const char *const *format, *found = NULL;
@@ -174,7 +181,7 @@ migrate_uidl_format_detect_exact(const char *const *uidls,
 	for (i = 0; i < count; i++) {
 		if (hash_table_lookup(seen, uidls[i]) != NULL)
 			break;
-		hash_table_insert(seen, uidls[i], POINTER_CAST(1));
+		hash_table_insert(seen, uidls[i], POINTER_CAST(i + 1));
 	}
 	/* with distinct UIDLs, distinct UIDs and as many of each, a formula
 	   that gives a listed UIDL for every UID gives each one once */
@@ -185,7 +192,7 @@ migrate_uidl_format_detect_exact(const char *const *uidls,
 		if (strchr(*format, 'v') == NULL)
 			continue;
 		if (migrate_uidl_format_gives_all(*format, seen, uids, count,
-						  uidvalidity))
+						  uidvalidity, uidl_idx_r))
 			found = *format;
 	}
 	hash_table_destroy(&seen);

@@ -531,12 +531,11 @@ static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
    Returns TRUE if so. */
 static bool migrate_pop3_formula_exact(struct migrate_pop3_sync *ctx)
 {
-	HASH_TABLE(const char *, const struct migrate_pop3_msg *) by_uidl;
-	const struct migrate_pop3_msg *msgs;
+	const struct migrate_pop3_msg *msgs, *pop3;
 	struct mailbox_status status;
 	const char **uidls, *format;
+	unsigned int i, count, *uidl_idx;
 	uint32_t *uids;
-	unsigned int i, count;
 
 	if (ctx->set->uidl_format != NULL || !ctx->set->uidl_detect ||
 	    ctx->set->pop3_box_vname == NULL || ctx->cached_uidls > 0)
@@ -547,29 +546,21 @@ static bool migrate_pop3_formula_exact(struct migrate_pop3_sync *ctx)
 		return FALSE;
 	uidls = t_new(const char *, count);
 	uids = t_new(uint32_t, count);
+	uidl_idx = t_new(unsigned int, count);
 	for (i = 0; i < count; i++) {
 		uidls[i] = msgs[i].uidl;
 		mail_index_lookup_uid(ctx->box->view, i + 1, &uids[i]);
 	}
 	format = migrate_uidl_format_detect_exact(uidls, uids, count,
-						  ctx->uidvalidity);
+						  ctx->uidvalidity, uidl_idx);
 	if (format == NULL)
 		return FALSE;
-	hash_table_create(&by_uidl, default_pool, count, str_hash, strcmp);
-	for (i = 0; i < count; i++)
-		hash_table_insert(by_uidl, msgs[i].uidl, &msgs[i]);
 	migrate_match_reserve(ctx->match, 0, count);
-	for (i = 0; i < count; i++) T_BEGIN {
-		const char *uidl = migrate_uidl_format_expand(format,
-			ctx->uidvalidity, uids[i]);
-		const struct migrate_pop3_msg *pop3 =
-			hash_table_lookup(by_uidl, uidl);
-
-		i_assert(pop3 != NULL);
+	for (i = 0; i < count; i++) {
+		pop3 = &msgs[uidl_idx[i]];
 		migrate_match_add_imap(ctx->match, uids[i], pop3->size);
 		migrate_match_add_cached(ctx->match, pop3->uidl, uids[i]);
-	} T_END;
-	hash_table_destroy(&by_uidl);
+	}
 	ctx->formula_uidls = count;
 	e_debug(ctx->event, "The old server's UIDLs are %s of every UID: "
 		"the IMAP sizes aren't needed", format);

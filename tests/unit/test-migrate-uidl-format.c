@@ -128,7 +128,7 @@ static void test_migrate_uidl_format_detect_exact(void)
 {
 	const char *uidls[20];
 	uint32_t uids[20];
-	unsigned int i;
+	unsigned int i, idx[20];
 
 	test_begin("uidl format detect exact");
 	for (i = 0; i < N_ELEMENTS(uids); i++) {
@@ -136,26 +136,35 @@ static void test_migrate_uidl_format_detect_exact(void)
 		uidls[i] = t_strdup(migrate_uidl_format_expand("%08Xu%08Xv",
 							       1234, uids[i]));
 	}
-	test_assert_strcmp(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234),
+	test_assert_strcmp(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234, idx),
 			   "%08Xu%08Xv");
+	test_assert(idx[0] == 0 && idx[19] == 19);
+	/* the POP3 list in another order: the indexes say where */
+	for (i = 0; i < N_ELEMENTS(uids); i++) {
+		uidls[19 - i] = t_strdup(migrate_uidl_format_expand(
+			"%08Xu%08Xv", 1234, uids[i]));
+	}
+	test_assert_strcmp(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234, idx),
+			   "%08Xu%08Xv");
+	test_assert(idx[0] == 19 && idx[5] == 14 && idx[19] == 0);
 	/* another UIDVALIDITY: the UIDLs are not this mailbox's */
-	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1235) == NULL);
+	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1235, idx) == NULL);
 	/* one message IMAP has but POP3 lists under another UIDL */
 	uidls[7] = "something-else";
-	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234) == NULL);
+	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234, idx) == NULL);
 	/* a duplicate UIDL */
 	uidls[7] = uidls[6];
-	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234) == NULL);
+	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234, idx) == NULL);
 
 	for (i = 0; i < N_ELEMENTS(uids); i++)
 		uidls[i] = t_strdup(migrate_uidl_format_expand("%v.%u", 77, uids[i]));
-	test_assert_strcmp(migrate_uidl_format_detect_exact(uidls, uids, 20, 77),
+	test_assert_strcmp(migrate_uidl_format_detect_exact(uidls, uids, 20, 77, idx),
 			   "%v.%u");
 	/* bare UIDs prove nothing without the sizes */
 	for (i = 0; i < N_ELEMENTS(uids); i++)
 		uidls[i] = t_strdup_printf("%u", uids[i]);
-	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 77) == NULL);
-	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 0, 77) == NULL);
+	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 77, idx) == NULL);
+	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 0, 77, idx) == NULL);
 	test_end();
 }
 
