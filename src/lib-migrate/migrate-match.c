@@ -81,9 +81,9 @@ struct migrate_match {
 	pool_t pool;
 	struct migrate_match_settings set;
 
-	/* Until run_cheap() the lists grow on the heap: growing them in an
-	   alloconly pool would leave every old copy behind, doubling the
-	   memory. run_cheap() moves them to the pool at their final size. */
+	/* The lists live on the heap, not in the pool: growing them in an
+	   alloconly pool would leave every old copy behind, and moving them
+	   there later would need both copies at once. */
 	ARRAY_TYPE(migrate_match_pop3) pop3;
 	ARRAY_TYPE(migrate_match_imap) imap;
 	ARRAY(struct migrate_match_cached) cached;
@@ -126,11 +126,10 @@ void migrate_match_deinit(struct migrate_match **_match)
 	pool_t pool = match->pool;
 
 	*_match = NULL;
-	if (!match->cheap_done) {
-		array_free(&match->pop3);
-		array_free(&match->imap);
+	array_free(&match->pop3);
+	array_free(&match->imap);
+	if (array_is_created(&match->cached))
 		array_free(&match->cached);
-	}
 	pool_unref(&pool);
 }
 
@@ -566,22 +565,6 @@ static void migrate_match_by_size(struct migrate_match *match)
 	migrate_match_size_list_deinit(&imap);
 }
 
-static void migrate_match_move_to_pool(struct migrate_match *match)
-{
-	ARRAY_TYPE(migrate_match_pop3) pop3;
-	ARRAY_TYPE(migrate_match_imap) imap;
-
-	p_array_init(&pop3, match->pool, I_MAX(array_count(&match->pop3), 1));
-	array_append_array(&pop3, &match->pop3);
-	array_free(&match->pop3);
-	match->pop3 = pop3;
-
-	p_array_init(&imap, match->pool, I_MAX(array_count(&match->imap), 1));
-	array_append_array(&imap, &match->imap);
-	array_free(&match->imap);
-	match->imap = imap;
-}
-
 /* Not paired and nothing known that rules it out: its header is needed */
 static bool
 migrate_match_needs_ident(enum migrate_match_method method,
@@ -627,7 +610,6 @@ void migrate_match_run_cheap(struct migrate_match *match)
 {
 	i_assert(!match->cheap_done);
 
-	migrate_match_move_to_pool(match);
 	migrate_match_apply_cache(match);
 	array_free(&match->cached);
 	if (!match->set.skip_size_match)
