@@ -103,9 +103,16 @@ onlogin_queued() {
 # onlogin_worker ARGS...: doveadm migrate worker with the migration config;
 # output appended to $LAB/worker.log; returns its exit code.
 onlogin_worker() {
-	local rc=0
+	local rc=0 vg=()
+	# ONLOGIN_VALGRIND=1: the worker itself under valgrind (its runs
+	# are exec'd natively); errors or leaks make it exit 99
+	if [ "${ONLOGIN_VALGRIND:-0}" = 1 ]; then
+		vg=(valgrind -q --leak-check=full --error-exitcode=99 --vgdb=no
+		    --show-leak-kinds=definite,indirect
+		    --errors-for-leak-kinds=definite,indirect)
+	fi
 	echo "=== $(date '+%F %T') migrate worker $*" >>"$LAB/worker.log"
-	doveadm -c "$MIG_CONF" migrate worker "$@" </dev/null \
+	"${vg[@]}" doveadm -c "$MIG_CONF" migrate worker "$@" </dev/null \
 		>>"$LAB/worker.log" 2>&1 || rc=$?
 	echo "=== exit $rc" >>"$LAB/worker.log"
 	return $rc
