@@ -19,7 +19,7 @@ cd "$top"
 build_deps=(dovecot-dev dovecot-core dovecot-imapd dovecot-pop3d
 	    autoconf automake libtool pkg-config gcc make)
 run_deps=(python3 procps iproute2 openssl util-linux)
-test_deps=(valgrind time mailutils-imap4d mailutils-pop3d)
+test_deps=(valgrind time curl mailutils-imap4d mailutils-pop3d)
 # the Gmail-like test server runs on Node.js; a node that already brings
 # its own npm (e.g. a NodeSource build) conflicts with Debian's npm package
 command -v node >/dev/null || test_deps+=(nodejs)

@@ -34,20 +34,36 @@ const char *doveadm_migrate_state_dir(void)
 	return dir == NULL || *dir == '\0' ? MIGRATE_DEFAULT_STATE_DIR : dir;
 }
 
+#define MIGRATE_DEFAULT_PATH \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 const char *doveadm_migrate_binary(const char *name)
 {
 	char path[PATH_MAX];
+	const char *const *dirs, *binary;
 	ssize_t len;
 	const char *p;
 
 	/* the doveadm that runs us, and doveconf beside it */
 	len = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	if (len <= 0)
-		return name;
-	path[len] = '\0';
-	p = strrchr(path, '/');
-	return p == NULL ? name : t_strdup_printf("%.*s/%s", (int)(p - path),
-						  path, name);
+	if (len > 0) {
+		path[len] = '\0';
+		p = strrchr(path, '/');
+		binary = p == NULL ? NULL : t_strdup_printf("%.*s/%s",
+			(int)(p - path), path, name);
+		if (binary != NULL && access(binary, X_OK) == 0)
+			return binary;
+	}
+	/* run from doveadm-server (the HTTP API), which lives elsewhere */
+	p = getenv("PATH");
+	dirs = t_strsplit(p == NULL || *p == '\0' ? MIGRATE_DEFAULT_PATH : p,
+			  ":");
+	for (; *dirs != NULL; dirs++) {
+		binary = t_strdup_printf("%s/%s", *dirs, name);
+		if (**dirs != '\0' && access(binary, X_OK) == 0)
+			return binary;
+	}
+	return name;
 }
 
 static const char *const *doveadm_migrate_child_env(void)
@@ -70,8 +86,7 @@ static const char *const *doveadm_migrate_child_env(void)
 		} else if (strcmp(*name, "PATH") == 0) {
 			/* Dovecot clears its environment; the binaries
 			   still look up doveconf in PATH */
-			value = "PATH=/usr/local/sbin:/usr/local/bin:"
-				"/usr/sbin:/usr/bin:/sbin:/bin";
+			value = "PATH="MIGRATE_DEFAULT_PATH;
 			array_push_back(&env, &value);
 		}
 	}
