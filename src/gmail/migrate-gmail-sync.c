@@ -371,7 +371,8 @@ migrate_gmail_read_folder(struct migrate_gmail_sync *sync, struct mailbox *box,
 				"can't read message ids of");
 			break;
 		}
-		if (*guid == '\0') {
+		if (*guid == '\0' &&
+		    mailbox_get_namespace(box) == sync->src_ns) {
 			sync->mail_error = MAIL_ERROR_NOTPOSSIBLE;
 			sync->error = p_strdup_printf(sync->pool,
 				"source folder %s: message UID %u has no "
@@ -575,12 +576,14 @@ static int migrate_gmail_read_dest(struct migrate_gmail_sync *sync)
 			continue;
 		}
 		folder->dest_exists = TRUE;
-		if (mailbox_sync(folder->dest_box, 0) < 0 ||
-		    migrate_gmail_read_folder(sync, folder->dest_box,
-				migrate_gmail_read_dest_mail, folder) < 0) {
+		if (mailbox_sync(folder->dest_box, 0) < 0) {
 			return migrate_gmail_box_error(sync, folder->dest_box,
 				"can't read destination folder");
 		}
+		/* read_folder() says what failed */
+		if (migrate_gmail_read_folder(sync, folder->dest_box,
+				migrate_gmail_read_dest_mail, folder) < 0)
+			return -1;
 	}
 	return 0;
 }
