@@ -42,6 +42,12 @@ struct migrate_csv_error {
 };
 ARRAY_DEFINE_TYPE(migrate_csv_error, struct migrate_csv_error);
 
+/* "no", "imaps" or "starttls" (any case). Returns -1 if value is none of
+   them. */
+int migrate_csv_ssl_parse(const char *value, enum migrate_csv_ssl *ssl_r);
+/* The name of ssl, NULL for MIGRATE_CSV_SSL_DEFAULT. */
+const char *migrate_csv_ssl_name(enum migrate_csv_ssl ssl);
+
 /* Parse the whole file. Good lines go to accounts, bad ones to errors
    (never with a password in the text). Returns 0 if the file could be
    parsed at all, -1 if not (no header, no email column, read error:

@@ -26,6 +26,9 @@ struct migrate_state {
 	uint64_t messages_total, bytes_total;
 	int exit_code;
 	const char *last_error;
+	/* the doveadm HTTP API URL of the backend that ran it (migrate run
+	   --backend), NULL if it ran here */
+	const char *backend;
 };
 
 /* Parse a state file. Returns 0 on success, -1 if broken (error_r).

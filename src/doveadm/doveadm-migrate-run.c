@@ -7,6 +7,7 @@
 #include "master-service.h"
 #include "doveadm-print.h"
 #include "migrate-common.h"
+#include "migrate-csv.h"
 #include "migrate-state.h"
 #include "doveadm-migrate.h"
 
@@ -22,6 +23,8 @@
    run dsync again"): normal while the user works on this server */
 #define MIGRATE_RUN_DSYNC_EXIT_CHANGED 2
 #define MIGRATE_RUN_DSYNC_MAX_ATTEMPTS 3
+/* how long migrate run --backend waits for the backend's answer */
+#define MIGRATE_RUN_REMOTE_TIMEOUT_SECS (24 * 60 * 60)
 
 struct migrate_run {
 	const char *user;
@@ -29,7 +32,17 @@ struct migrate_run {
 	bool one_way, final;
 	/* the migrate_gmail plugin is loaded: copy with migrate gmail */
 	bool gmail;
+	/* copy dsync's output to stderr (not in a doveadm server, where
+	   stderr goes to the log as errors) */
+	bool echo;
 	const char *const *excludes;
+	/* the login on the old server given as parameters (--source-*),
+	   written into a config file of its own for the run */
+	struct migrate_account source;
+	bool have_source;
+	const char *source_conf;
+	/* run it on this backend's doveadm HTTP API instead */
+	const char *backend;
 	struct migrate_state state;
 	struct doveadm_migrate_lock lock;
 	uint64_t messages_before, bytes_before;
@@ -50,21 +63,30 @@ migrate_run_args(struct migrate_run *run, const char *const *cmd)
 	return array_front(&args);
 }
 
-static const char *migrate_run_server(const char *proto)
+static const char *
+migrate_run_server(struct migrate_run *run, const char *proto)
 {
-	const char *host = doveadm_migrate_conf_get(t_strconcat(proto, "_host", NULL));
-	const char *port = doveadm_migrate_conf_get(t_strconcat(proto, "_port", NULL));
+	const char *host, *port;
 
+	if (run->source.host != NULL) {
+		host = run->source.host;
+		port = run->source.port == 0 || strcmp(proto, "imapc") != 0 ?
+			doveadm_migrate_conf_get(t_strconcat(proto, "_port", NULL)) :
+			dec2str(run->source.port);
+	} else {
+		host = doveadm_migrate_conf_get(t_strconcat(proto, "_host", NULL));
+		port = doveadm_migrate_conf_get(t_strconcat(proto, "_port", NULL));
+	}
 	if (*host == '\0')
 		host = "(no host set)";
 	return *port == '\0' ? host : t_strdup_printf("%s:%s", host, port);
 }
 
 /* "IMAP server host:port" for error messages. */
-static const char *migrate_run_server_name(bool pop3)
+static const char *migrate_run_server_name(struct migrate_run *run, bool pop3)
 {
 	return t_strdup_printf("%s server %s", pop3 ? "POP3" : "IMAP",
-			       migrate_run_server(pop3 ? "pop3c" : "imapc"));
+			       migrate_run_server(run, pop3 ? "pop3c" : "imapc"));
 }
 
 /* Log in to the old server's IMAP (or POP3) without copying anything.
@@ -100,7 +122,7 @@ migrate_run_check_login(struct migrate_run *run, bool pop3,
 				pop3_vname, detail);
 		} else {
 			*error_r = t_strdup_printf("%s: %s: %s",
-				migrate_run_server_name(pop3), cause, detail);
+				migrate_run_server_name(run, pop3), cause, detail);
 		}
 	}
 	doveadm_migrate_child_free(&child);
@@ -180,7 +202,7 @@ static bool migrate_run_gmail_loaded(void)
 {
 	struct doveadm_migrate_child child;
 	const char *const args[] = {
-		"doveconf", "-c", master_service_get_config_path(master_service),
+		"doveconf", "-c", doveadm_migrate_conf_path(),
 		"-f", "protocol=doveadm", "-h", "mail_plugins", NULL
 	};
 	bool loaded = FALSE;
@@ -241,7 +263,8 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 	migrate_run_copy_args(run, &cmd);
 	for (attempt = 1;; attempt++) {
 		ret = doveadm_migrate_child_run("doveadm",
-			migrate_run_args(run, array_front(&cmd)), TRUE, &child);
+			migrate_run_args(run, array_front(&cmd)), run->echo,
+			&child);
 		if (ret == 0 || attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS ||
 		    child.exit_code != MIGRATE_RUN_DSYNC_EXIT_CHANGED ||
 		    array_count(&child.errors) > 0)
@@ -271,7 +294,7 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 			}
 		}
 		*error_r = t_strdup_printf("dsync failed (exit %d): %s: %s: %s",
-			child.exit_code, migrate_run_server_name(
+			child.exit_code, migrate_run_server_name(run,
 				strstr(detail, "pop3c(") != NULL),
 			cause, detail);
 	}
@@ -279,12 +302,13 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 	return code;
 }
 
-static int migrate_run(struct migrate_run *run)
+/* Take the user's lock and record that the run started. Returns 0 or a
+   MIGRATE_EXIT_* code (logged). */
+static int migrate_run_begin(struct migrate_run *run)
 {
 	struct migrate_state prev;
-	const char *error, *pop3_vname;
-	uint64_t messages_after, bytes_after;
-	int ret, code;
+	const char *error;
+	int ret;
 
 	ret = doveadm_migrate_lock(run->user, FALSE, &run->lock, &error);
 	if (ret < 0) {
@@ -317,12 +341,33 @@ static int migrate_run(struct migrate_run *run)
 	run->state.finished = time(NULL);
 	run->state.pid = getpid();
 	run->state.runs = prev.runs + 1;
+	run->state.backend = run->backend;
 	if (doveadm_migrate_state_write(&run->state, &error) < 0) {
 		i_error("migrate run: user %s: can't record the state: %s",
 			run->user, error);
 		return MIGRATE_EXIT_SOFTWARE;
 	}
+	return 0;
+}
 
+/* Copy on this server with dsync (or migrate gmail). */
+static int migrate_run_local(struct migrate_run *run)
+{
+	const char *error, *pop3_vname;
+	uint64_t messages_after, bytes_after;
+	int code;
+
+	if (run->have_source) {
+		/* the children use the migration config with this login */
+		if (doveadm_migrate_account_conf_write(run->conf, run->user,
+				&run->source, FALSE, ".run.conf",
+				pool_datastack_create(), &run->source_conf,
+				&error) < 0) {
+			return migrate_run_finish(run, MIGRATE_EXIT_SOFTWARE,
+				t_strdup_printf("this server: %s", error));
+		}
+		run->conf = run->source_conf;
+	}
 	if ((code = migrate_run_check_login(run, FALSE, NULL, &error)) != 0)
 		return migrate_run_finish(run, code, error);
 	pop3_vname = doveadm_migrate_conf_get("plugin/migrate_pop3_mailbox");
@@ -354,9 +399,172 @@ static int migrate_run(struct migrate_run *run)
 	return migrate_run_finish(run, code, code == 0 ? NULL : error);
 }
 
+static void
+migrate_run_remote_uint64(const struct doveadm_migrate_remote_result *result,
+			  const char *key, uint64_t *value_r)
+{
+	const char *value = doveadm_migrate_remote_field(result, key);
+
+	if (value != NULL && str_to_uint64(value, value_r) < 0)
+		*value_r = 0;
+}
+
+/* The run's parameters for the backend's migrate run. */
+static string_t *migrate_run_remote_request(struct migrate_run *run)
+{
+	string_t *json = t_str_new(256);
+	const char *password;
+
+	doveadm_migrate_remote_params_init(json, "migrateRun");
+	doveadm_migrate_remote_param_str(json, "user", run->user);
+	if (run->one_way)
+		doveadm_migrate_remote_param_bool(json, "oneWay");
+	if (run->final)
+		doveadm_migrate_remote_param_bool(json, "final");
+	if (run->excludes != NULL && run->excludes[0] != NULL) {
+		doveadm_migrate_remote_param_strv(json, "exclude",
+						  run->excludes);
+	}
+	if (run->source.email != NULL) {
+		doveadm_migrate_remote_param_str(json, "sourceUser",
+						 run->source.email);
+	}
+	if (run->source.host != NULL) {
+		doveadm_migrate_remote_param_str(json, "sourceHost",
+						 run->source.host);
+	}
+	if (run->source.port != 0) {
+		doveadm_migrate_remote_param_str(json, "sourcePort",
+						 dec2str(run->source.port));
+	}
+	if (run->source.ssl != MIGRATE_CSV_SSL_DEFAULT) {
+		doveadm_migrate_remote_param_str(json, "sourceSsl",
+			migrate_csv_ssl_name(run->source.ssl));
+	}
+	/* the account's own password (written by migrate batch into the
+	   account's config, never on a command line) */
+	password = doveadm_migrate_conf_get("plugin/migrate_source_password");
+	if (*password != '\0') {
+		doveadm_migrate_remote_param_str(json, "sourcePassword",
+						 password);
+	}
+	return json;
+}
+
+/* Have the backend run the migration. Returns its exit code, with
+   error_r set (from pool) if it isn't 0. */
+static int
+migrate_run_remote_call(struct migrate_run *run, pool_t pool,
+			const char **error_r)
+{
+	struct doveadm_migrate_remote_result result, status;
+	string_t *json;
+	const char *error, *remote_error;
+
+	json = migrate_run_remote_request(run);
+	if (doveadm_migrate_remote_call(run->backend, json,
+					MIGRATE_RUN_REMOTE_TIMEOUT_SECS, pool,
+					&result, &error) == 0) {
+		migrate_run_remote_uint64(&result, "messages",
+					  &run->state.messages_copied);
+		migrate_run_remote_uint64(&result, "bytes",
+					  &run->state.bytes_copied);
+		migrate_run_remote_uint64(&result, "total",
+					  &run->state.messages_total);
+		return 0;
+	}
+	*error_r = p_strdup(pool, error);
+	if (result.kind == NULL || strcmp(result.kind, "error") != 0 ||
+	    result.exit_code == MIGRATE_EXIT_CONFIG)
+		return result.exit_code;
+
+	/* the run failed there: the backend's state says why */
+	json = t_str_new(128);
+	doveadm_migrate_remote_params_init(json, "migrateStatus");
+	doveadm_migrate_remote_param_str(json, "user", run->user);
+	if (doveadm_migrate_remote_call(run->backend, json,
+					MIGRATE_RUN_REMOTE_TIMEOUT_SECS, pool,
+					&status, &error) == 0) {
+		remote_error = doveadm_migrate_remote_field(&status, "error");
+		if (remote_error != NULL && *remote_error != '\0') {
+			*error_r = p_strdup_printf(pool, "backend %s: %s",
+						   run->backend, remote_error);
+		}
+		migrate_run_remote_uint64(&status, "copied",
+					  &run->state.messages_copied);
+		migrate_run_remote_uint64(&status, "copied_bytes",
+					  &run->state.bytes_copied);
+		migrate_run_remote_uint64(&status, "messages",
+					  &run->state.messages_total);
+	}
+	return result.exit_code;
+}
+
+/* Run the migration on the backend and record its outcome here. */
+static int migrate_run_remote(struct migrate_run *run)
+{
+	pool_t pool = pool_alloconly_create("migrate run remote", 4096);
+	const char *error = NULL;
+	int code;
+
+	code = migrate_run_remote_call(run, pool, &error);
+	code = migrate_run_finish(run, code, code == 0 ? NULL : error);
+	pool_unref(&pool);
+	return code;
+}
+
+/* --source-user, --source-host, --source-port, --source-ssl and (through
+   the HTTP API only) --source-password. Returns -1 if one is invalid. */
+static int
+migrate_run_source_params(struct doveadm_cmd_context *cctx,
+			  struct migrate_run *run, const char **error_r)
+{
+	const char *value;
+	int64_t port;
+
+	if (doveadm_cmd_param_str(cctx, "source-user", &value) &&
+	    *value != '\0')
+		run->source.email = value;
+	if (doveadm_cmd_param_str(cctx, "source-host", &value) &&
+	    *value != '\0')
+		run->source.host = value;
+	if (doveadm_cmd_param_int64(cctx, "source-port", &port)) {
+		if (port < 1 || port > 65535) {
+			*error_r = t_strdup_printf("invalid --source-port "
+						   "%"PRId64, port);
+			return -1;
+		}
+		run->source.port = port;
+	}
+	if (doveadm_cmd_param_str(cctx, "source-ssl", &value) &&
+	    migrate_csv_ssl_parse(value, &run->source.ssl) < 0) {
+		*error_r = t_strdup_printf("invalid --source-ssl '%s' "
+			"(expected no, imaps or starttls)", value);
+		return -1;
+	}
+	if (doveadm_cmd_param_str(cctx, "source-password", &value)) {
+		if (cctx->conn_type == DOVEADM_CONNECTION_TYPE_CLI) {
+			*error_r = "--source-password is taken only through "
+				"the doveadm HTTP API: on a command line it "
+				"would show in the process list (use migrate "
+				"batch or a master user)";
+			return -1;
+		}
+		run->source.password = value;
+	}
+	run->have_source = run->source.email != NULL ||
+		run->source.host != NULL || run->source.port != 0 ||
+		run->source.ssl != MIGRATE_CSV_SSL_DEFAULT ||
+		run->source.password != NULL;
+	if (run->have_source && run->source.email == NULL)
+		run->source.email = run->user;
+	return 0;
+}
+
 static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 {
 	struct migrate_run run;
+	const char *error;
 	int code;
 
 	i_zero(&run);
@@ -369,7 +577,14 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 	(void)doveadm_cmd_param_bool(cctx, "one-way", &run.one_way);
 	(void)doveadm_cmd_param_bool(cctx, "final", &run.final);
 	(void)doveadm_cmd_param_array(cctx, "exclude", &run.excludes);
-	run.conf = master_service_get_config_path(master_service);
+	(void)doveadm_cmd_param_str(cctx, "backend", &run.backend);
+	run.echo = cctx->conn_type == DOVEADM_CONNECTION_TYPE_CLI;
+	if (migrate_run_source_params(cctx, &run, &error) < 0) {
+		i_error("migrate run: user %s: %s", run.user, error);
+		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
+		return;
+	}
+	run.conf = doveadm_migrate_conf_path();
 	doveadm_migrate_conf_check_secrets();
 
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
@@ -387,7 +602,13 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 	doveadm_print_header("error", "error",
 			     DOVEADM_PRINT_HEADER_FLAG_EXPAND);
 
-	code = migrate_run(&run);
+	code = migrate_run_begin(&run);
+	if (code == 0 && run.backend != NULL)
+		code = migrate_run_remote(&run);
+	else if (code == 0)
+		code = migrate_run_local(&run);
+	if (run.source_conf != NULL)
+		i_unlink_if_exists(run.source_conf);
 	if (run.lock.path != NULL)
 		doveadm_migrate_unlock(&run.lock);
 	doveadm_exit_code = code;
@@ -396,11 +617,20 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 struct doveadm_cmd_ver2 doveadm_cmd_migrate_run = {
 	.name = "migrate run",
 	.cmd = cmd_migrate_run,
-	.usage = "-u <user> [-1] [--final] [-x <mailbox> ...]",
+	.usage = "-u <user> [-1] [--final] [-x <mailbox> ...] "
+		 "[--backend <url>] [--source-user <login>] "
+		 "[--source-host <host>] [--source-port <port>] "
+		 "[--source-ssl no|imaps|starttls]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('u', "user", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('1', "one-way", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('F', "final", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('x', "exclude", CMD_PARAM_ARRAY, 0)
+DOVEADM_CMD_PARAM('\0', "backend", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "source-user", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "source-host", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "source-port", CMD_PARAM_INT64, 0)
+DOVEADM_CMD_PARAM('\0', "source-ssl", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "source-password", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAMS_END
 };

@@ -468,7 +468,7 @@ static void cmd_migrate_worker(struct doveadm_cmd_context *cctx)
 		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
 		return;
 	}
-	worker.conf = master_service_get_config_path(master_service);
+	worker.conf = doveadm_migrate_conf_path();
 	worker.state_dir = doveadm_migrate_state_dir();
 	worker.queue_dir = t_strconcat(worker.state_dir, "/",
 				       MIGRATE_QUEUE_DIR_NAME, NULL);

@@ -7,6 +7,7 @@
 struct module;
 struct migrate_state;
 struct file_lock;
+struct migrate_account;
 
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_verify_uidl;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_run;
@@ -33,6 +34,10 @@ struct doveadm_migrate_lock {
 	struct file_lock *lock;
 };
 
+/* The config file doveadm runs with (in a doveadm server: the file the
+   master was started with, not the config socket), for child processes
+   and for !include. */
+const char *doveadm_migrate_conf_path(void);
 const char *doveadm_migrate_state_dir(void);
 
 /* The path of binary_name beside the running doveadm (data stack). */
@@ -61,6 +66,18 @@ int doveadm_migrate_classify(const struct doveadm_migrate_child *child,
    "key = <file" it reads holds a password and is readable by group or
    others. */
 void doveadm_migrate_conf_check_secrets(void);
+/* Write a 0600 config file, removed by the caller, in
+   migrate_state_dir/tmp named after user and suffix: it includes
+   base_conf and sets the account's login on the old server (imapc_ and
+   pop3c_ user, password, host, port, ssl). With remote the password is
+   also set as plugin/migrate_source_password for migrate run --backend.
+   path_r is allocated from pool. */
+int doveadm_migrate_account_conf_write(const char *base_conf,
+				       const char *user,
+				       const struct migrate_account *account,
+				       bool remote, const char *suffix,
+				       pool_t pool, const char **path_r,
+				       const char **error_r);
 /* doveconf -h KEY of the running config ("" if unset). */
 const char *doveadm_migrate_conf_get(const char *key);
 
@@ -130,6 +147,39 @@ void doveadm_migrate_job_stop(struct doveadm_migrate_job *job);
 int doveadm_migrate_job_reaped(struct doveadm_migrate_job *job, int status,
 			       const struct doveadm_migrate_limits *limits,
 			       const char *cmd_name);
+
+/* The answer of a doveadm command run by another backend's doveadm HTTP
+   API. */
+struct doveadm_migrate_remote_result {
+	/* the command's exit code, or the MIGRATE_EXIT_* of the failure to
+	   get it (unreachable backend, wrong API password, ...) */
+	int exit_code;
+	/* "doveadmResponse" or "error" */
+	const char *kind;
+	/* key, value, key, value, ... of the first result row */
+	ARRAY_TYPE(const_string) fields;
+};
+
+/* Start the JSON request for command ("migrateRun"), then add its
+   parameters (camelCase names: "sourceHost"). */
+void doveadm_migrate_remote_params_init(string_t *json, const char *command);
+void doveadm_migrate_remote_param_str(string_t *json, const char *key,
+				      const char *value);
+void doveadm_migrate_remote_param_strv(string_t *json, const char *key,
+				       const char *const *values);
+void doveadm_migrate_remote_param_bool(string_t *json, const char *key);
+/* Run the command of json on backend (http[s]://host:port[/doveadm/v1])
+   with doveadm_password and wait at most timeout_secs for its answer.
+   Returns 0 if it succeeded, -1 if not (error_r names the backend and
+   result_r->exit_code says why). The result is allocated from pool. */
+int doveadm_migrate_remote_call(const char *backend, string_t *json,
+				unsigned int timeout_secs, pool_t pool,
+				struct doveadm_migrate_remote_result *result_r,
+				const char **error_r);
+/* The value of key in the result row, NULL if missing. */
+const char *
+doveadm_migrate_remote_field(const struct doveadm_migrate_remote_result *result,
+			     const char *key);
 
 void doveadm_migrate_plugin_init(struct module *module);
 void doveadm_migrate_plugin_deinit(void);

@@ -19,6 +19,34 @@ enum migrate_csv_column {
 	MIGRATE_CSV_COL_COUNT
 };
 
+int migrate_csv_ssl_parse(const char *value, enum migrate_csv_ssl *ssl_r)
+{
+	if (strcasecmp(value, "no") == 0)
+		*ssl_r = MIGRATE_CSV_SSL_NO;
+	else if (strcasecmp(value, "imaps") == 0)
+		*ssl_r = MIGRATE_CSV_SSL_IMAPS;
+	else if (strcasecmp(value, "starttls") == 0)
+		*ssl_r = MIGRATE_CSV_SSL_STARTTLS;
+	else
+		return -1;
+	return 0;
+}
+
+const char *migrate_csv_ssl_name(enum migrate_csv_ssl ssl)
+{
+	switch (ssl) {
+	case MIGRATE_CSV_SSL_DEFAULT:
+		break;
+	case MIGRATE_CSV_SSL_NO:
+		return "no";
+	case MIGRATE_CSV_SSL_IMAPS:
+		return "imaps";
+	case MIGRATE_CSV_SSL_STARTTLS:
+		return "starttls";
+	}
+	return NULL;
+}
+
 static const char *const migrate_csv_column_names[] = {
 	"email", "password", "host", "port", "ssl", "dest_user"
 };
@@ -172,13 +200,7 @@ migrate_csv_field(struct migrate_account *account, pool_t pool,
 		}
 		break;
 	case MIGRATE_CSV_COL_SSL:
-		if (strcasecmp(value, "no") == 0)
-			account->ssl = MIGRATE_CSV_SSL_NO;
-		else if (strcasecmp(value, "imaps") == 0)
-			account->ssl = MIGRATE_CSV_SSL_IMAPS;
-		else if (strcasecmp(value, "starttls") == 0)
-			account->ssl = MIGRATE_CSV_SSL_STARTTLS;
-		else {
+		if (migrate_csv_ssl_parse(value, &account->ssl) < 0) {
 			*error_r = t_strdup_printf("invalid ssl '%s' "
 				"(expected no, imaps or starttls)", value);
 			return -1;

@@ -92,6 +92,8 @@ migrate_state_parse_field(void *context, const char *key, const char *value)
 		state->phase = p_strdup(pool, value);
 	else if (strcmp(key, "last_error") == 0)
 		state->last_error = p_strdup_empty(pool, value);
+	else if (strcmp(key, "backend") == 0)
+		state->backend = p_strdup_empty(pool, value);
 	else if (strcmp(key, "exit_code") == 0)
 		return str_to_int(value, &state->exit_code);
 	else {
@@ -163,6 +165,8 @@ void migrate_state_append(string_t *dest, const struct migrate_state *state)
 		    state->exit_code);
 	migrate_state_kv_append(dest, "last_error",
 		state->last_error == NULL ? "" : state->last_error);
+	if (state->backend != NULL)
+		migrate_state_kv_append(dest, "backend", state->backend);
 }
 
 const char *migrate_state_file_name(const char *user, const char *suffix)

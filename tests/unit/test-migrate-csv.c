@@ -161,6 +161,26 @@ static void test_migrate_csv_fatal(void)
 	test_end();
 }
 
+static void test_migrate_csv_ssl_names(void)
+{
+	static const char *const names[] = { "no", "imaps", "starttls" };
+	enum migrate_csv_ssl ssl;
+	unsigned int i;
+
+	test_begin("csv ssl mode names");
+	for (i = 0; i < N_ELEMENTS(names); i++) {
+		test_assert_idx(migrate_csv_ssl_parse(names[i], &ssl) == 0, i);
+		test_assert_idx(ssl != MIGRATE_CSV_SSL_DEFAULT, i);
+		test_assert_strcmp_idx(migrate_csv_ssl_name(ssl), names[i], i);
+	}
+	test_assert(migrate_csv_ssl_parse("STARTTLS", &ssl) == 0 &&
+		    ssl == MIGRATE_CSV_SSL_STARTTLS);
+	test_assert(migrate_csv_ssl_parse("tls", &ssl) < 0);
+	test_assert(migrate_csv_ssl_parse("", &ssl) < 0);
+	test_assert(migrate_csv_ssl_name(MIGRATE_CSV_SSL_DEFAULT) == NULL);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -168,6 +188,7 @@ int main(void)
 		test_migrate_csv_bad_lines,
 		test_migrate_csv_values,
 		test_migrate_csv_fatal,
+		test_migrate_csv_ssl_names,
 		NULL
 	};
 	int ret = test_run(test_functions);

@@ -26,6 +26,7 @@ static void test_migrate_state_roundtrip(void)
 	state.bytes_total = 5000000;
 	state.exit_code = 77;
 	state.last_error = "IMAP 127.0.0.1:143: login failed:\tAuthentication failed";
+	state.backend = "http://10.0.0.2:8080";
 	migrate_state_append(str, &state);
 	test_assert(strstr(str_c(str), "password") == NULL);
 
@@ -44,6 +45,16 @@ static void test_migrate_state_roundtrip(void)
 	test_assert(parsed.bytes_total == 5000000);
 	test_assert(parsed.exit_code == 77);
 	test_assert_strcmp(parsed.last_error, state.last_error);
+	test_assert_strcmp(parsed.backend, state.backend);
+
+	/* a run here has no backend line */
+	str_truncate(str, 0);
+	state.backend = NULL;
+	migrate_state_append(str, &state);
+	test_assert(strstr(str_c(str), "backend") == NULL);
+	test_assert(migrate_state_parse(str_c(str), pool_datastack_create(),
+					&parsed, &error) == 0);
+	test_assert(parsed.backend == NULL);
 	test_end();
 }
 
