@@ -644,6 +644,32 @@ EOF
 	)
 }
 
+# lab_backend_conf HTTP_PORT API_PASSWORD STATE_DIR: the extra config of a
+# destination that runs migrations itself when asked through its doveadm
+# HTTP API (use as LAB_DST_EXTRA_CONF): the HTTP listener, the API password,
+# the source as imapc with the master user, its own migrate_state_dir.
+lab_backend_conf() {
+	cat <<EOF
+service doveadm {
+  inet_listener http {
+    address = 127.0.0.1
+    port = $1
+  }
+}
+doveadm_password = $2
+imapc_host = 127.0.0.1
+imapc_port = ${SRC_IMAP_PORT:?source not started}
+imapc_ssl = no
+imapc_user = %u
+imapc_master_user = $LAB_MASTER_USER
+imapc_password = $(lab_master_password)
+imapc_features = rfc822.size fetch-headers
+plugin {
+  migrate_state_dir = $3
+}
+EOF
+}
+
 # lab_migration_conf_add LINE...: append raw lines to $MIG_CONF.
 lab_migration_conf_add() {
 	printf '%s\n' "$@" >>"$MIG_CONF"

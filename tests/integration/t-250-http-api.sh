@@ -17,23 +17,7 @@ lab_corpus r2@example.com 12 52
 lab_source_start
 http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 api_pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-LAB_DST_EXTRA_CONF="service doveadm {
-  inet_listener http {
-    address = 127.0.0.1
-    port = $http_port
-  }
-}
-doveadm_password = $api_pw
-imapc_host = 127.0.0.1
-imapc_port = $SRC_IMAP_PORT
-imapc_ssl = no
-imapc_user = %u
-imapc_master_user = $LAB_MASTER_USER
-imapc_password = $(lab_master_password)
-imapc_features = rfc822.size fetch-headers
-plugin {
-  migrate_state_dir = $LAB/backend-state
-}"
+LAB_DST_EXTRA_CONF=$(lab_backend_conf "$http_port" "$api_pw" "$LAB/backend-state")
 lab_dest_start sdbox
 
 api() {	# PASSWORD JSON -> HTTP body on stdout, status in $LAB/http.code

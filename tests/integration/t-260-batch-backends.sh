@@ -32,30 +32,9 @@ lab_corpus wrong@example.com 5 312
 lab_source_start
 
 api_pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-backend_conf() {	# HTTP_PORT STATE_DIR: a backend's extra config
-	cat <<EOF
-service doveadm {
-  inet_listener http {
-    address = 127.0.0.1
-    port = $1
-  }
-}
-doveadm_password = $api_pw
-imapc_host = 127.0.0.1
-imapc_port = $SRC_IMAP_PORT
-imapc_ssl = no
-imapc_user = %u
-imapc_master_user = $LAB_MASTER_USER
-imapc_password = $(lab_master_password)
-imapc_features = rfc822.size fetch-headers
-plugin {
-  migrate_state_dir = $2
-}
-EOF
-}
 port_a=$(lab_free_port)
 port_b=$(lab_free_port)
-LAB_DST_EXTRA_CONF=$(backend_conf "$port_a" "$LAB/state-a")
+LAB_DST_EXTRA_CONF=$(lab_backend_conf "$port_a" "$api_pw" "$LAB/state-a")
 lab_dest_start sdbox
 # the second backend: the same users, homes of its own
 mkdir -p "$LAB/dst2/home"
@@ -66,7 +45,7 @@ lab__passwd_install dst2 master-users <"$LAB/dst/master-users"
 for u in $(cut -d: -f1 "$LAB/dst/passwd"); do
 	install -d -m 0700 -o "$LAB_UID" -g "$LAB_GID" "$LAB/dst2/home/$u"
 done
-LAB_DST_EXTRA_CONF=$(backend_conf "$port_b" "$LAB/state-b")
+LAB_DST_EXTRA_CONF=$(lab_backend_conf "$port_b" "$api_pw" "$LAB/state-b")
 lab__start_server dst2 "sdbox:~/mail" "%g" || exit 1
 for p in "$port_a" "$port_b"; do
 	for _ in $(seq 100); do lab__port_listening "$p" && break; sleep 0.05; done
