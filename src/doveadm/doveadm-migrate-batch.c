@@ -59,6 +59,7 @@ struct migrate_batch {
 	const char *state_dir;
 	struct doveadm_migrate_limits limits;
 	bool final, only_failed, dry_run, skip_bad_lines;
+	const char *folder_prefix;
 	/* --backend: the accounts run there, limits.concurrency at a time
 	   on each */
 	ARRAY(struct migrate_batch_backend) backends;
@@ -98,6 +99,10 @@ migrate_batch_run_args(struct migrate_batch *batch,
 	t_array_init(&args, 12);
 	if (batch->final)
 		array_push_back(&args, (const char *[]){ "--final" });
+	if (batch->folder_prefix != NULL) {
+		array_push_back(&args, (const char *[]){ "--folder-prefix" });
+		array_push_back(&args, &batch->folder_prefix);
+	}
 	if (job->backend != NULL) {
 		array_push_back(&args, (const char *[]){ "--backend" });
 		array_push_back(&args, &job->backend->url);
@@ -445,6 +450,8 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 	(void)doveadm_cmd_param_bool(cctx, "dry-run", &batch.dry_run);
 	(void)doveadm_cmd_param_bool(cctx, "skip-bad-lines",
 				     &batch.skip_bad_lines);
+	(void)doveadm_cmd_param_str(cctx, "folder-prefix",
+				    &batch.folder_prefix);
 	p_array_init(&batch.backends, batch.pool, 4);
 	if (doveadm_cmd_param_array(cctx, "backend", &backend_urls)) {
 		for (; *backend_urls != NULL; backend_urls++) {
@@ -512,7 +519,8 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch = {
 	.cmd = cmd_migrate_batch,
 	.usage = "-F <accounts.csv> [-n <concurrency>] [--max-load <per core>] "
 		 "[--timeout <secs>] [--final] [--only-failed] [--dry-run] "
-		 "[--skip-bad-lines] [--backend <url> ...]",
+		 "[--skip-bad-lines] [--folder-prefix <folder>] "
+		 "[--backend <url> ...]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('F', "file", CMD_PARAM_STR, 0)
 DOVEADM_MIGRATE_LIMITS_PARAMS
@@ -520,6 +528,7 @@ DOVEADM_CMD_PARAM('\0', "final", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "only-failed", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "skip-bad-lines", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "folder-prefix", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "backend", CMD_PARAM_ARRAY, 0)
 DOVEADM_CMD_PARAMS_END
 };

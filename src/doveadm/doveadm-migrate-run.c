@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
+#include "strescape.h"
 #include "ioloop.h"
 #include "master-service.h"
 #include "doveadm-print.h"
@@ -43,6 +44,9 @@ struct migrate_run {
 	const char *source_conf;
 	/* run it on this backend's doveadm HTTP API instead */
 	const char *backend;
+	/* --folder-prefix: the old account's folders go under this folder,
+	   read by a dsync-server with a config of its own */
+	const char *folder_prefix, *prefix_conf;
 	struct migrate_state state;
 	struct doveadm_migrate_lock lock;
 	uint64_t messages_before, bytes_before;
@@ -197,23 +201,27 @@ static int migrate_run_finish(struct migrate_run *run, int exit_code,
 	return exit_code;
 }
 
-/* Is migrate_gmail in the migration config's doveadm mail_plugins? */
-static bool migrate_run_gmail_loaded(void)
+/* The mail plugins of the migration config's doveadm processes. */
+static const char *const *migrate_run_doveadm_mail_plugins(void)
 {
 	struct doveadm_migrate_child child;
 	const char *const args[] = {
 		"doveconf", "-c", doveadm_migrate_conf_path(),
 		"-f", "protocol=doveadm", "-h", "mail_plugins", NULL
 	};
-	bool loaded = FALSE;
+	const char *const *plugins = t_new(const char *, 1);
 
-	if (doveadm_migrate_child_run("doveconf", args, FALSE, &child) == 0) {
-		loaded = str_array_find(t_strsplit_spaces(str_c(child.output),
-							  " \n"),
-					"migrate_gmail");
-	}
+	if (doveadm_migrate_child_run("doveconf", args, FALSE, &child) == 0)
+		plugins = t_strsplit_spaces(str_c(child.output), " \n");
 	doveadm_migrate_child_free(&child);
-	return loaded;
+	return plugins;
+}
+
+/* Is migrate_gmail in the migration config's doveadm mail_plugins? */
+static bool migrate_run_gmail_loaded(void)
+{
+	return str_array_find(migrate_run_doveadm_mail_plugins(),
+			      "migrate_gmail");
 }
 
 /* The copying command: dsync, or migrate gmail for a Gmail source (labels
@@ -232,11 +240,18 @@ migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
 		array_append_zero(cmd);
 		return;
 	}
-	if (run->one_way) {
+	if (run->one_way || run->folder_prefix != NULL) {
 		array_push_back(cmd, (const char *[]){ "sync" });
 		array_push_back(cmd, (const char *[]){ "-1" });
 	} else {
 		array_push_back(cmd, (const char *[]){ "backup" });
+	}
+	if (run->folder_prefix != NULL) {
+		/* the visible namespaces: the source's prefixed one too;
+		   INBOX is the empty one there */
+		array_push_back(cmd, (const char *[]){ "-N" });
+		array_push_back(cmd, (const char *[]){ "-x" });
+		array_push_back(cmd, (const char *[]){ "INBOX" });
 	}
 	array_push_back(cmd, (const char *[]){ "-R" });
 	array_push_back(cmd, (const char *[]){ "-u" });
@@ -246,8 +261,124 @@ migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
 		array_push_back(cmd, (const char *[]){ "-x" });
 		array_push_back(cmd, exclude);
 	}
-	array_push_back(cmd, (const char *[]){ "imapc:" });
+	if (run->folder_prefix == NULL) {
+		array_push_back(cmd, (const char *[]){ "imapc:" });
+		array_append_zero(cmd);
+		return;
+	}
+	/* the other side is a dsync-server with the prefixed config; env
+	   -i: doveadm hands its parsed config to children in the
+	   environment, which would win over -c */
+	array_push_back(cmd, (const char *[]){ "env" });
+	array_push_back(cmd, (const char *[]){ "-i" });
+	array_push_back(cmd, (const char *[]){ "PATH="MIGRATE_DEFAULT_PATH });
+	array_push_back(cmd, (const char *[]){ "doveadm" });
+	array_push_back(cmd, (const char *[]){ "-c" });
+	array_push_back(cmd, &run->prefix_conf);
+	array_push_back(cmd, (const char *[]){ "dsync-server" });
+	array_push_back(cmd, (const char *[]){ "-u" });
+	array_push_back(cmd, &run->user);
 	array_append_zero(cmd);
+}
+
+/* The config of the dsync-server reading the old server for
+   --folder-prefix: the migration config with imapc as the mail location,
+   its INBOX namespace renamed to "<prefix><sep>" (no longer the INBOX) and
+   an empty INBOX namespace beside it. The old messages get GUIDs from
+   migrate_uid_guid (folder, UIDVALIDITY, UID): a dsync-server computes
+   other header hashes than the doveadm it talks to (2.3.19), so without
+   GUIDs every run would copy everything again. Returns 0, or -1 with
+   error_r. */
+static int migrate_run_prefix_conf(struct migrate_run *run,
+				   const char **error_r)
+{
+	const char *const *lines, *line, *name = NULL, *section = NULL;
+	const char *sep = "", *location = "", *features, *value;
+	const char *const *plugin;
+	string_t *plugins;
+	bool inbox = FALSE, visible = FALSE, other_visible = FALSE;
+	string_t *conf = t_str_new(1024);
+	unsigned int i;
+
+	/* doveconf -h namespace: every namespace section */
+	lines = t_strsplit(doveadm_migrate_conf_get_all("namespace"), "\n");
+	for (i = 0; lines[i] != NULL; i++) {
+		line = t_str_trim(lines[i], " \t");
+		if (str_begins(line, "namespace ") &&
+		    line[strlen(line) - 1] == '{') {
+			section = t_strcut(line + 10, ' ');
+			inbox = FALSE;
+			visible = TRUE;
+		} else if (strcmp(line, "}") == 0 && section != NULL) {
+			if (inbox && name == NULL)
+				name = section;
+			else if (visible)
+				other_visible = TRUE;
+			section = NULL;
+		} else if (section != NULL &&
+			   (value = strstr(line, " = ")) != NULL) {
+			const char *key = t_strdup_until(line, value);
+
+			value += 3;
+			if (strcmp(key, "inbox") == 0)
+				inbox = strcmp(value, "yes") == 0;
+			else if (strcmp(key, "hidden") == 0 &&
+				 strcmp(value, "yes") == 0)
+				visible = FALSE;
+			else if (inbox && strcmp(key, "separator") == 0)
+				sep = value;
+			else if (strcmp(key, "location") == 0 &&
+				 *value != '\0') {
+				/* a namespace of its own storage (pop3c)
+				   isn't synced */
+				visible = FALSE;
+				if (inbox)
+					location = value;
+			}
+		}
+	}
+	if (name == NULL) {
+		*error_r = "--folder-prefix: the config has no inbox=yes "
+			"namespace";
+		return -1;
+	}
+	if (*location != '\0' || other_visible) {
+		*error_r = "--folder-prefix needs the INBOX namespace with the "
+			"default mail_location and no other visible namespace "
+			"in the migration config";
+		return -1;
+	}
+	if (*sep == '\0')
+		sep = "/";
+	features = doveadm_migrate_conf_get("imapc_features");
+	/* migrate_uid_guid gives each old message a GUID of its own;
+	   migrate_pop3 has nothing to do here (the UIDLs belong to INBOX) */
+	plugins = t_str_new(128);
+	for (plugin = migrate_run_doveadm_mail_plugins(); *plugin != NULL;
+	     plugin++) {
+		if (strcmp(*plugin, "migrate_pop3") != 0 &&
+		    strcmp(*plugin, "migrate_uid_guid") != 0)
+			str_printfa(plugins, "%s ", *plugin);
+	}
+	str_append(plugins, "migrate_uid_guid");
+
+	str_printfa(conf, "# generated by doveadm migrate run --folder-prefix "
+		    "for %s, removed when its run ends\n!include %s\n"
+		    "mail_location = imapc:\n"
+		    "imapc_features = %s guid-forced\n"
+		    "protocol doveadm {\n  mail_plugins = %s\n}\n"
+		    "namespace %s {\n  prefix = \"%s%s\"\n  separator = %s\n"
+		    "  inbox = no\n}\n"
+		    "namespace migrate_folder_prefix_inbox {\n  prefix =\n"
+		    "  separator = %s\n  inbox = yes\n"
+		    /* never created: INBOX is excluded */
+		    "  location = maildir:/nonexistent/dovecot-migrate-empty"
+		    ":INDEX=MEMORY:CONTROL=MEMORY:BROKENCHAR=~\n}\n",
+		    run->user, run->conf, features, str_c(plugins), name,
+		    str_escape(run->folder_prefix), sep, sep, sep);
+	return doveadm_migrate_conf_file_write(run->user, ".prefix.conf",
+					       conf, pool_datastack_create(),
+					       &run->prefix_conf, error_r);
 }
 
 static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
@@ -368,6 +499,9 @@ static int migrate_run_local(struct migrate_run *run)
 		}
 		run->conf = run->source_conf;
 	}
+	if (run->folder_prefix != NULL &&
+	    migrate_run_prefix_conf(run, &error) < 0)
+		return migrate_run_finish(run, MIGRATE_EXIT_CONFIG, error);
 	if ((code = migrate_run_check_login(run, FALSE, NULL, &error)) != 0)
 		return migrate_run_finish(run, code, error);
 	pop3_vname = doveadm_migrate_conf_get("plugin/migrate_pop3_mailbox");
@@ -382,6 +516,10 @@ static int migrate_run_local(struct migrate_run *run)
 	}
 
 	run->gmail = migrate_run_gmail_loaded();
+	if (run->gmail && run->folder_prefix != NULL) {
+		return migrate_run_finish(run, MIGRATE_EXIT_CONFIG,
+			"--folder-prefix isn't supported with migrate_gmail");
+	}
 	code = migrate_run_dsync(run, &error);
 
 	/* what is there now, also after a failure: a later run goes on
@@ -421,6 +559,10 @@ static string_t *migrate_run_remote_request(struct migrate_run *run)
 		doveadm_migrate_remote_param_bool(json, "oneWay");
 	if (run->final)
 		doveadm_migrate_remote_param_bool(json, "final");
+	if (run->folder_prefix != NULL) {
+		doveadm_migrate_remote_param_str(json, "folderPrefix",
+						 run->folder_prefix);
+	}
 	if (run->excludes != NULL && run->excludes[0] != NULL) {
 		doveadm_migrate_remote_param_strv(json, "exclude",
 						  run->excludes);
@@ -561,6 +703,20 @@ migrate_run_source_params(struct doveadm_cmd_context *cctx,
 	return 0;
 }
 
+static bool migrate_run_folder_prefix_valid(const char *prefix)
+{
+	const unsigned char *p;
+
+	if (*prefix == '\0' || strcasecmp(prefix, "INBOX") == 0)
+		return FALSE;
+	for (p = (const unsigned char *)prefix; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '%' || *p == '"' ||
+		    *p == '\\')
+			return FALSE;
+	}
+	return TRUE;
+}
+
 static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 {
 	struct migrate_run run;
@@ -578,6 +734,15 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 	(void)doveadm_cmd_param_bool(cctx, "final", &run.final);
 	(void)doveadm_cmd_param_array(cctx, "exclude", &run.excludes);
 	(void)doveadm_cmd_param_str(cctx, "backend", &run.backend);
+	if (doveadm_cmd_param_str(cctx, "folder-prefix", &run.folder_prefix) &&
+	    !migrate_run_folder_prefix_valid(run.folder_prefix)) {
+		i_error("migrate run: user %s: invalid --folder-prefix '%s' "
+			"(a folder name other than INBOX, without %%, quotes, "
+			"backslashes or control characters)", run.user,
+			run.folder_prefix);
+		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
+		return;
+	}
 	run.echo = cctx->conn_type == DOVEADM_CONNECTION_TYPE_CLI;
 	if (migrate_run_source_params(cctx, &run, &error) < 0) {
 		i_error("migrate run: user %s: %s", run.user, error);
@@ -609,6 +774,8 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 		code = migrate_run_local(&run);
 	if (run.source_conf != NULL)
 		i_unlink_if_exists(run.source_conf);
+	if (run.prefix_conf != NULL)
+		i_unlink_if_exists(run.prefix_conf);
 	if (run.lock.path != NULL)
 		doveadm_migrate_unlock(&run.lock);
 	doveadm_exit_code = code;
@@ -620,13 +787,14 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_run = {
 	.usage = "-u <user> [-1] [--final] [-x <mailbox> ...] "
 		 "[--backend <url>] [--source-user <login>] "
 		 "[--source-host <host>] [--source-port <port>] "
-		 "[--source-ssl no|imaps|starttls]",
+		 "[--source-ssl no|imaps|starttls] [--folder-prefix <folder>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('u', "user", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('1', "one-way", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('F', "final", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('x', "exclude", CMD_PARAM_ARRAY, 0)
 DOVEADM_CMD_PARAM('\0', "backend", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "folder-prefix", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "source-user", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "source-host", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "source-port", CMD_PARAM_INT64, 0)

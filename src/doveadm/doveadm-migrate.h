@@ -38,6 +38,9 @@ struct doveadm_migrate_lock {
    master was started with, not the config socket), for child processes
    and for !include. */
 const char *doveadm_migrate_conf_path(void);
+/* where doveadm and doveconf are looked up when PATH is empty */
+#define MIGRATE_DEFAULT_PATH \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 const char *doveadm_migrate_state_dir(void);
 
 /* The path of binary_name beside the running doveadm (data stack). */
@@ -78,8 +81,15 @@ int doveadm_migrate_account_conf_write(const char *base_conf,
 				       bool remote, const char *suffix,
 				       pool_t pool, const char **path_r,
 				       const char **error_r);
-/* doveconf -h KEY of the running config ("" if unset). */
+/* Write conf into a 0600 file in migrate_state_dir/tmp named after user
+   and suffix, replacing an old one; the caller removes it. */
+int doveadm_migrate_conf_file_write(const char *user, const char *suffix,
+				    const string_t *conf, pool_t pool,
+				    const char **path_r, const char **error_r);
+/* doveconf -h KEY of the running config ("" if unset): its first line,
+   or all of it (a section). */
 const char *doveadm_migrate_conf_get(const char *key);
+const char *doveadm_migrate_conf_get_all(const char *key);
 
 /* Returns 1 if read, 0 if the user has no state, -1 on error. */
 int doveadm_migrate_state_read(const char *user, pool_t pool,

@@ -2,7 +2,7 @@
 """mailcmp.py - compare one user's mail on two IMAP servers.
 
     MAILCMP_LOGIN=user*master MAILCMP_PASSWORD=... \\
-        mailcmp.py SRC_PORT DST_PORT [--exclude PREFIX ...] [--dump FILE]
+        mailcmp.py SRC_PORT DST_PORT [--exclude PREFIX ...] [--dst-prefix P]
 
 Logs in to both servers on 127.0.0.1 (the password comes from the
 environment, never argv), lists every selectable folder and reads every
@@ -98,11 +98,18 @@ def main():
     ap.add_argument("src_port", type=int)
     ap.add_argument("dst_port", type=int)
     ap.add_argument("--exclude", action="append", default=[])
+    ap.add_argument("--dst-prefix", default="",
+                    help="compare only the destination's folders under "
+                    "this prefix (migrate run --folder-prefix), without it")
     args = ap.parse_args()
     login = os.environ["MAILCMP_LOGIN"]
     password = os.environ["MAILCMP_PASSWORD"]
     src = read_user(args.src_port, login, password, args.exclude)
     dst = read_user(args.dst_port, login, password, args.exclude)
+    if args.dst_prefix:
+        dst = {name[len(args.dst_prefix):]: mails
+               for name, mails in dst.items()
+               if name.startswith(args.dst_prefix)}
 
     lost = extra = dup = flags = 0
     notes = []

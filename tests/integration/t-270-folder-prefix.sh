@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# migrate run --folder-prefix ("sync into a folder"): the old account's
+# folders, INBOX included, arrive under one folder of an account that
+# already has mail here:
+#  - every message of every source folder is under Old/ (hash of
+#    header+body and flags, mailcmp.py), the account's own INBOX and Sent
+#    are untouched;
+#  - a second run copies only the new mail, a third copies nothing
+#    (no duplicates: header hashes alone don't match across the
+#    dsync-server, imapc GUIDs from the headers do);
+#  - migrate batch --folder-prefix hands it to every account;
+#  - an invalid prefix is refused (64), the generated config is removed.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+LAB_TEST_NAME=folder-prefix
+lab_init
+lab_user_add f1@example.com pw1
+lab_corpus f1@example.com 6 81
+lab_corpus f1@example.com 3 82 Sent
+lab_corpus f1@example.com 2 83 Work/Sub
+lab_user_add f2@example.com pw2
+lab_corpus f2@example.com 4 84
+lab_source_start
+lab_dest_start sdbox
+LAB_MIG_EXTRA_CONF="plugin {
+  migrate_state_dir = $LAB/state
+}"
+lab_migration_conf
+
+# f1 already works here: 4 messages in INBOX, 1 in Sent
+doveadm -c "$DST_CONF" mailbox create -u f1@example.com Sent
+for i in 1 2 3 4 5; do
+	box=INBOX
+	[ "$i" = 5 ] && box=Sent
+	printf 'From: new@example.com\r\nTo: f1@example.com\r\nSubject: here %s\r\nMessage-ID: <here-%s@example.com>\r\n\r\ndelivered to the new server\r\n' "$i" "$i" |
+		doveadm -c "$DST_CONF" save -u f1@example.com -m "$box" || { fail "$LAB_TEST_NAME" "save failed"; exit 0; }
+done
+
+compare() {	# USER -> mailcmp.py line for the source vs Old/ here
+	MAILCMP_LOGIN="$1*$LAB_MASTER_USER" MAILCMP_PASSWORD=$(lab_master_password) \
+		python3 "$LAB_LIB_DIR/mailcmp.py" "$SRC_IMAP_PORT" "$DST_IMAP_PORT" \
+		--exclude "$LAB_POP3_NS" --dst-prefix Old/ </dev/null | head -n 5
+}
+run() {	# USER ARGS... -> exit code in $rc, output in $LAB/run.out
+	rc=0
+	doveadm -c "$MIG_CONF" migrate run -u "$@" </dev/null \
+		>"$LAB/run.out" 2>&1 || rc=$?
+}
+
+run f1@example.com --folder-prefix Old
+assert_eq 0 "$rc" "first run: exit 0" || { cat "$LAB/run.out"; exit 0; }
+assert_eq "identical folders=3 messages=11" "$(compare f1@example.com)" "first run: every source folder is under Old/ (hashes, flags)" || exit 0
+assert_eq 4 "$(lab_imap_count dst f1@example.com INBOX)" "the account's own INBOX is untouched" || exit 0
+assert_eq 1 "$(lab_imap_count dst f1@example.com Sent)" "the account's own Sent is untouched" || exit 0
+assert_eq 11 "$(lab_status_field f1@example.com copied)" "status: 11 copied" || exit 0
+
+lab_corpus f1@example.com 2 85
+lab_corpus f1@example.com 1 86 Work/Sub
+run f1@example.com --folder-prefix Old --final
+assert_eq 0 "$rc" "second run: exit 0" || { cat "$LAB/run.out"; exit 0; }
+assert_eq 3 "$(lab_status_field f1@example.com copied)" "second run: only the 3 new messages copied" || exit 0
+assert_eq "identical folders=3 messages=14" "$(compare f1@example.com)" "second run: identical, nothing twice" || exit 0
+run f1@example.com --folder-prefix Old --final
+assert_eq 0 "$(lab_status_field f1@example.com copied)" "third run: nothing copied" || { cat "$LAB/run.out"; exit 0; }
+assert_eq 4 "$(lab_imap_count dst f1@example.com INBOX)" "the account's own INBOX is still untouched" || exit 0
+
+# batch hands the prefix on
+printf 'email\nf2@example.com\n' >"$LAB/accounts.csv"
+chmod 600 "$LAB/accounts.csv"
+rc=0
+doveadm -c "$MIG_CONF" migrate batch -F "$LAB/accounts.csv" --folder-prefix Old \
+	</dev/null >"$LAB/batch.out" 2>&1 || rc=$?
+assert_eq 0 "$rc" "batch --folder-prefix: exit 0" || { cat "$LAB/batch.out"; exit 0; }
+assert_eq "identical folders=1 messages=4" "$(compare f2@example.com)" "batch --folder-prefix: f2's INBOX is under Old/" || exit 0
+
+run f1@example.com --folder-prefix INBOX
+assert_eq 64 "$rc" "--folder-prefix INBOX is refused" || { cat "$LAB/run.out"; exit 0; }
+run f1@example.com --folder-prefix 'a%u'
+assert_eq 64 "$rc" "a prefix with % is refused" || { cat "$LAB/run.out"; exit 0; }
+assert_eq 0 "$(find "$LAB/state/tmp" -type f 2>/dev/null | wc -l)" "the generated configs are removed" || exit 0
+pass "$LAB_TEST_NAME"
