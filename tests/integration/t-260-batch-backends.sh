@@ -193,6 +193,17 @@ fi
 echo "ok: migrate run --backend is clean under valgrind"
 expect_count b1@example.com b1@example.com || exit 0
 
+# --folder-prefix goes to the backend too
+backend=$(sed -n 's/^backend\t//p' "$LAB/state/b3@example.com.state")
+rc=0
+out=$(doveadm -c "$MIG_CONF" migrate run -u b3@example.com --folder-prefix Old \
+	--backend "$backend" 2>&1) || rc=$?
+assert_eq 0 "$rc" "--folder-prefix through the HTTP API: exit 0" || { echo "$out"; exit 0; }
+case $backend in *":$port_a") dst=dst ;; *) dst=dst2 ;; esac
+assert_eq "$(lab_imap_count src b3@example.com)" \
+	"$(doveadm -c "$LAB/$dst/dovecot.conf" -f flow mailbox status -u b3@example.com messages Old/INBOX | sed -n 's/.*messages=\([0-9]*\).*/\1/p')" \
+	"--folder-prefix through the HTTP API: Old/INBOX complete on b3's backend" || exit 0
+
 # a wrong API password, an unreachable backend
 sed "s/^doveadm_password = .*/doveadm_password = not-$api_pw/" "$MIG_CONF" >"$LAB/wrong-api.conf"
 chmod 600 "$LAB/wrong-api.conf"

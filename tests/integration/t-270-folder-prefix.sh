@@ -8,6 +8,8 @@
 #  - a second run copies only the new mail, a third copies nothing
 #    (no duplicates: header hashes alone don't match across the
 #    dsync-server, imapc GUIDs from the headers do);
+#  - the run, its dsync-server and migrate_uid_guid are clean under
+#    valgrind;
 #  - migrate batch --folder-prefix hands it to every account;
 #  - an invalid prefix is refused (64), the generated config is removed.
 set -uo pipefail
@@ -64,6 +66,23 @@ assert_eq "identical folders=3 messages=14" "$(compare f1@example.com)" "second 
 run f1@example.com --folder-prefix Old --final
 assert_eq 0 "$(lab_status_field f1@example.com copied)" "third run: nothing copied" || { cat "$LAB/run.out"; exit 0; }
 assert_eq 4 "$(lab_imap_count dst f1@example.com INBOX)" "the account's own INBOX is still untouched" || exit 0
+
+# once more under valgrind, children included (the dsync-server with
+# migrate_uid_guid): one new message, no errors, no leaks
+lab_corpus f1@example.com 1 87 Sent
+rc=0
+valgrind -q --vgdb=no --trace-children=yes --keep-debuginfo=yes \
+	--leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+	--log-file="$LAB/vg.%p.log" \
+	doveadm -c "$MIG_CONF" migrate run -u f1@example.com --folder-prefix Old \
+	</dev/null >"$LAB/vg.out" 2>&1 || rc=$?
+assert_eq 0 "$rc" "under valgrind: exit 0" || { tail -5 "$LAB/vg.out"; cat "$LAB"/vg.*.log | head -40; exit 0; }
+if [ -n "$(find "$LAB" -name 'vg.*.log' -size +0)" ]; then
+	fail "$LAB_TEST_NAME" "valgrind reported errors:"; cat "$LAB"/vg.*.log | head -40; exit 0
+fi
+echo "ok: migrate run --folder-prefix is clean under valgrind, children included"
+assert_eq 1 "$(lab_status_field f1@example.com copied)" "under valgrind: the new message copied" || exit 0
 
 # batch hands the prefix on
 printf 'email\nf2@example.com\n' >"$LAB/accounts.csv"
