@@ -4,7 +4,8 @@
 # command in its doveadm server with its own config (imapc as master user),
 # finds doveadm/doveconf although doveadm-server lives elsewhere, copies
 # the account and answers with the result row; a wrong API password is
-# refused and copies nothing.
+# refused and copies nothing; migrate run --backend over HTTPS verifies
+# the backend's certificate.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -17,15 +18,39 @@ lab_corpus r2@example.com 12 52
 lab_source_start
 http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 api_pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-LAB_DST_EXTRA_CONF=$(lab_backend_conf "$http_port" "$api_pw" "$LAB/backend-state")
+# HTTPS too: a throwaway CA and a certificate for 127.0.0.1
+tls=$LAB/tls
+mkdir -p "$tls"
+(
+	cd "$tls"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem \
+		-days 2 -subj "/CN=dovecot-migrate lab CA" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr \
+		-subj "/CN=localhost" 2>/dev/null
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext
+	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+		-out srv.pem -days 2 -extfile ext 2>/dev/null
+)
+# (the doveadm server serves the HTTP API on the listener named "http"
+# only: that one gets TLS)
+LAB_DST_EXTRA_CONF="$(lab_backend_conf "$http_port" "$api_pw" "$LAB/backend-state")
+service doveadm {
+  inet_listener http {
+    ssl = yes
+  }
+}
+ssl = yes
+ssl_cert = <$tls/srv.pem
+ssl_key = <$tls/srv.key"
 lab_dest_start sdbox
 
 api() {	# PASSWORD JSON -> HTTP body on stdout, status in $LAB/http.code
 	# (curl reads the credentials from a 0600 file, not from argv)
 	(umask 077; printf 'user = "doveadm:%s"\n' "$1" >"$LAB/curl.conf")
-	curl -s -K "$LAB/curl.conf" -o "$LAB/http.body" -w '%{http_code}' \
+	curl -s -K "$LAB/curl.conf" --cacert "$tls/ca.pem" \
+		-o "$LAB/http.body" -w '%{http_code}' \
 		-H 'Content-Type: application/json' -d "$2" \
-		"http://127.0.0.1:$http_port/doveadm/v1" >"$LAB/http.code"
+		"https://127.0.0.1:$http_port/doveadm/v1" >"$LAB/http.code"
 	cat "$LAB/http.body"
 }
 
@@ -46,4 +71,24 @@ if grep -qF "$api_pw" "$LAB/dst/dovecot.log"; then
 	exit 0
 fi
 echo "ok: the API password is not in the backend's log"
+
+# migrate run --backend over HTTPS: the certificate is verified against
+# ssl_client_ca_file, and refused without it
+LAB_MIG_EXTRA_CONF="doveadm_password = $api_pw
+plugin {
+  migrate_state_dir = $LAB/state
+}"
+lab_migration_conf
+rc=0
+out=$(doveadm -c "$MIG_CONF" migrate run -u r2@example.com \
+	--backend "https://127.0.0.1:$http_port" 2>&1) || rc=$?
+assert_eq 69 "$rc" "HTTPS backend with an unknown CA: refused (69)" || { echo "$out"; exit 0; }
+echo "ok: $(tail -n 1 <<<"$out")"
+assert_eq 0 "$(lab_imap_count dst r2@example.com)" "HTTPS backend with an unknown CA: nothing copied" || exit 0
+lab_migration_conf_add "ssl_client_ca_file = $tls/ca.pem"
+rc=0
+out=$(doveadm -c "$MIG_CONF" migrate run -u r2@example.com \
+	--backend "https://127.0.0.1:$http_port" 2>&1) || rc=$?
+assert_eq 0 "$rc" "HTTPS backend with ssl_client_ca_file: exit 0" || { echo "$out"; exit 0; }
+assert_eq 12 "$(lab_imap_count dst r2@example.com)" "HTTPS backend: the 12 messages copied" || exit 0
 pass "$LAB_TEST_NAME"
