@@ -91,6 +91,7 @@ migrate_status_print(const struct migrate_state *state, bool is_queued,
 	doveadm_print_num(state->bytes_copied);
 	doveadm_print_num(state->messages_total);
 	doveadm_print_num(state->bytes_total);
+	doveadm_print(state->backend == NULL ? "" : state->backend);
 	doveadm_print(state->last_error == NULL ? "" : state->last_error);
 }
 
@@ -166,6 +167,7 @@ static void cmd_migrate_status(struct doveadm_cmd_context *cctx)
 			     DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
 	doveadm_print_header("bytes", "bytes",
 			     DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+	doveadm_print_header_simple("backend");
 	doveadm_print_header("error", "error", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
 
 	t_array_init(&states, 32);
@@ -218,6 +220,7 @@ static void cmd_migrate_status(struct doveadm_cmd_context *cctx)
 	doveadm_print("");
 	doveadm_print_num(totals.messages_total);
 	doveadm_print_num(totals.bytes_total);
+	doveadm_print("");
 	doveadm_print("");
 	if (mask != NULL && totals.accounts == 0)
 		doveadm_exit_code = DOVEADM_EX_NOTFOUND;

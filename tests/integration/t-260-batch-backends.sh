@@ -142,6 +142,10 @@ for u in b1 b2 b3 b4 b5 own new-name wrong; do
 	assert_eq 1 "$n" "$u ran on one backend (its state is there)" >/dev/null || exit 0
 done
 echo "ok: each account ran on one backend"
+case $(lab_status_field b1@example.com backend) in
+"http://127.0.0.1:$port_a" | "http://127.0.0.1:$port_b/") echo "ok: migrate status shows b1's backend" ;;
+*) fail "$LAB_TEST_NAME" "migrate status: backend of b1 is '$(lab_status_field b1@example.com backend)'"; exit 0 ;;
+esac
 
 # secrets
 for f in "$LAB/argv.log" "$LAB/batch.out" "$LAB/batch.err" "$LAB/dst/dovecot.log" \
