@@ -252,6 +252,11 @@ migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
 		array_push_back(cmd, (const char *[]){ "-N" });
 		array_push_back(cmd, (const char *[]){ "-x" });
 		array_push_back(cmd, (const char *[]){ "INBOX" });
+		/* the prefix itself isn't an old folder: with
+		   imapc_list_prefix (Courier's INBOX.) it would be the old
+		   INBOX a second time */
+		array_push_back(cmd, (const char *[]){ "-x" });
+		array_push_back(cmd, &run->folder_prefix);
 	}
 	array_push_back(cmd, (const char *[]){ "-R" });
 	array_push_back(cmd, (const char *[]){ "-u" });
@@ -381,6 +386,36 @@ static int migrate_run_prefix_conf(struct migrate_run *run,
 					       &run->prefix_conf, error_r);
 }
 
+/* With --folder-prefix, dsync always reads the prefix's own folder (the
+   namespace root) from the old server, even when excluded. Behind
+   imapc_list_prefix (Courier's "INBOX.") that is the old INBOX again, so
+   dsync reports its GUID as a duplicate of <prefix>/INBOX's and gives the
+   excluded root a new one: nothing is copied twice, so that error doesn't
+   fail the run. */
+static void
+migrate_run_drop_prefix_guid_errors(struct migrate_run *run,
+				    struct doveadm_migrate_child *child)
+{
+	const char *dup, *to;
+	char **errp;
+	unsigned int i = 0;
+
+	if (run->folder_prefix == NULL)
+		return;
+	while (i < array_count(&child->errors)) {
+		errp = array_idx_modifiable(&child->errors, i);
+		dup = strstr(*errp, "Duplicate mailbox GUID ");
+		to = dup == NULL ? NULL : strstr(dup, " - giving a new GUID ");
+		to = to == NULL ? NULL : strstr(to, " to ");
+		if (to != NULL && strcmp(to + 4, run->folder_prefix) == 0) {
+			i_free(*errp);
+			array_delete(&child->errors, i, 1);
+		} else {
+			i++;
+		}
+	}
+}
+
 static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 {
 	struct doveadm_migrate_child child;
@@ -396,6 +431,7 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 		ret = doveadm_migrate_child_run("doveadm",
 			migrate_run_args(run, array_front(&cmd)), run->echo,
 			&child);
+		migrate_run_drop_prefix_guid_errors(run, &child);
 		if (ret == 0 || attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS ||
 		    child.exit_code != MIGRATE_RUN_DSYNC_EXIT_CHANGED ||
 		    array_count(&child.errors) > 0)
@@ -710,8 +746,8 @@ static bool migrate_run_folder_prefix_valid(const char *prefix)
 	if (*prefix == '\0' || strcasecmp(prefix, "INBOX") == 0)
 		return FALSE;
 	for (p = (const unsigned char *)prefix; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p == '%' || *p == '"' ||
-		    *p == '\\')
+		if (*p < 0x20 || *p == 0x7f || *p == '%' || *p == '*' ||
+		    *p == '"' || *p == '\\')
 			return FALSE;
 	}
 	return TRUE;
@@ -737,8 +773,8 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 	if (doveadm_cmd_param_str(cctx, "folder-prefix", &run.folder_prefix) &&
 	    !migrate_run_folder_prefix_valid(run.folder_prefix)) {
 		i_error("migrate run: user %s: invalid --folder-prefix '%s' "
-			"(a folder name other than INBOX, without %%, quotes, "
-			"backslashes or control characters)", run.user,
+			"(a folder name other than INBOX, without %%, *, "
+			"quotes, backslashes or control characters)", run.user,
 			run.folder_prefix);
 		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
 		return;

@@ -39,6 +39,11 @@ def quote(name):
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# --eol: line ends compared as LF. Courier serves a message stored with
+# CRLF line ends with CR CR LF; Dovecot stores what it was given as CRLF.
+NORMALIZE_EOL = False
+
+
 def read_user(port, login, password, excludes):
     imap = imaplib.IMAP4("127.0.0.1", port)
     imap.login(login, password)
@@ -88,7 +93,10 @@ def read_folder(imap, name):
             m = FETCH_RE.search(item[0])
             flags = m.group("flags").split() if m else []
             flags = sorted(f.decode() for f in flags if f != b"\\Recent")
-            digest = hashlib.sha256(item[1]).hexdigest()[:16]
+            body = item[1]
+            if NORMALIZE_EOL:
+                body = re.sub(rb"\r+\n", b"\n", body)
+            digest = hashlib.sha256(body).hexdigest()[:16]
             msgs[(digest, " ".join(flags))] += 1
     return msgs
 
@@ -101,7 +109,12 @@ def main():
     ap.add_argument("--dst-prefix", default="",
                     help="compare only the destination's folders under "
                     "this prefix (migrate run --folder-prefix), without it")
+    ap.add_argument("--eol", action="store_true",
+                    help="compare line ends as LF (Courier adds a CR to "
+                    "messages stored with CRLF)")
     args = ap.parse_args()
+    global NORMALIZE_EOL
+    NORMALIZE_EOL = args.eol
     login = os.environ["MAILCMP_LOGIN"]
     password = os.environ["MAILCMP_PASSWORD"]
     src = read_user(args.src_port, login, password, args.exclude)
