@@ -299,28 +299,34 @@ static int migrate_run_prefix_conf(struct migrate_run *run,
 {
 	const char *const *lines, *line, *name = NULL, *section = NULL;
 	const char *sep = "", *location = "", *features, *value;
+	const char *namespace_sep = "", *namespace_location = "";
+	unsigned int depth = 0;
 	const char *const *plugin;
 	string_t *plugins;
 	bool inbox = FALSE, visible = FALSE, other_visible = FALSE;
 	string_t *conf = t_str_new(1024);
 	unsigned int i;
 
-	/* doveconf -h namespace: every namespace section */
+	/* doveconf -h namespace: every namespace section, with its mailbox
+	   sections inside */
 	lines = t_strsplit(doveadm_migrate_conf_get_all("namespace"), "\n");
 	for (i = 0; lines[i] != NULL; i++) {
 		line = t_str_trim(lines[i], " \t");
-		if (str_begins(line, "namespace ") &&
-		    line[strlen(line) - 1] == '{') {
-			section = t_strcut(line + 10, ' ');
-			inbox = FALSE;
-			visible = TRUE;
-		} else if (strcmp(line, "}") == 0 && section != NULL) {
+		if (*line != '\0' && line[strlen(line) - 1] == '{') {
+			if (depth++ == 0) {
+				section = t_strcut(line + 10, ' ');
+				inbox = FALSE;
+				visible = TRUE;
+				namespace_sep = namespace_location = "";
+			}
+		} else if (strcmp(line, "}") == 0 && depth > 0) {
+			if (--depth > 0)
+				continue;
 			if (inbox && name == NULL)
 				name = section;
 			else if (visible)
 				other_visible = TRUE;
-			section = NULL;
-		} else if (section != NULL &&
+		} else if (depth == 1 &&
 			   (value = strstr(line, " = ")) != NULL) {
 			const char *key = t_strdup_until(line, value);
 
@@ -330,15 +336,18 @@ static int migrate_run_prefix_conf(struct migrate_run *run,
 			else if (strcmp(key, "hidden") == 0 &&
 				 strcmp(value, "yes") == 0)
 				visible = FALSE;
-			else if (inbox && strcmp(key, "separator") == 0)
-				sep = value;
+			else if (strcmp(key, "separator") == 0)
+				namespace_sep = value;
 			else if (strcmp(key, "location") == 0 &&
 				 *value != '\0') {
 				/* a namespace of its own storage (pop3c)
 				   isn't synced */
 				visible = FALSE;
-				if (inbox)
-					location = value;
+				namespace_location = value;
+			}
+			if (inbox) {
+				sep = namespace_sep;
+				location = namespace_location;
 			}
 		}
 	}

@@ -24,6 +24,15 @@ lab_corpus f1@example.com 2 83 Work/Sub
 lab_user_add f2@example.com pw2
 lab_corpus f2@example.com 4 84
 lab_source_start
+# special-use mailboxes as Debian's 15-mailboxes.conf has them
+LAB_DST_EXTRA_CONF='namespace inbox {
+  mailbox Drafts {
+    special_use = \Drafts
+  }
+  mailbox Sent {
+    special_use = \Sent
+  }
+}'
 lab_dest_start sdbox
 LAB_MIG_EXTRA_CONF="plugin {
   migrate_state_dir = $LAB/state
