@@ -644,6 +644,24 @@ EOF
 	)
 }
 
+# lab_tls DIR: a throwaway CA (DIR/ca.pem) and a certificate for
+# localhost/127.0.0.1 signed by it (DIR/srv.pem, DIR/srv.key).
+lab_tls() {
+	mkdir -p "$1"
+	(
+		cd "$1" || exit 1
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key \
+			-out ca.pem -days 2 -subj "/CN=dovecot-migrate lab CA" \
+			2>/dev/null
+		openssl req -newkey rsa:2048 -nodes -keyout srv.key \
+			-out srv.csr -subj "/CN=localhost" 2>/dev/null
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext
+		openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key \
+			-CAcreateserial -out srv.pem -days 2 -extfile ext \
+			2>/dev/null
+	)
+}
+
 # lab_backend_conf HTTP_PORT API_PASSWORD STATE_DIR: the extra config of a
 # destination that runs migrations itself when asked through its doveadm
 # HTTP API (use as LAB_DST_EXTRA_CONF): the HTTP listener, the API password,

@@ -20,17 +20,7 @@ http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0
 api_pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 # HTTPS too: a throwaway CA and a certificate for 127.0.0.1
 tls=$LAB/tls
-mkdir -p "$tls"
-(
-	cd "$tls"
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem \
-		-days 2 -subj "/CN=dovecot-migrate lab CA" 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr \
-		-subj "/CN=localhost" 2>/dev/null
-	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext
-	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-		-out srv.pem -days 2 -extfile ext 2>/dev/null
-)
+lab_tls "$tls"
 # (the doveadm server serves the HTTP API on the listener named "http"
 # only: that one gets TLS)
 LAB_DST_EXTRA_CONF="$(lab_backend_conf "$http_port" "$api_pw" "$LAB/backend-state")

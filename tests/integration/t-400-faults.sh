@@ -33,17 +33,7 @@ sed -i '/^unknown-dest-user@example.com:/d' "$LAB/dst/passwd"
 
 # a throwaway CA and a certificate for 127.0.0.1/localhost
 tls=$LAB/tls
-mkdir -p "$tls"
-(
-	cd "$tls"
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem \
-		-days 2 -subj "/CN=dovecot-migrate lab CA" 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr \
-		-subj "/CN=localhost" 2>/dev/null
-	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext
-	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-		-out srv.pem -days 2 -extfile ext 2>/dev/null
-)
+lab_tls "$tls"
 imaps_port=$(lab_free_port)
 LAB_SRC_EXTRA_CONF="ssl = yes
 ssl_cert = <$tls/srv.pem
