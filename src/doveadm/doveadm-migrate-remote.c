@@ -28,9 +28,7 @@
 struct migrate_remote_request {
 	pool_t pool;
 	struct doveadm_migrate_remote_result *result;
-	const char *backend;
 
-	struct istream *payload;
 	struct json_parser *parser;
 	struct io *io;
 	/* parse state: where in the answer we are */
@@ -221,7 +219,6 @@ migrate_remote_response(const struct http_response *response,
 		req->error = "empty answer from the doveadm HTTP API";
 		return;
 	}
-	req->payload = response->payload;
 	req->parser = json_parser_init_flags(response->payload,
 					     JSON_PARSER_NO_ROOT_OBJECT);
 	req->io = io_add_istream(response->payload,
@@ -270,7 +267,6 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 	i_zero(&req);
 	req.pool = pool;
 	req.result = result_r;
-	req.backend = backend;
 	req.result->exit_code = MIGRATE_EXIT_OK;
 
 	ioloop = io_loop_create();

@@ -217,13 +217,6 @@ static const char *const *migrate_run_doveadm_mail_plugins(void)
 	return plugins;
 }
 
-/* Is migrate_gmail in the migration config's doveadm mail_plugins? */
-static bool migrate_run_gmail_loaded(void)
-{
-	return str_array_find(migrate_run_doveadm_mail_plugins(),
-			      "migrate_gmail");
-}
-
 /* The copying command: dsync, or migrate gmail for a Gmail source (labels
    become folders and each body is downloaded once; views are skipped by
    SPECIAL-USE, so -x isn't needed there). */
@@ -295,6 +288,7 @@ migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
    GUIDs every run would copy everything again. Returns 0, or -1 with
    error_r. */
 static int migrate_run_prefix_conf(struct migrate_run *run,
+				   const char *const *doveadm_plugins,
 				   const char **error_r)
 {
 	const char *const *lines, *line, *name = NULL, *section = NULL;
@@ -368,8 +362,7 @@ static int migrate_run_prefix_conf(struct migrate_run *run,
 	/* migrate_uid_guid gives each old message a GUID of its own;
 	   migrate_pop3 has nothing to do here (the UIDLs belong to INBOX) */
 	plugins = t_str_new(128);
-	for (plugin = migrate_run_doveadm_mail_plugins(); *plugin != NULL;
-	     plugin++) {
+	for (plugin = doveadm_plugins; *plugin != NULL; plugin++) {
 		if (strcmp(*plugin, "migrate_pop3") != 0 &&
 		    strcmp(*plugin, "migrate_uid_guid") != 0)
 			str_printfa(plugins, "%s ", *plugin);
@@ -529,7 +522,7 @@ static int migrate_run_begin(struct migrate_run *run)
 /* Copy on this server with dsync (or migrate gmail). */
 static int migrate_run_local(struct migrate_run *run)
 {
-	const char *error, *pop3_vname;
+	const char *const *plugins, *error, *pop3_vname;
 	uint64_t messages_after, bytes_after;
 	int code;
 
@@ -544,9 +537,20 @@ static int migrate_run_local(struct migrate_run *run)
 		}
 		run->conf = run->source_conf;
 	}
-	if (run->folder_prefix != NULL &&
-	    migrate_run_prefix_conf(run, &error) < 0)
-		return migrate_run_finish(run, MIGRATE_EXIT_CONFIG, error);
+	/* migrate_gmail loaded: copy with migrate gmail instead of dsync */
+	plugins = migrate_run_doveadm_mail_plugins();
+	run->gmail = str_array_find(plugins, "migrate_gmail");
+	if (run->folder_prefix != NULL) {
+		if (run->gmail) {
+			return migrate_run_finish(run, MIGRATE_EXIT_CONFIG,
+				"--folder-prefix isn't supported with "
+				"migrate_gmail");
+		}
+		if (migrate_run_prefix_conf(run, plugins, &error) < 0) {
+			return migrate_run_finish(run, MIGRATE_EXIT_CONFIG,
+						  error);
+		}
+	}
 	if ((code = migrate_run_check_login(run, FALSE, NULL, &error)) != 0)
 		return migrate_run_finish(run, code, error);
 	pop3_vname = doveadm_migrate_conf_get("plugin/migrate_pop3_mailbox");
@@ -560,11 +564,6 @@ static int migrate_run_local(struct migrate_run *run)
 			t_strdup_printf("this server: %s", error));
 	}
 
-	run->gmail = migrate_run_gmail_loaded();
-	if (run->gmail && run->folder_prefix != NULL) {
-		return migrate_run_finish(run, MIGRATE_EXIT_CONFIG,
-			"--folder-prefix isn't supported with migrate_gmail");
-	}
 	code = migrate_run_dsync(run, &error);
 
 	/* what is there now, also after a failure: a later run goes on
