@@ -22,9 +22,6 @@ done
 lab_source_start
 LAB_DST_EXTRA_CONF='mail_fsync = never'
 lab_dest_start sdbox
-LAB_MIG_EXTRA_CONF="plugin {
-  migrate_state_dir = $LAB/state
-}"
 lab_migration_conf migrate_pop3
 {
 	echo "email"

@@ -58,7 +58,7 @@ plugin {
 }
 ${LAB_DST_EXTRA_CONF:-}"
 	lab_dest_start "$driver" || return 1
-	lab_migration_conf || return 1
+	LAB_MIG_STATE_DIR=$ONLOGIN_STATE_DIR lab_migration_conf || return 1
 	# the worker makes the state dir and the queue the mail processes
 	# write to (it returns at once: nothing is queued yet)
 	onlogin_worker --once >/dev/null 2>&1

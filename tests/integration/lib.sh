@@ -577,6 +577,7 @@ lab_corpus() {
 
 # lab_migration_conf [PLUGINS...]: writes $LAB/migration.conf (mode 0600)
 # and exports MIG_CONF.  PLUGINS go into protocol doveadm { mail_plugins }.
+# The doveadm migrate state goes to $LAB/state (or $LAB_MIG_STATE_DIR).
 # Extra raw lines: $LAB_MIG_EXTRA_CONF, or lab_migration_conf_add later.
 lab_migration_conf() {
 	local plugins="$*" pw
@@ -638,6 +639,7 @@ EOF
 plugin {
   pop3_migration_mailbox = ${LAB_POP3_NS}INBOX
   migrate_pop3_mailbox = ${LAB_POP3_NS}INBOX
+  migrate_state_dir = ${LAB_MIG_STATE_DIR:-$LAB/state}
 }
 ${LAB_MIG_EXTRA_CONF:-}
 EOF

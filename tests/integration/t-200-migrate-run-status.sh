@@ -24,9 +24,6 @@ lab_corpus plain@example.com 20 92
 lab_corpus big@example.com 3000 93
 lab_source_start
 lab_dest_start sdbox
-LAB_MIG_EXTRA_CONF="plugin {
-  migrate_state_dir = $LAB/state
-}"
 lab_migration_conf migrate_pop3
 master_pw=$(lab_master_password)
 

@@ -30,9 +30,6 @@ lab_user_add slow@example.com slow-pw
 lab_corpus slow@example.com 4000 202
 lab_source_start
 lab_dest_start sdbox
-LAB_MIG_EXTRA_CONF="plugin {
-  migrate_state_dir = $LAB/state
-}"
 lab_migration_conf migrate_pop3
 
 csv=$LAB/accounts.csv

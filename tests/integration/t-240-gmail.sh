@@ -158,9 +158,6 @@ assert_ok "gmail: ... and says how to load it" grep -q "migrate_gmail plugin isn
 # --- migrate run takes the Gmail path when migrate_gmail is loaded
 lab_gmail_stop
 lab_gmail_start "$GMAIL_ACCOUNT" run@gmail.example "$GPW"
-LAB_MIG_EXTRA_CONF="plugin {
-  migrate_state_dir = $LAB/state
-}"
 lab_gmail_migration_conf run@gmail.example "$GPW" migrate_gmail
 rc=0; doveadm -c "$MIG_CONF" migrate run -u run@gmail.example >"$LAB/run.out" 2>"$LAB/run.err" || rc=$?
 assert_eq 0 "$rc" "gmail run: migrate run succeeds" || cat "$LAB/run.err"

@@ -64,10 +64,7 @@ echo "ok: the API password is not in the backend's log"
 
 # migrate run --backend over HTTPS: the certificate is verified against
 # ssl_client_ca_file, and refused without it
-LAB_MIG_EXTRA_CONF="doveadm_password = $api_pw
-plugin {
-  migrate_state_dir = $LAB/state
-}"
+LAB_MIG_EXTRA_CONF="doveadm_password = $api_pw"
 lab_migration_conf
 rc=0
 out=$(doveadm -c "$MIG_CONF" migrate run -u r2@example.com \

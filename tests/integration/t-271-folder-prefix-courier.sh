@@ -29,9 +29,6 @@ deliver 60 141
 lab_courier_start
 lab_user_add "$user" "$pw"
 lab_dest_start sdbox
-LAB_MIG_EXTRA_CONF="plugin {
-  migrate_state_dir = $LAB/state
-}"
 SRC_IMAP_PORT=$COURIER_IMAP_PORT SRC_POP3_PORT=$COURIER_POP3_PORT \
 	lab_migration_conf
 lab_migration_conf_add \

@@ -46,9 +46,6 @@ service imap-login {
 }"
 lab_source_start
 lab_dest_start sdbox
-LAB_MIG_EXTRA_CONF="plugin {
-  migrate_state_dir = $LAB/state
-}"
 lab_migration_conf migrate_pop3
 fault_proxy_start imap "$SRC_IMAP_PORT"
 fault_proxy_start pop3 "$SRC_POP3_PORT"

@@ -28,9 +28,6 @@ lab_init
 fault_accounts 600 50 410 "${POINTS[@]}"
 lab_source_start
 lab_dest_start sdbox
-LAB_MIG_EXTRA_CONF="plugin {
-  migrate_state_dir = $LAB/state
-}"
 lab_migration_conf migrate_pop3
 fault_proxy_start imap "$SRC_IMAP_PORT"
 cp "$MIG_CONF" "$LAB/proxy.conf"

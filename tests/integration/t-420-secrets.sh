@@ -28,9 +28,6 @@ lab_user_add small@example.com 'Small-Secret-pw-1'
 lab_corpus small@example.com 10 424
 lab_source_start
 lab_dest_start sdbox
-LAB_MIG_EXTRA_CONF="plugin {
-  migrate_state_dir = $LAB/state
-}"
 lab_migration_conf migrate_pop3
 master_pw=$(lab_master_password)
 secrets=("$master_pw" Big-Secret-pw-1 Csv-Secret-pw-1 Csv-Secret-pw-2 Wrong-Secret-pw-9)

@@ -38,9 +38,6 @@ lab_corpus "$user" 5 432
 lab_corpus "$user" "$big" 433 Big
 lab_source_start
 lab_dest_start sdbox
-LAB_MIG_EXTRA_CONF="plugin {
-  migrate_state_dir = $LAB/state
-}"
 lab_migration_conf migrate_pop3
 
 # odd folder names, created and filled over IMAP on the source

@@ -201,7 +201,8 @@ lab_gmail_stop() {
 # lab_gmail_migration_conf USER PASSWORD [PLUGINS...]: writes
 # $LAB/gmail-migration.conf (mode 0600) for migrating from the running
 # gmail-server.js into the lab destination, exports MIG_CONF. PLUGINS go into
-# protocol doveadm { mail_plugins }; $LAB_MIG_EXTRA_CONF is appended.
+# protocol doveadm { mail_plugins }; the doveadm migrate state goes to
+# $LAB/state (or $LAB_MIG_STATE_DIR); $LAB_MIG_EXTRA_CONF is appended.
 lab_gmail_migration_conf() {
 	local user=$1 password=$2
 	shift 2
@@ -225,6 +226,9 @@ imapc_password = $password
 imapc_features = rfc822.size fetch-headers
 imapc_cmd_timeout = 60s
 dsync_features = empty-header-workaround
+plugin {
+  migrate_state_dir = ${LAB_MIG_STATE_DIR:-$LAB/state}
+}
 CONF
 		if [ -n "$plugins" ]; then
 			printf 'protocol doveadm {\n  mail_plugins = $mail_plugins %s\n}\n' \
