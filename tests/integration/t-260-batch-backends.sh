@@ -52,10 +52,7 @@ for p in "$port_a" "$port_b"; do
 done
 
 # this server: only the API password and its own state dir
-LAB_MIG_EXTRA_CONF="doveadm_password = $api_pw
-plugin {
-  migrate_state_dir = $LAB/state
-}"
+LAB_MIG_EXTRA_CONF="doveadm_password = $api_pw"
 lab_migration_conf
 
 count_on() {	# dst|dst2 USER -> INBOX messages there
@@ -207,6 +204,20 @@ case $backend in *":$port_a") dst=dst ;; *) dst=dst2 ;; esac
 assert_eq "$(lab_imap_count src b3@example.com)" \
 	"$(doveadm -c "$LAB/$dst/dovecot.conf" -f flow mailbox status -u b3@example.com messages Old/INBOX | sed -n 's/.*messages=\([0-9]*\).*/\1/p')" \
 	"--folder-prefix through the HTTP API: Old/INBOX complete on b3's backend" || exit 0
+
+# an account whose backend isn't in the batch's list: a warning says that
+# its mail may be copied again
+for u in b1 b2 b3 b4 b5; do
+	[ "$(lab_status_field "$u@example.com" backend)" = "http://127.0.0.1:$port_a" ] && break
+done
+printf 'email\n%s@example.com\n' "$u" >"$LAB/one.csv"
+chmod 600 "$LAB/one.csv"
+rc=0
+doveadm -c "$MIG_CONF" migrate batch -F "$LAB/one.csv" --final \
+	--backend "http://127.0.0.1:$port_b" >"$LAB/batch4.out" 2>&1 || rc=$?
+assert_eq 0 "$rc" "a backend not in the list: the batch still runs" || { cat "$LAB/batch4.out"; exit 0; }
+assert_ok "... with a warning naming the old backend" \
+	grep -qF "ran on backend http://127.0.0.1:$port_a before, which isn't one of this batch's" "$LAB/batch4.out" || { cat "$LAB/batch4.out"; exit 0; }
 
 # a wrong API password, an unreachable backend
 sed "s/^doveadm_password = .*/doveadm_password = not-$api_pw/" "$MIG_CONF" >"$LAB/wrong-api.conf"

@@ -11,7 +11,8 @@
 #  - the run, its dsync-server and migrate_uid_guid are clean under
 #    valgrind;
 #  - migrate batch --folder-prefix hands it to every account;
-#  - an invalid prefix is refused (64), the generated config is removed.
+#  - an invalid prefix, migrate_gmail and another visible namespace are
+#    refused (64), the generated config is removed.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -34,9 +35,6 @@ LAB_DST_EXTRA_CONF='namespace inbox {
   }
 }'
 lab_dest_start sdbox
-LAB_MIG_EXTRA_CONF="plugin {
-  migrate_state_dir = $LAB/state
-}"
 lab_migration_conf
 
 # f1 already works here: 4 messages in INBOX, 1 in Sent
@@ -106,5 +104,18 @@ run f1@example.com --folder-prefix INBOX
 assert_eq 64 "$rc" "--folder-prefix INBOX is refused" || { cat "$LAB/run.out"; exit 0; }
 run f1@example.com --folder-prefix 'a%u'
 assert_eq 64 "$rc" "a prefix with % is refused" || { cat "$LAB/run.out"; exit 0; }
+# configs it can't work with: refused before anything is read or copied
+cp "$MIG_CONF" "$LAB/gmail.conf"
+printf 'protocol doveadm {\n  mail_plugins = $mail_plugins migrate_gmail\n}\n' >>"$LAB/gmail.conf"
+cp "$MIG_CONF" "$LAB/shared.conf"
+printf 'namespace other {\n  prefix = Other/\n  separator = /\n  location = maildir:~/Other\n  hidden = no\n}\nnamespace second {\n  prefix = Second/\n  separator = /\n}\n' >>"$LAB/shared.conf"
+for c in "gmail:isn't supported with migrate_gmail" \
+	"shared:no other visible namespace"; do
+	rc=0
+	doveadm -c "$LAB/${c%%:*}.conf" migrate run -u f1@example.com \
+		--folder-prefix Old </dev/null >"$LAB/run.out" 2>&1 || rc=$?
+	assert_eq 64 "$rc" "--folder-prefix with the ${c%%:*} config is refused" || { cat "$LAB/run.out"; exit 0; }
+	assert_ok "... saying: ${c#*:}" grep -qF "${c#*:}" "$LAB/run.out" || { cat "$LAB/run.out"; exit 0; }
+done
 assert_eq 0 "$(find "$LAB/state/tmp" -type f 2>/dev/null | wc -l)" "the generated configs are removed" || exit 0
 pass "$LAB_TEST_NAME"
