@@ -51,6 +51,8 @@ struct migrate_batch_job {
 	const char *conf_path;
 	int exit_code;
 	const char *result;
+	/* why it didn't start (else the error is in its state) */
+	const char *error;
 };
 
 struct migrate_batch {
@@ -192,19 +194,43 @@ migrate_batch_backend_find(struct migrate_batch *batch, const char *url)
 	return NULL;
 }
 
+/* The account couldn't start: failed with code and error. */
+static void
+migrate_batch_start_failed(struct migrate_batch *batch,
+			   struct migrate_batch_job *job, int code,
+			   const char *error)
+{
+	i_error("migrate batch: user %s: %s", job->job.user, error);
+	job->exit_code = code;
+	job->result = "failed";
+	job->error = p_strdup(batch->pool, error);
+	batch->done++;
+	batch->failed++;
+}
+
 static void
 migrate_batch_start(struct migrate_batch *batch, struct migrate_batch_job *job,
 		    struct migrate_batch_backend *backend)
 {
+	struct doveadm_migrate_lock lock;
 	const char *error;
+	int ret;
 
+	/* A run still going (of a batch that was killed, or started by
+	   hand) keeps its account: its config file isn't replaced and then
+	   removed under it, the account is left to it. */
+	ret = doveadm_migrate_lock(job->job.user, TRUE, &lock, &error);
+	if (ret <= 0) {
+		migrate_batch_start_failed(batch, job, ret < 0 ?
+			MIGRATE_EXIT_SOFTWARE : MIGRATE_EXIT_LOCKED,
+			ret < 0 ? error : "a migration is already running "
+			"(run the batch again once it has ended)");
+		return;
+	}
 	job->backend = backend;
 	if (migrate_batch_write_conf(batch, job, &error) < 0) {
-		i_error("migrate batch: user %s: %s", job->job.user, error);
-		job->exit_code = MIGRATE_EXIT_SOFTWARE;
-		job->result = "failed";
-		batch->done++;
-		batch->failed++;
+		migrate_batch_start_failed(batch, job, MIGRATE_EXIT_SOFTWARE,
+					   error);
 		return;
 	}
 	doveadm_migrate_job_start(&job->job, job->conf_path,
@@ -377,8 +403,13 @@ static void migrate_batch_print(struct migrate_batch *batch)
 		doveadm_print_num(have_state ? state.bytes_copied : 0);
 		doveadm_print_num(have_state && state.finished >= state.started ?
 				  state.finished - state.started : 0);
-		doveadm_print(have_state && state.last_error != NULL &&
-			      job->exit_code != 0 ? state.last_error : "");
+		if (job->error != NULL)
+			doveadm_print(job->error);
+		else {
+			doveadm_print(have_state && state.last_error != NULL &&
+				      job->exit_code != 0 ?
+				      state.last_error : "");
+		}
 	}
 }
 

@@ -11,6 +11,7 @@
 #    (counts, and per message the hash of header+body and the flags)
 #    twice (message counts per account equal the source's);
 #  - --only-failed reruns only the failed accounts; --dry-run changes nothing;
+#  - an account whose run is still going is left to it (config untouched);
 #  - --timeout stops an account that takes too long and records why.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -122,13 +123,48 @@ rc=0; batch -F "$csv" --only-failed -n 4 || rc=$?
 assert_eq 1 "$(grep -c '^wrongpw@example.com .*finished' "$LAB/batch.out")" "--only-failed reran the fixed account" || exit 0
 assert_eq 20 "$(grep -c 'skipped (not failed)' "$LAB/batch.out")" "--only-failed skipped the finished ones" || exit 0
 
+# an account whose run is still going (its lock held) is left to it:
+# reported as such, its config file not replaced
+grep -e '^email' -e '^u01@' "$csv" >"$LAB/one.csv"
+chmod 600 "$LAB/one.csv"
+echo "held by another run" >"$LAB/state/tmp/u01@example.com.conf"
+# (the sleep itself holds the lock: killing it releases it)
+(exec 9>>"$LAB/state/u01@example.com.lock" && flock 9 && exec sleep 60) &
+holder=$!
+for _ in $(seq 50); do
+	flock -n "$LAB/state/u01@example.com.lock" true || break
+	sleep 0.1
+done
+rc=0; batch -F "$LAB/one.csv" --final || rc=$?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null || true
+assert_eq 75 "$rc" "an account with a run going: the batch fails it (75)" || { cat "$LAB/batch.out" "$LAB/batch.err"; exit 0; }
+assert_ok "... saying a migration is already running" \
+	grep -q '^u01@example.com .*failed.*a migration is already running' "$LAB/batch.out" || { cat "$LAB/batch.out"; exit 0; }
+assert_eq "held by another run" "$(cat "$LAB/state/tmp/u01@example.com.conf")" "... and leaves that run's config file alone" || exit 0
+rm -f "$LAB/state/tmp/u01@example.com.conf"
+
 # kill a batch midway, run it again: nothing lost, nothing twice
 for i in $(seq -w 1 20); do lab_corpus "u$i@example.com" 5 "$((300 + 10#$i))"; done
 doveadm -c "$MIG_CONF" migrate batch -F "$csv" -n 2 --final >/dev/null 2>&1 &
 bpid=$!
 sleep 1.5
 kill -9 "$bpid"; wait "$bpid" 2>/dev/null || true
-sleep 1
+# the killed batch's runs go on (process groups of their own): the rerun
+# leaves their accounts to them instead of pulling their config files
+# away, and once they have ended, one more run finishes the batch
+rc=0; batch -F "$csv" -n 4 --final || rc=$?
+if grep -q 'a migration is already running' "$LAB/batch.out"; then
+	echo "rerun: $(grep -c 'a migration is already running' "$LAB/batch.out") accounts left to the killed batch's runs"
+fi
+if grep -q 'Error reading configuration' "$LAB/batch.out"; then
+	fail "$LAB_TEST_NAME" "a run of the killed batch lost its config file:"
+	grep 'Error reading configuration' "$LAB/batch.out"
+	exit 0
+fi
+for _ in $(seq 600); do
+	pgrep -f "doveadm -c $LAB/state/tmp/.* migrate run" >/dev/null || break
+	sleep 0.1
+done
 rc=0; batch -F "$csv" -n 4 --final || rc=$?
 bad=$(all_complete) ||
 	{ fail "$LAB_TEST_NAME" "$bad: after the killed batch and a rerun, counts differ"; exit 0; }
