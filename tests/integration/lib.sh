@@ -156,7 +156,9 @@ lab_init() {
 	lab__owner=$$
 	# Mail processes run as dmvmail and must reach the homes below.
 	chmod 0755 "$LAB"
-	declare -ga LAB_CLEANUP=()
+	# keep what a companion library sourced before lab_init registered
+	# (lib-courier.sh: lab_courier_stop)
+	declare -ga LAB_CLEANUP=(${LAB_CLEANUP[@]+"${LAB_CLEANUP[@]}"})
 	trap lab__on_exit EXIT
 	trap 'lab__on_signal 2' INT
 	trap 'lab__on_signal 15' TERM
