@@ -13,11 +13,22 @@ enum migrate_state_status {
 	MIGRATE_STATE_FAILED,
 };
 
+/* Where the account is in its lifecycle (see docs/admin-guide.md). Before
+   the MX switch nobody works on this server's copy, so a pass mirrors the
+   old server; once switched, users work here and every pass is one-way
+   and additive. An account never goes back from switched. */
+enum migrate_phase {
+	MIGRATE_PHASE_MIRROR = 0,
+	MIGRATE_PHASE_SWITCHED,
+};
+
 struct migrate_state {
 	const char *user;
 	enum migrate_state_status status;
-	/* "initial" or "final" (the pass after the MX switch) */
-	const char *phase;
+	enum migrate_phase phase;
+	/* when and why the account became switched (phase switched) */
+	time_t switched;
+	const char *switch_reason;
 	time_t started, finished;
 	pid_t pid;
 	unsigned int runs;
@@ -51,6 +62,7 @@ int migrate_state_kv_parse(const char *data,
 			   void *context, const char **error_r);
 
 const char *migrate_state_status_name(enum migrate_state_status status);
+const char *migrate_phase_name(enum migrate_phase phase);
 /* A file name for the user's state: safe for any user name. */
 const char *migrate_state_file_name(const char *user, const char *suffix);
 

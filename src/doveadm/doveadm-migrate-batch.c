@@ -415,47 +415,9 @@ static void migrate_batch_print(struct migrate_batch *batch)
 
 static int migrate_batch_read(struct migrate_batch *batch, const char *path)
 {
-	ARRAY_TYPE(migrate_csv_error) errors;
-	const struct migrate_csv_error *err;
-	struct istream *input;
-	struct stat st;
-	const char *error;
-	int ret;
-
-	if (stat(path, &st) < 0) {
-		i_error("migrate batch: %s: stat() failed: %m", path);
-		return MIGRATE_EXIT_CONFIG;
-	}
-	if ((st.st_mode & 0044) != 0) {
-		i_warning("migrate batch: %s is readable by group or others "
-			  "and may hold passwords: chmod 600 it", path);
-	}
-	input = i_stream_create_file(path, 65536);
-	p_array_init(&batch->accounts, batch->pool, 64);
-	p_array_init(&errors, batch->pool, 8);
-	ret = migrate_csv_parse(input, batch->pool, &batch->accounts,
-				&errors, &error);
-	i_stream_unref(&input);
-	if (ret < 0) {
-		i_error("migrate batch: %s: %s", path, error);
-		return MIGRATE_EXIT_CONFIG;
-	}
-	array_foreach(&errors, err) {
-		if (batch->skip_bad_lines) {
-			i_warning("migrate batch: %s line %u: %s - skipped",
-				  path, err->line, err->error);
-		} else {
-			i_error("migrate batch: %s line %u: %s", path,
-				err->line, err->error);
-		}
-	}
-	if (array_count(&errors) > 0 && !batch->skip_bad_lines) {
-		i_error("migrate batch: %s: %u bad lines, nothing started "
-			"(fix them or use --skip-bad-lines)", path,
-			array_count(&errors));
-		return MIGRATE_EXIT_CONFIG;
-	}
-	return 0;
+	return doveadm_migrate_csv_read("migrate batch", path, batch->pool,
+					batch->skip_bad_lines,
+					&batch->accounts);
 }
 
 static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
@@ -519,8 +481,7 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 	array_foreach(&batch.accounts, account) {
 		job = array_append_space(&batch.jobs);
 		job->account = account;
-		job->job.user = account->dest_user != NULL ?
-			account->dest_user : account->email;
+		job->job.user = doveadm_migrate_account_user(account);
 		skip = migrate_batch_skip_reason(&batch, job);
 		if (skip != NULL)
 			job->result = p_strdup(batch.pool, skip);

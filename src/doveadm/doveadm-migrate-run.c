@@ -9,6 +9,7 @@
 #include "doveadm-print.h"
 #include "migrate-common.h"
 #include "migrate-csv.h"
+#include "migrate-snapshot.h"
 #include "migrate-state.h"
 #include "doveadm-migrate.h"
 
@@ -18,12 +19,22 @@
    Dovecot's own dsync run as a child process with the same config. The
    old server's logins are checked first (dsync panics when an imapc login
    fails), every step is recorded in the account's state file, and a
-   second run for the same user is refused while one is going. */
+   second run for the same user is refused while one is going.
+
+   The account's lifecycle decides how a pass copies. Before the MX switch
+   (phase mirror) `backup -R` makes this server a copy of the old one, so
+   mail deleted or flagged there follows here. Once users work here
+   (phase switched: --final, the on-login worker, migrate switch, or any
+   change here that no pass made, found by comparing the mailboxes with
+   the snapshot the last pass left) every pass is `sync -1 -R`: one-way
+   and additive, never deleting or reverting anything of the user's, and
+   never reaching dsync's "delete the mailbox and copy it again". */
 
 /* dsync's exit code when mailboxes changed while it ran ("You may want to
    run dsync again"): normal while the user works on this server */
 #define MIGRATE_RUN_DSYNC_EXIT_CHANGED 2
 #define MIGRATE_RUN_DSYNC_MAX_ATTEMPTS 3
+#define MIGRATE_DSYNC_EMPTY_HEADER_WORKAROUND "empty-header-workaround"
 /* how long migrate run --backend waits for the backend's answer */
 #define MIGRATE_RUN_REMOTE_TIMEOUT_SECS (24 * 60 * 60)
 
@@ -31,6 +42,8 @@ struct migrate_run {
 	const char *user;
 	const char *conf;
 	bool one_way, final;
+	/* why --final switches the account (--switch-reason) */
+	const char *switch_reason;
 	/* the migrate_gmail plugin is loaded: copy with migrate gmail */
 	bool gmail;
 	/* copy dsync's output to stderr (not in a doveadm server, where
@@ -49,6 +62,8 @@ struct migrate_run {
 	const char *folder_prefix, *prefix_conf;
 	struct migrate_state state;
 	struct doveadm_migrate_lock lock;
+	/* the user's mailboxes here before this pass copied anything */
+	struct migrate_snapshot before;
 	uint64_t messages_before, bytes_before;
 };
 
@@ -133,45 +148,77 @@ migrate_run_check_login(struct migrate_run *run, bool pop3,
 	return code;
 }
 
-/* Messages and bytes in the user's mailboxes on this server. */
+/* The user's mailboxes on this server now. Returns 0, or -1 with error_r
+   (then nothing is known of them). */
 static int
-migrate_run_count(struct migrate_run *run, uint64_t *messages_r,
-		  uint64_t *bytes_r, const char **error_r)
+migrate_run_snapshot_read(struct migrate_run *run,
+			  struct migrate_snapshot *snapshot_r,
+			  const char **error_r)
 {
 	struct doveadm_migrate_child child;
-	const char *const *args, *const *lines, *const *fields;
-	unsigned int count;
+	const char *const *args;
 	int ret = 0;
 
 	args = migrate_run_args(run, (const char *[]){
-		"-f", "tab", "mailbox", "status", "-u", run->user, "-t",
-		"messages vsize", "*", NULL });
+		"-f", "tab", "mailbox", "status", "-u", run->user,
+		MIGRATE_SNAPSHOT_STATUS_FIELDS, "*", NULL });
 	if (doveadm_migrate_child_run("doveadm", args, FALSE, &child) < 0) {
-		*error_r = t_strdup_printf("counting messages failed: %s",
+		*error_r = t_strdup_printf("reading the mailboxes failed: %s",
 			doveadm_migrate_child_last_error(&child));
 		ret = -1;
-	} else {
-		lines = t_strsplit(str_c(child.output), "\n");
-		count = str_array_length(lines);
-		while (count > 0 && lines[count - 1][0] == '\0')
-			count--;
-		fields = count == 0 ? NULL : t_strsplit(lines[count - 1], "\t");
-		if (fields == NULL || str_array_length(fields) != 2 ||
-		    str_to_uint64(fields[0], messages_r) < 0 ||
-		    str_to_uint64(fields[1], bytes_r) < 0) {
-			*error_r = "counting messages failed: unexpected output";
-			ret = -1;
-		}
+	} else if (migrate_snapshot_parse_status(str_c(child.output),
+			pool_datastack_create(), snapshot_r, error_r) < 0) {
+		*error_r = t_strdup_printf("reading the mailboxes failed: "
+			"unexpected doveadm mailbox status output: %s",
+			*error_r);
+		ret = -1;
 	}
 	doveadm_migrate_child_free(&child);
 	return ret;
+}
+
+/* The snapshot the last pass left. Returns 1, 0 if there is none, -1 if
+   it can't be read (error_r). */
+static int
+migrate_run_snapshot_load(struct migrate_run *run,
+			  struct migrate_snapshot *snapshot_r,
+			  const char **error_r)
+{
+	string_t *data;
+	int ret;
+
+	ret = doveadm_migrate_user_file_read(run->user, ".snapshot", &data,
+					     error_r);
+	if (ret <= 0)
+		return ret;
+	if (migrate_snapshot_parse(str_c(data), pool_datastack_create(),
+				   snapshot_r, error_r) < 0)
+		return -1;
+	return 1;
+}
+
+static void
+migrate_run_snapshot_save(struct migrate_run *run,
+			  const struct migrate_snapshot *snapshot)
+{
+	string_t *data = t_str_new(256);
+	const char *error;
+
+	migrate_snapshot_append(data, snapshot);
+	if (doveadm_migrate_user_file_write(run->user, ".snapshot", data,
+					    &error) < 0) {
+		/* the next pass then sees changes and treats the account
+		   as switched: safe */
+		i_error("migrate run: user %s: can't record the mailboxes "
+			"this pass left: %s", run->user, error);
+	}
 }
 
 static void migrate_run_print(const struct migrate_state *state)
 {
 	doveadm_print(state->user);
 	doveadm_print(migrate_state_status_name(state->status));
-	doveadm_print(state->phase);
+	doveadm_print(migrate_phase_name(state->phase));
 	doveadm_print_num(state->messages_copied);
 	doveadm_print_num(state->bytes_copied);
 	doveadm_print_num(state->messages_total);
@@ -217,23 +264,52 @@ static const char *const *migrate_run_doveadm_mail_plugins(void)
 	return plugins;
 }
 
+/* Is this pass one-way and additive? Always once the account is
+   switched; -1 asks for it for one pass; --folder-prefix has no other
+   way (the old folders are only part of the account). */
+static bool migrate_run_additive(const struct migrate_run *run)
+{
+	return run->state.phase == MIGRATE_PHASE_SWITCHED || run->one_way ||
+		run->folder_prefix != NULL;
+}
+
+/* dsync_features of the migration config with empty-header-workaround:
+   without it a message with an empty header (Courier's LF CR CR LF) makes
+   a later pass delete the mailbox ("Headers hashes don't match"). */
+static const char *migrate_run_dsync_features(void)
+{
+	const char *features = doveadm_migrate_conf_get("dsync_features");
+	const char *const *words = t_strsplit_spaces(features, " ");
+
+	if (str_array_find(words, MIGRATE_DSYNC_EMPTY_HEADER_WORKAROUND))
+		return t_strconcat("dsync_features=", features, NULL);
+	return t_strconcat("dsync_features=", features,
+			   *features == '\0' ? "" : " ",
+			   MIGRATE_DSYNC_EMPTY_HEADER_WORKAROUND, NULL);
+}
+
 /* The copying command: dsync, or migrate gmail for a Gmail source (labels
    become folders and each body is downloaded once; views are skipped by
    SPECIAL-USE, so -x isn't needed there). */
 static void
 migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
 {
-	const char *const *exclude;
+	const char *const *exclude, *features;
 
 	if (run->gmail) {
 		array_push_back(cmd, (const char *[]){ "migrate" });
 		array_push_back(cmd, (const char *[]){ "gmail" });
+		if (migrate_run_additive(run))
+			array_push_back(cmd, (const char *[]){ "-1" });
 		array_push_back(cmd, (const char *[]){ "-u" });
 		array_push_back(cmd, &run->user);
 		array_append_zero(cmd);
 		return;
 	}
-	if (run->one_way || run->folder_prefix != NULL) {
+	features = migrate_run_dsync_features();
+	array_push_back(cmd, (const char *[]){ "-o" });
+	array_push_back(cmd, &features);
+	if (migrate_run_additive(run)) {
 		array_push_back(cmd, (const char *[]){ "sync" });
 		array_push_back(cmd, (const char *[]){ "-1" });
 	} else {
@@ -418,6 +494,45 @@ migrate_run_drop_prefix_guid_errors(struct migrate_run *run,
 	}
 }
 
+/* After a failed mirroring pass: did dsync delete one of the user's
+   mailboxes here ("Deleting mailbox ...: out of step", which dsync's
+   backup does to copy the mailbox again on its next run)? */
+static const char *migrate_run_lost_box(struct migrate_run *run)
+{
+	struct migrate_snapshot now;
+	const char *error;
+
+	if (migrate_run_snapshot_read(run, &now, &error) < 0)
+		return NULL;
+	return migrate_snapshot_lost_box(&run->before, &now);
+}
+
+/* Should a failed attempt of dsync run again at once? */
+static bool
+migrate_run_dsync_again(struct migrate_run *run,
+			const struct doveadm_migrate_child *child)
+{
+	const char *lost;
+
+	if (child->exit_code == MIGRATE_RUN_DSYNC_EXIT_CHANGED &&
+	    array_count(&child->errors) == 0) {
+		/* mail changed on either side meanwhile: another pass
+		   copies what is still missing */
+		i_info("migrate run: user %s: mailboxes changed during "
+		       "dsync, running it again", run->user);
+		return TRUE;
+	}
+	if (!migrate_run_additive(run) && !run->gmail &&
+	    (lost = migrate_run_lost_box(run)) != NULL) {
+		/* no account is left without a mailbox it had */
+		i_warning("migrate run: user %s: dsync deleted mailbox %s "
+			  "to copy it again from the old server: copying it "
+			  "now", run->user, lost);
+		return TRUE;
+	}
+	return FALSE;
+}
+
 static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 {
 	struct doveadm_migrate_child child;
@@ -434,14 +549,10 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 			migrate_run_args(run, array_front(&cmd)), run->echo,
 			&child);
 		migrate_run_drop_prefix_guid_errors(run, &child);
-		if (ret == 0 || attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS ||
-		    child.exit_code != MIGRATE_RUN_DSYNC_EXIT_CHANGED ||
-		    array_count(&child.errors) > 0)
+		if ((ret == 0 && array_count(&child.errors) == 0) ||
+		    attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS ||
+		    !migrate_run_dsync_again(run, &child))
 			break;
-		/* mail changed on either side meanwhile: another pass
-		   copies what is still missing */
-		i_info("migrate run: user %s: mailboxes changed during "
-		       "dsync, running it again", run->user);
 		doveadm_migrate_child_free(&child);
 	}
 	if (ret < 0 || array_count(&child.errors) > 0) {
@@ -505,7 +616,9 @@ static int migrate_run_begin(struct migrate_run *run)
 	i_zero(&run->state);
 	run->state.user = run->user;
 	run->state.status = MIGRATE_STATE_RUNNING;
-	run->state.phase = run->final ? "final" : "initial";
+	run->state.phase = prev.phase;
+	run->state.switched = prev.switched;
+	run->state.switch_reason = prev.switch_reason;
 	run->state.started = time(NULL);
 	run->state.finished = time(NULL);
 	run->state.pid = getpid();
@@ -519,10 +632,64 @@ static int migrate_run_begin(struct migrate_run *run)
 	return 0;
 }
 
+/* Switch the account: from now on every pass only adds mail. Recorded
+   before anything is copied, so a pass that is killed leaves it
+   switched. */
+static int migrate_run_switch(struct migrate_run *run, const char *reason)
+{
+	const char *error;
+
+	run->state.phase = MIGRATE_PHASE_SWITCHED;
+	run->state.switched = time(NULL);
+	run->state.switch_reason = reason;
+	i_info("migrate run: user %s: switched (%s): this and every later "
+	       "pass only adds mail", run->user, reason);
+	if (doveadm_migrate_state_write(&run->state, &error) < 0) {
+		i_error("migrate run: user %s: can't record the state: %s",
+			run->user, error);
+		return -1;
+	}
+	return 0;
+}
+
+/* Is the account still in the mirror phase, or do users work here
+   already? Anything here that no pass of the migration made says they do
+   (when in doubt: switched). Returns 0, or -1 if the state can't be
+   written. */
+static int migrate_run_lifecycle(struct migrate_run *run)
+{
+	struct migrate_snapshot prev;
+	const char *reason = NULL, *error;
+	uint64_t messages, vsize;
+	int ret;
+
+	if (run->state.phase == MIGRATE_PHASE_SWITCHED)
+		return 0;
+	if (run->final) {
+		reason = run->switch_reason != NULL ? run->switch_reason :
+			"the final pass after the MX switch (--final)";
+	} else if ((ret = migrate_run_snapshot_load(run, &prev,
+						    &error)) < 0) {
+		reason = t_strdup_printf("what the last pass left here "
+			"can't be read (%s)", error);
+	} else if (ret == 0) {
+		migrate_snapshot_totals(&run->before, &messages, &vsize);
+		if (messages > 0) {
+			reason = t_strdup_printf("%"PRIu64" messages were "
+				"here before the first pass", messages);
+		}
+	} else if (migrate_snapshot_changed(&prev, &run->before, &reason)) {
+		reason = t_strconcat("changes here since the last pass: ",
+				     reason, NULL);
+	}
+	return reason == NULL ? 0 : migrate_run_switch(run, reason);
+}
+
 /* Copy on this server with dsync (or migrate gmail). */
 static int migrate_run_local(struct migrate_run *run)
 {
-	const char *const *plugins, *error, *pop3_vname;
+	const char *const *plugins, *error, *pop3_vname, *snapshot_error;
+	struct migrate_snapshot after;
 	uint64_t messages_after, bytes_after;
 	int code;
 
@@ -558,18 +725,24 @@ static int migrate_run_local(struct migrate_run *run)
 	    (code = migrate_run_check_login(run, TRUE, pop3_vname,
 					    &error)) != 0)
 		return migrate_run_finish(run, code, error);
-	if (migrate_run_count(run, &run->messages_before, &run->bytes_before,
-			      &error) < 0) {
+	if (migrate_run_snapshot_read(run, &run->before, &error) < 0) {
 		return migrate_run_finish(run, MIGRATE_EXIT_TEMPFAIL,
 			t_strdup_printf("this server: %s", error));
 	}
+	if (migrate_run_lifecycle(run) < 0) {
+		return migrate_run_finish(run, MIGRATE_EXIT_SOFTWARE,
+			"this server: can't record the account's phase");
+	}
+	migrate_snapshot_totals(&run->before, &run->messages_before,
+				&run->bytes_before);
 
 	code = migrate_run_dsync(run, &error);
 
-	/* what is there now, also after a failure: a later run goes on
-	   from it */
-	if (migrate_run_count(run, &messages_after, &bytes_after,
-			      &error) == 0) {
+	/* what is there now, also after a failure: the next pass compares
+	   with it, and a later run goes on from it */
+	if (migrate_run_snapshot_read(run, &after, &snapshot_error) == 0) {
+		migrate_run_snapshot_save(run, &after);
+		migrate_snapshot_totals(&after, &messages_after, &bytes_after);
 		run->state.messages_total = messages_after;
 		run->state.bytes_total = bytes_after;
 		run->state.messages_copied =
@@ -591,6 +764,23 @@ migrate_run_remote_uint64(const struct doveadm_migrate_remote_result *result,
 		*value_r = 0;
 }
 
+/* The backend decides the account's phase from its own mailboxes: keep
+   what it says, so status shows it here too. */
+static void
+migrate_run_remote_phase(struct migrate_run *run,
+			 const struct doveadm_migrate_remote_result *result)
+{
+	const char *phase = doveadm_migrate_remote_field(result, "phase");
+
+	if (phase != NULL && strcmp(phase, "switched") == 0 &&
+	    run->state.phase != MIGRATE_PHASE_SWITCHED) {
+		run->state.phase = MIGRATE_PHASE_SWITCHED;
+		run->state.switched = time(NULL);
+		run->state.switch_reason = t_strdup_printf(
+			"switched on backend %s", run->backend);
+	}
+}
+
 /* The run's parameters for the backend's migrate run. */
 static string_t *migrate_run_remote_request(struct migrate_run *run)
 {
@@ -603,6 +793,10 @@ static string_t *migrate_run_remote_request(struct migrate_run *run)
 		doveadm_migrate_remote_param_bool(json, "oneWay");
 	if (run->final)
 		doveadm_migrate_remote_param_bool(json, "final");
+	if (run->switch_reason != NULL) {
+		doveadm_migrate_remote_param_str(json, "switchReason",
+						 run->switch_reason);
+	}
 	if (run->folder_prefix != NULL) {
 		doveadm_migrate_remote_param_str(json, "folderPrefix",
 						 run->folder_prefix);
@@ -657,6 +851,7 @@ migrate_run_remote_call(struct migrate_run *run, pool_t pool,
 					  &run->state.bytes_copied);
 		migrate_run_remote_uint64(&result, "total",
 					  &run->state.messages_total);
+		migrate_run_remote_phase(run, &result);
 		return 0;
 	}
 	*error_r = p_strdup(pool, error);
@@ -776,6 +971,9 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 	}
 	(void)doveadm_cmd_param_bool(cctx, "one-way", &run.one_way);
 	(void)doveadm_cmd_param_bool(cctx, "final", &run.final);
+	if (doveadm_cmd_param_str(cctx, "switch-reason", &run.switch_reason) &&
+	    *run.switch_reason == '\0')
+		run.switch_reason = NULL;
 	(void)doveadm_cmd_param_array(cctx, "exclude", &run.excludes);
 	(void)doveadm_cmd_param_str(cctx, "backend", &run.backend);
 	if (doveadm_cmd_param_str(cctx, "folder-prefix", &run.folder_prefix) &&
@@ -828,7 +1026,8 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 struct doveadm_cmd_ver2 doveadm_cmd_migrate_run = {
 	.name = "migrate run",
 	.cmd = cmd_migrate_run,
-	.usage = "-u <user> [-1] [--final] [-x <mailbox> ...] "
+	.usage = "-u <user> [-1] [--final [--switch-reason <text>]] "
+		 "[-x <mailbox> ...] "
 		 "[--backend <url>] [--source-user <login>] "
 		 "[--source-host <host>] [--source-port <port>] "
 		 "[--source-ssl no|imaps|starttls] [--folder-prefix <folder>]",
@@ -836,6 +1035,7 @@ DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('u', "user", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('1', "one-way", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('F', "final", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "switch-reason", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('x', "exclude", CMD_PARAM_ARRAY, 0)
 DOVEADM_CMD_PARAM('\0', "backend", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "folder-prefix", CMD_PARAM_STR, 0)

@@ -25,6 +25,8 @@ ARRAY_DEFINE_TYPE(migrate_state, struct migrate_state);
 
 struct migrate_status_totals {
 	unsigned int accounts, running, finished, failed, interrupted, queued;
+	/* switched by migrate switch before any run */
+	unsigned int never_run;
 	uint64_t messages_total, bytes_total;
 };
 
@@ -74,6 +76,8 @@ migrate_status_print(const struct migrate_state *state, bool is_queued,
 		totals->running++;
 	else if (state->status == MIGRATE_STATE_FINISHED)
 		totals->finished++;
+	else if (state->status == MIGRATE_STATE_NONE)
+		totals->never_run++;
 	else
 		totals->failed++;
 	totals->messages_total += state->messages_total;
@@ -81,7 +85,10 @@ migrate_status_print(const struct migrate_state *state, bool is_queued,
 
 	doveadm_print(state->user);
 	doveadm_print(status);
-	doveadm_print(state->phase == NULL ? "" : state->phase);
+	/* a queued account that never ran has no phase yet */
+	doveadm_print(state->status == MIGRATE_STATE_NONE &&
+		      state->phase == MIGRATE_PHASE_MIRROR ? "" :
+		      migrate_phase_name(state->phase));
 	doveadm_print_num(state->runs);
 	doveadm_print(state->started == 0 ? "" : unixdate2str(state->started));
 	doveadm_print(state->status == MIGRATE_STATE_RUNNING ||
@@ -127,7 +134,6 @@ migrate_status_read_queue(const char *dir, const char *mask,
 		/* not started yet: "started" says when it was queued */
 		state = array_append_space(states);
 		state->user = user;
-		state->phase = "";
 		if (stat(t_strdup_printf("%s/%s", queue_dir, d->d_name),
 			 &st) == 0)
 			state->started = st.st_mtime;
@@ -208,10 +214,12 @@ static void cmd_migrate_status(struct doveadm_cmd_context *cctx)
 	/* the totals row: "user" says what it is */
 	doveadm_print(t_strdup_printf("(total: %u accounts)", totals.accounts));
 	doveadm_print(t_strdup_printf("%u finished, %u failed, %u running, "
-				      "%u interrupted, %u queued",
+				      "%u interrupted, %u queued%s",
 				      totals.finished, totals.failed,
 				      totals.running, totals.interrupted,
-				      totals.queued));
+				      totals.queued, totals.never_run == 0 ? "" :
+				      t_strdup_printf(", %u never run",
+						      totals.never_run)));
 	doveadm_print("");
 	doveadm_print("");
 	doveadm_print("");

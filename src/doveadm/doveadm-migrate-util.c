@@ -528,19 +528,11 @@ const char *doveadm_migrate_conf_get(const char *key)
 	return t_strcut(doveadm_migrate_conf_get_all(key), '\n');
 }
 
-int doveadm_migrate_state_read(const char *user, pool_t pool,
-			       struct migrate_state *state_r,
-			       const char **error_r)
-{
-	const char *path = t_strdup_printf("%s/%s", doveadm_migrate_state_dir(),
-		migrate_state_file_name(user, ".state"));
-
-	return doveadm_migrate_state_read_path(path, pool, state_r, error_r);
-}
-
-int doveadm_migrate_state_read_path(const char *path, pool_t pool,
-				    struct migrate_state *state_r,
-				    const char **error_r)
+/* Read all of path into a string (data stack). Returns 1, 0 if it doesn't
+   exist, -1 on error. */
+static int
+doveadm_migrate_file_read(const char *path, string_t **data_r,
+			  const char **error_r)
 {
 	struct istream *input;
 	const unsigned char *data;
@@ -561,6 +553,56 @@ int doveadm_migrate_state_read_path(const char *path, pool_t pool,
 		return ret;
 	}
 	i_stream_unref(&input);
+	*data_r = str;
+	return 1;
+}
+
+static const char *
+doveadm_migrate_user_file_path(const char *user, const char *suffix)
+{
+	return t_strdup_printf("%s/%s", doveadm_migrate_state_dir(),
+			       migrate_state_file_name(user, suffix));
+}
+
+int doveadm_migrate_user_file_read(const char *user, const char *suffix,
+				   string_t **data_r, const char **error_r)
+{
+	return doveadm_migrate_file_read(
+		doveadm_migrate_user_file_path(user, suffix), data_r, error_r);
+}
+
+int doveadm_migrate_user_file_write(const char *user, const char *suffix,
+				    const string_t *data, const char **error_r)
+{
+	const char *dir = doveadm_migrate_state_dir();
+
+	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST) {
+		*error_r = t_strdup_printf("mkdir(%s) failed: %m", dir);
+		return -1;
+	}
+	/* readers (status) see the old or the new file, never half */
+	return migrate_file_replace(
+		doveadm_migrate_user_file_path(user, suffix), data, error_r);
+}
+
+int doveadm_migrate_state_read(const char *user, pool_t pool,
+			       struct migrate_state *state_r,
+			       const char **error_r)
+{
+	return doveadm_migrate_state_read_path(
+		doveadm_migrate_user_file_path(user, ".state"), pool,
+		state_r, error_r);
+}
+
+int doveadm_migrate_state_read_path(const char *path, pool_t pool,
+				    struct migrate_state *state_r,
+				    const char **error_r)
+{
+	string_t *str;
+	int ret;
+
+	if ((ret = doveadm_migrate_file_read(path, &str, error_r)) <= 0)
+		return ret;
 	if (migrate_state_parse(str_c(str), pool, state_r, error_r) < 0) {
 		*error_r = t_strdup_printf("%s: %s", path, *error_r);
 		return -1;
@@ -571,20 +613,63 @@ int doveadm_migrate_state_read_path(const char *path, pool_t pool,
 int doveadm_migrate_state_write(const struct migrate_state *state,
 				const char **error_r)
 {
-	const char *dir = doveadm_migrate_state_dir();
-	const char *path;
-	string_t *data;
+	string_t *data = t_str_new(512);
 
-	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST) {
-		*error_r = t_strdup_printf("mkdir(%s) failed: %m", dir);
-		return -1;
-	}
-	path = t_strdup_printf("%s/%s", dir,
-			       migrate_state_file_name(state->user, ".state"));
-	data = t_str_new(512);
 	migrate_state_append(data, state);
-	/* readers (status) see the old or the new file, never half */
-	return migrate_file_replace(path, data, error_r);
+	return doveadm_migrate_user_file_write(state->user, ".state", data,
+					       error_r);
+}
+
+const char *doveadm_migrate_account_user(const struct migrate_account *account)
+{
+	return account->dest_user != NULL ? account->dest_user :
+		account->email;
+}
+
+int doveadm_migrate_csv_read(const char *cmd_name, const char *path,
+			     pool_t pool, bool skip_bad_lines,
+			     ARRAY_TYPE(migrate_account) *accounts_r)
+{
+	ARRAY_TYPE(migrate_csv_error) errors;
+	const struct migrate_csv_error *err;
+	struct istream *input;
+	struct stat st;
+	const char *error;
+	int ret;
+
+	if (stat(path, &st) < 0) {
+		i_error("%s: %s: stat() failed: %m", cmd_name, path);
+		return MIGRATE_EXIT_CONFIG;
+	}
+	if ((st.st_mode & 0044) != 0) {
+		i_warning("%s: %s is readable by group or others and may "
+			  "hold passwords: chmod 600 it", cmd_name, path);
+	}
+	input = i_stream_create_file(path, 65536);
+	p_array_init(accounts_r, pool, 64);
+	p_array_init(&errors, pool, 8);
+	ret = migrate_csv_parse(input, pool, accounts_r, &errors, &error);
+	i_stream_unref(&input);
+	if (ret < 0) {
+		i_error("%s: %s: %s", cmd_name, path, error);
+		return MIGRATE_EXIT_CONFIG;
+	}
+	array_foreach(&errors, err) {
+		if (skip_bad_lines) {
+			i_warning("%s: %s line %u: %s - skipped", cmd_name,
+				  path, err->line, err->error);
+		} else {
+			i_error("%s: %s line %u: %s", cmd_name, path,
+				err->line, err->error);
+		}
+	}
+	if (array_count(&errors) > 0 && !skip_bad_lines) {
+		i_error("%s: %s: %u bad lines, nothing started (fix them or "
+			"use --skip-bad-lines)", cmd_name, path,
+			array_count(&errors));
+		return MIGRATE_EXIT_CONFIG;
+	}
+	return 0;
 }
 
 int doveadm_migrate_lock(const char *user, bool try_only,

@@ -18,10 +18,11 @@
 #include <sys/wait.h>
 
 /* doveadm migrate worker: drains the on-login queue that migrate_onlogin
-   fills (migrate_state_dir/queue), one "doveadm migrate run -1" child per
-   account, with batch's limits: at most -n at once, none started while
-   the machine is loaded, each stopped after its timeout. The one-way sync
-   only adds to this server, so what users do here meanwhile (new mail,
+   fills (migrate_state_dir/queue), one "doveadm migrate run --final" child
+   per account (the user works here: the account is switched), with
+   batch's limits: at most -n at once, none started while the machine is
+   loaded, each stopped after its timeout. The one-way sync only adds to
+   this server, so what users do here meanwhile (new mail,
    deletions of other mail) is never undone. An entry leaves the queue when
    its run finished, or failed for good (the cause is in the state);
    killed, the worker leaves the entries of the runs it had started, and
@@ -305,9 +306,13 @@ static void migrate_worker_start(struct migrate_worker *worker,
 	job = array_append_space(&worker->jobs);
 	job->user = i_strdup(user);
 	job->job.user = job->user;
-	/* one-way: the server's own new mail and changes stay */
+	/* the user works here already: the account is switched, so its
+	   passes are one-way and the server's own new mail and changes
+	   stay */
 	doveadm_migrate_job_start(&job->job, worker->conf,
-				  (const char *[]){ "-1", NULL }, TRUE);
+		(const char *[]){ "--final", "--switch-reason",
+				  "the user logged in here (on-login worker)",
+				  NULL }, TRUE);
 	i_info("migrate worker: user %s: started (pid %ld)", user,
 	       (long)job->job.pid);
 	if (array_count(&worker->jobs) > worker->max_running)

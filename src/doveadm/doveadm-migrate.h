@@ -3,6 +3,7 @@
 
 #include "doveadm.h"
 #include "doveadm-cmd.h"
+#include "migrate-csv.h"
 
 struct module;
 struct migrate_state;
@@ -15,6 +16,7 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_archive;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_gmail;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_status;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_switch;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_worker;
 
 /* A doveadm/doveconf child process: the migration runs the same doveadm
@@ -100,6 +102,21 @@ int doveadm_migrate_state_read_path(const char *path, pool_t pool,
 				    const char **error_r);
 int doveadm_migrate_state_write(const struct migrate_state *state,
 				const char **error_r);
+/* The user's file with suffix (".snapshot", ...) in migrate_state_dir:
+   read returns 1 with data_r (data stack), 0 if there is none, -1 on
+   error; write replaces it atomically (mode 0600). */
+int doveadm_migrate_user_file_read(const char *user, const char *suffix,
+				   string_t **data_r, const char **error_r);
+int doveadm_migrate_user_file_write(const char *user, const char *suffix,
+				    const string_t *data, const char **error_r);
+/* Read the accounts CSV of migrate batch (and switch): a bad line is an
+   error, or a warning with skip_bad_lines. Returns 0, or a MIGRATE_EXIT_*
+   code (logged, prefixed with cmd_name). */
+int doveadm_migrate_csv_read(const char *cmd_name, const char *path,
+			     pool_t pool, bool skip_bad_lines,
+			     ARRAY_TYPE(migrate_account) *accounts_r);
+/* The account's user on this server (dest_user, or the email). */
+const char *doveadm_migrate_account_user(const struct migrate_account *account);
 /* Take the user's run lock. Returns 1 if taken (released at once if
    try_only: then 1 means nobody holds it), 0 if another process holds
    it, -1 on error. */

@@ -20,6 +20,31 @@ const char *migrate_state_status_name(enum migrate_state_status status)
 	return migrate_state_status_names[status];
 }
 
+static const char *const migrate_phase_names[] = {
+	[MIGRATE_PHASE_MIRROR] = "mirror",
+	[MIGRATE_PHASE_SWITCHED] = "switched",
+};
+
+const char *migrate_phase_name(enum migrate_phase phase)
+{
+	i_assert(phase < N_ELEMENTS(migrate_phase_names));
+	return migrate_phase_names[phase];
+}
+
+static int migrate_phase_parse(const char *value, enum migrate_phase *phase_r)
+{
+	if (strcmp(value, "mirror") == 0 || strcmp(value, "initial") == 0) {
+		/* "initial": written before the lifecycle was recorded */
+		*phase_r = MIGRATE_PHASE_MIRROR;
+	} else if (strcmp(value, "switched") == 0 ||
+		   strcmp(value, "final") == 0) {
+		*phase_r = MIGRATE_PHASE_SWITCHED;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
 static int
 migrate_state_status_parse(const char *value,
 			   enum migrate_state_status *status_r)
@@ -38,6 +63,7 @@ migrate_state_status_parse(const char *value,
 struct migrate_state_parse_context {
 	struct migrate_state *state;
 	pool_t pool;
+	bool have_status;
 };
 
 int migrate_state_kv_parse(const char *data,
@@ -86,10 +112,14 @@ migrate_state_parse_field(void *context, const char *key, const char *value)
 
 	if (strcmp(key, "user") == 0)
 		state->user = p_strdup(pool, value);
-	else if (strcmp(key, "status") == 0)
+	else if (strcmp(key, "status") == 0) {
+		ctx->have_status = TRUE;
 		return migrate_state_status_parse(value, &state->status);
+	}
 	else if (strcmp(key, "phase") == 0)
-		state->phase = p_strdup(pool, value);
+		return migrate_phase_parse(value, &state->phase);
+	else if (strcmp(key, "switch_reason") == 0)
+		state->switch_reason = p_strdup_empty(pool, value);
 	else if (strcmp(key, "last_error") == 0)
 		state->last_error = p_strdup_empty(pool, value);
 	else if (strcmp(key, "backend") == 0)
@@ -98,7 +128,8 @@ migrate_state_parse_field(void *context, const char *key, const char *value)
 		return str_to_int(value, &state->exit_code);
 	else {
 		static const char *const num_keys[] = {
-			"started", "finished", "pid", "runs", "messages_copied",
+			"started", "finished", "switched", "pid", "runs",
+			"messages_copied",
 			"bytes_copied", "messages_total", "bytes_total", NULL
 		};
 		if (!str_array_find(num_keys, key)) {
@@ -111,6 +142,8 @@ migrate_state_parse_field(void *context, const char *key, const char *value)
 			state->started = (time_t)num;
 		else if (strcmp(key, "finished") == 0)
 			state->finished = (time_t)num;
+		else if (strcmp(key, "switched") == 0)
+			state->switched = (time_t)num;
 		else if (strcmp(key, "pid") == 0)
 			state->pid = (pid_t)num;
 		else if (strcmp(key, "runs") == 0)
@@ -139,7 +172,8 @@ int migrate_state_parse(const char *data, pool_t pool,
 	if (migrate_state_kv_parse(data, migrate_state_parse_field, &ctx,
 				   error_r) < 0)
 		return -1;
-	if (state_r->user == NULL || state_r->status == MIGRATE_STATE_NONE) {
+	/* "none": switched by migrate switch before any pass */
+	if (state_r->user == NULL || !ctx.have_status) {
 		*error_r = "user or status missing";
 		return -1;
 	}
@@ -152,8 +186,14 @@ void migrate_state_append(string_t *dest, const struct migrate_state *state)
 	migrate_state_kv_append(dest, "user", state->user);
 	migrate_state_kv_append(dest, "status",
 				migrate_state_status_name(state->status));
-	migrate_state_kv_append(dest, "phase",
-				state->phase == NULL ? "initial" : state->phase);
+	migrate_state_kv_append(dest, "phase", migrate_phase_name(state->phase));
+	if (state->phase == MIGRATE_PHASE_SWITCHED) {
+		str_printfa(dest, "switched\t%lld\n",
+			    (long long)state->switched);
+		migrate_state_kv_append(dest, "switch_reason",
+			state->switch_reason == NULL ? "" :
+			state->switch_reason);
+	}
 	str_printfa(dest, "started\t%lld\nfinished\t%lld\npid\t%ld\nruns\t%u\n"
 		    "messages_copied\t%"PRIu64"\nbytes_copied\t%"PRIu64"\n"
 		    "messages_total\t%"PRIu64"\nbytes_total\t%"PRIu64"\n"

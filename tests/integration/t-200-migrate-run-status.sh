@@ -58,7 +58,7 @@ assert_eq 0 "$rc" "second run succeeds" || exit 0
 status_json >"$LAB/status.json"
 assert_eq 4 "$(jfield good@example.com copied <"$LAB/status.json")" "second run copied only the 4 new messages" || exit 0
 assert_eq 64 "$(jfield good@example.com messages <"$LAB/status.json")" "destination holds 64" || exit 0
-assert_eq final "$(jfield good@example.com phase <"$LAB/status.json")" "phase final recorded" || exit 0
+assert_eq switched "$(jfield good@example.com phase <"$LAB/status.json")" "--final switched the account" || exit 0
 
 # wrong password: fails fast, exit 77
 cp "$MIG_CONF" "$LAB/badpw.conf"

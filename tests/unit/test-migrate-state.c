@@ -15,7 +15,9 @@ static void test_migrate_state_roundtrip(void)
 	i_zero(&state);
 	state.user = "alice@example.com";
 	state.status = MIGRATE_STATE_FAILED;
-	state.phase = "final";
+	state.phase = MIGRATE_PHASE_SWITCHED;
+	state.switched = 1700000001;
+	state.switch_reason = "mail delivered here:\tINBOX";
 	state.started = 1700000000;
 	state.finished = 1700000042;
 	state.pid = 4242;
@@ -34,7 +36,9 @@ static void test_migrate_state_roundtrip(void)
 					&parsed, &error) == 0);
 	test_assert_strcmp(parsed.user, state.user);
 	test_assert(parsed.status == MIGRATE_STATE_FAILED);
-	test_assert_strcmp(parsed.phase, "final");
+	test_assert(parsed.phase == MIGRATE_PHASE_SWITCHED);
+	test_assert(parsed.switched == 1700000001);
+	test_assert_strcmp(parsed.switch_reason, state.switch_reason);
 	test_assert(parsed.started == state.started);
 	test_assert(parsed.finished == state.finished);
 	test_assert(parsed.pid == 4242);
@@ -55,6 +59,47 @@ static void test_migrate_state_roundtrip(void)
 	test_assert(migrate_state_parse(str_c(str), pool_datastack_create(),
 					&parsed, &error) == 0);
 	test_assert(parsed.backend == NULL);
+
+	/* a mirroring account has no switch lines */
+	str_truncate(str, 0);
+	state.phase = MIGRATE_PHASE_MIRROR;
+	migrate_state_append(str, &state);
+	test_assert(strstr(str_c(str), "switch") == NULL);
+	test_assert(migrate_state_parse(str_c(str), pool_datastack_create(),
+					&parsed, &error) == 0);
+	test_assert(parsed.phase == MIGRATE_PHASE_MIRROR);
+	test_assert(parsed.switched == 0 && parsed.switch_reason == NULL);
+	test_end();
+}
+
+static void test_migrate_state_old_phases(void)
+{
+	static const struct {
+		const char *phase;
+		enum migrate_phase expected;
+	} tests[] = {
+		/* written before the lifecycle was recorded */
+		{ "initial", MIGRATE_PHASE_MIRROR },
+		{ "final", MIGRATE_PHASE_SWITCHED },
+		{ "mirror", MIGRATE_PHASE_MIRROR },
+		{ "switched", MIGRATE_PHASE_SWITCHED },
+	};
+	struct migrate_state state;
+	const char *error;
+	unsigned int i;
+
+	test_begin("state phases of older versions");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		test_assert_idx(migrate_state_parse(t_strdup_printf(
+			"user\ta\nstatus\tfinished\nphase\t%s\n",
+			tests[i].phase), pool_datastack_create(), &state,
+			&error) == 0, i);
+		test_assert_idx(state.phase == tests[i].expected, i);
+	}
+	/* an unknown phase is never taken for mirror */
+	test_assert(migrate_state_parse("user\ta\nstatus\tfinished\n"
+		"phase\tlater\n", pool_datastack_create(), &state,
+		&error) < 0);
 	test_end();
 }
 
@@ -102,6 +147,7 @@ int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_migrate_state_roundtrip,
+		test_migrate_state_old_phases,
 		test_migrate_state_broken,
 		test_migrate_state_file_name,
 		NULL
