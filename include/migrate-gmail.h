@@ -28,16 +28,32 @@ struct migrate_gmail_result {
 	unsigned int flags_updated;
 	/* copies removed because the label was removed at the source */
 	unsigned int expunged;
+	/* switched accounts: copies made by an earlier pass that the user
+	   moved or deleted here, left so */
+	unsigned int kept_away;
 	/* source folders read, and skipped (views, excluded) */
 	unsigned int folders, folders_skipped;
 };
 
+struct migrate_gmail_options {
+	/* nothing is written; the result says what would be */
+	bool dry_run;
+	/* the account is switched (users work here): only copies the
+	   ledger doesn't know are made (new mail, new labels at Gmail);
+	   nothing here is removed, flagged or brought back */
+	bool additive;
+};
+
+/* Where the ledger of the copies a migration made is kept, in the
+   destination user's home. */
+#define MIGRATE_GMAIL_LEDGER_PATH "~/.dovecot-migrate/gmail-ledger"
+
 /* Migrate the Gmail account behind src_user (an imapc: location) into
-   dest_user. With dry_run nothing is written; the result says what would
-   be. Returns 0 on success, -1 on failure with error_r and mail_error_r
-   set. */
+   dest_user. Returns 0 on success, -1 on failure with error_r and
+   mail_error_r set. */
 typedef int migrate_gmail_sync_func_t(struct mail_user *dest_user,
-				      struct mail_user *src_user, bool dry_run,
+				      struct mail_user *src_user,
+				      const struct migrate_gmail_options *options,
 				      struct migrate_gmail_result *result_r,
 				      enum mail_error *mail_error_r,
 				      const char **error_r);

@@ -15,7 +15,8 @@
 
 /* doveadm migrate gmail: copy a Gmail account (the imapc_* settings of
    the migration config) into the user's mailboxes, each body downloaded
-   once. The work is done by the migrate_gmail mail plugin, which must be
+   once; with -1 (a switched account, as migrate run passes it) one-way
+   and additive. The work is done by the migrate_gmail mail plugin, which must be
    in the doveadm mail_plugins; this command creates the source user as
    dsync does (the user's settings with mail_location = imapc:). */
 
@@ -23,7 +24,7 @@
 
 struct gmail_cmd_context {
 	struct doveadm_mail_cmd_context ctx;
-	bool dry_run;
+	struct migrate_gmail_options options;
 };
 
 static migrate_gmail_sync_func_t *doveadm_migrate_gmail_func(void)
@@ -51,6 +52,7 @@ cmd_migrate_gmail_print(struct mail_user *user,
 	doveadm_print_num(res->present);
 	doveadm_print_num(res->flags_updated);
 	doveadm_print_num(res->expunged);
+	doveadm_print_num(res->kept_away);
 	doveadm_print_num(res->folders_skipped);
 }
 
@@ -100,7 +102,7 @@ cmd_migrate_gmail_run(struct doveadm_mail_cmd_context *_ctx,
 	}
 	src_user->admin = TRUE;
 
-	ret = sync_func(user, src_user, ctx->dry_run, &res, &mail_error,
+	ret = sync_func(user, src_user, &ctx->options, &res, &mail_error,
 			&error);
 	mail_user_deinit(&src_user);
 
@@ -113,11 +115,14 @@ cmd_migrate_gmail_run(struct doveadm_mail_cmd_context *_ctx,
 	e_info(user->event, "migrate_gmail: %u messages in All Mail and "
 	       "Trash/Junk, %u folder copies (%u archived); downloaded %u "
 	       "(%"PRIu64" bytes), copied locally %u, already there %u, "
-	       "flags updated %u, removed %u; %u folders read, %u skipped%s",
+	       "flags updated %u, removed %u, left moved or deleted here %u; "
+	       "%u folders read, %u skipped%s%s",
 	       res.messages, res.memberships, res.archived, res.downloaded,
 	       res.bytes_downloaded, res.local_copies, res.present,
-	       res.flags_updated, res.expunged, res.folders,
-	       res.folders_skipped, ctx->dry_run ? " (dry run)" : "");
+	       res.flags_updated, res.expunged, res.kept_away, res.folders,
+	       res.folders_skipped,
+	       ctx->options.additive ? " (one-way: switched account)" : "",
+	       ctx->options.dry_run ? " (dry run)" : "");
 	return 0;
 }
 
@@ -129,7 +134,10 @@ cmd_migrate_gmail_parse_arg(struct doveadm_mail_cmd_context *_ctx, int c)
 
 	switch (c) {
 	case 'n':
-		ctx->dry_run = TRUE;
+		ctx->options.dry_run = TRUE;
+		break;
+	case '1':
+		ctx->options.additive = TRUE;
 		break;
 	default:
 		return FALSE;
@@ -143,7 +151,8 @@ cmd_migrate_gmail_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
 {
 	static const char *const numeric[] = {
 		"messages", "copies", "archived", "downloaded", "bytes",
-		"local", "present", "flags", "removed", "skipped", NULL
+		"local", "present", "flags", "removed", "kept", "skipped",
+		NULL
 	};
 	const char *const *name;
 
@@ -159,7 +168,7 @@ static struct doveadm_mail_cmd_context *cmd_migrate_gmail_alloc(void)
 	struct gmail_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct gmail_cmd_context);
-	ctx->ctx.getopt_args = "n";
+	ctx->ctx.getopt_args = "n1";
 	ctx->ctx.v.parse_arg = cmd_migrate_gmail_parse_arg;
 	ctx->ctx.v.init = cmd_migrate_gmail_init;
 	ctx->ctx.v.run = cmd_migrate_gmail_run;
@@ -170,9 +179,10 @@ static struct doveadm_mail_cmd_context *cmd_migrate_gmail_alloc(void)
 struct doveadm_cmd_ver2 doveadm_cmd_migrate_gmail = {
 	.name = "migrate gmail",
 	.mail_cmd = cmd_migrate_gmail_alloc,
-	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "[-n]",
+	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "[-n] [-1]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_MAIL_COMMON
 DOVEADM_CMD_PARAM('n', "dry-run", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('1', "one-way", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAMS_END
 };

@@ -10,7 +10,11 @@
 #include "mail-search-build.h"
 #include "mailbox-list-iter.h"
 #include "mail-storage-settings.h"
+#include "mkdir-parents.h"
+#include "istream.h"
+#include "migrate-file.h"
 #include "migrate-gmail-folder.h"
+#include "migrate-gmail-ledger.h"
 #include "migrate-gmail-plugin.h"
 
 /* One pass over the Gmail account, linear in its mail:
@@ -30,7 +34,14 @@
    Every source and destination folder is read once, so the cost is
    O(messages + label memberships), where dsync's virtual All-Mail recipe
    re-reads All Mail for every folder. A re-run reads no bodies unless
-   new mail came. */
+   new mail came.
+
+   Once the account is switched (users work here), a pass is additive:
+   copies already here are left as the user keeps them (no flag updates,
+   nothing removed), and a copy the ledger says an earlier pass made but
+   that is gone from its folder was moved or deleted by the user, so it
+   is not made again. Only mail new at Gmail (or newly labelled there)
+   is copied. */
 
 /* saves per destination commit: what a kill can lose, bounded */
 #define MIGRATE_GMAIL_COMMIT_INTERVAL 256
@@ -86,7 +97,10 @@ struct migrate_gmail_sync {
 	pool_t pool;
 	struct mail_user *dest_user, *src_user;
 	struct mail_namespace *src_ns, *dest_ns;
-	bool dry_run;
+	bool dry_run, additive;
+	/* the folder copies earlier passes made, and this one makes */
+	struct migrate_gmail_ledger *ledger;
+	const char *ledger_path;
 
 	const char *archive_name;
 	bool include_trash, include_junk;
@@ -641,6 +655,9 @@ static int migrate_gmail_dest_trans_commit(struct migrate_gmail_dest_trans *dt)
 	}
 	seq_range_array_iter_init(&iter, &changes.saved_uids);
 	array_foreach(&dt->saved, msgp) {
+		migrate_gmail_ledger_add(dt->sync->ledger,
+					 dt->folder->dest_vname,
+					 (*msgp)->guid);
 		if (!seq_range_array_iter_nth(&iter, n++, &uid))
 			break;
 		if ((*msgp)->local_folder == NULL) {
@@ -823,6 +840,24 @@ migrate_gmail_folder_create(struct migrate_gmail_sync *sync,
 	return 0;
 }
 
+/* Does a switched account's folder get this member? Not if a copy is
+   there already, nor if an earlier pass made one the user has moved or
+   deleted since. */
+static bool
+migrate_gmail_additive_wanted(struct migrate_gmail_sync *sync,
+			      struct migrate_gmail_folder *folder,
+			      const struct migrate_gmail_msg *msg)
+{
+	if (hash_table_lookup(folder->copies, msg->guid) != NULL)
+		return FALSE;
+	if (migrate_gmail_ledger_has(sync->ledger, folder->dest_vname,
+				     msg->guid)) {
+		sync->result.kept_away++;
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* 4. bring one destination folder up to date */
 static int
 migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
@@ -833,6 +868,7 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 	struct migrate_gmail_copy *copy;
 	ARRAY_TYPE(seq_range) uids;
 	HASH_TABLE_TYPE(uint_msg) by_uid;
+	ARRAY(struct migrate_gmail_member *) todo;
 	struct mailbox *src_box = NULL;
 	unsigned int pending = 0;
 	int ret = 0;
@@ -840,6 +876,39 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 	if (array_count(&folder->members) == 0 &&
 	    hash_table_count(folder->copies) == 0)
 		return 0;
+	if (!sync->additive) {
+		/* what is there after this pass, recorded as it goes */
+		migrate_gmail_ledger_clear_folder(sync->ledger,
+						  folder->dest_vname);
+	}
+
+	/* which members need a copy made */
+	t_array_init(&todo, array_count(&folder->members) + 1);
+	array_foreach_modifiable(&folder->members, member) {
+		struct migrate_gmail_msg *msg = member->msg;
+
+		if (sync->additive) {
+			if (migrate_gmail_additive_wanted(sync, folder, msg))
+				array_push_back(&todo, &member);
+			continue;
+		}
+		copy = hash_table_lookup(folder->copies, msg->guid);
+		if (copy == NULL) {
+			array_push_back(&todo, &member);
+			continue;
+		}
+		copy->wanted = TRUE;
+		sync->result.present++;
+		migrate_gmail_ledger_add(sync->ledger, folder->dest_vname,
+					 msg->guid);
+	}
+	if (sync->additive) {
+		/* copies here stay as the user keeps them */
+		sync->result.present += array_count(&folder->members) -
+			array_count(&todo);
+		if (array_count(&todo) == 0)
+			return 0;
+	}
 	if (migrate_gmail_folder_create(sync, folder) < 0)
 		return -1;
 
@@ -849,20 +918,22 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 	t_array_init(&dt.saved, 64);
 	if (!sync->dry_run)
 		migrate_gmail_dest_trans_begin(&dt);
+	if (!sync->additive) {
+		array_foreach_modifiable(&folder->members, member) {
+			copy = hash_table_lookup(folder->copies,
+						 member->msg->guid);
+			if (copy != NULL &&
+			    migrate_gmail_copy_changed(copy, member->msg))
+				migrate_gmail_update_flags(&dt, copy,
+							   member->msg);
+		}
+	}
 	t_array_init(&uids, 64);
 	hash_table_create_direct(&by_uid, default_pool, 0);
 
-	array_foreach_modifiable(&folder->members, member) {
+	array_foreach_elem(&todo, member) {
 		struct migrate_gmail_msg *msg = member->msg;
 
-		copy = hash_table_lookup(folder->copies, msg->guid);
-		if (copy != NULL) {
-			copy->wanted = TRUE;
-			sync->result.present++;
-			if (migrate_gmail_copy_changed(copy, msg))
-				migrate_gmail_update_flags(&dt, copy, msg);
-			continue;
-		}
 		if (msg->local_folder != NULL) {
 			if (sync->dry_run) {
 				sync->result.local_copies++;
@@ -899,7 +970,7 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 	if (ret == 0 && array_count(&uids) > 0)
 		ret = migrate_gmail_download(&dt, src_box, &uids, &by_uid);
 	hash_table_destroy(&by_uid);
-	if (ret == 0 && sync->expunge)
+	if (ret == 0 && sync->expunge && !sync->additive)
 		migrate_gmail_expunge_unwanted(&dt);
 
 	if (dt.trans != NULL) {
@@ -968,8 +1039,92 @@ migrate_gmail_sync_settings(struct migrate_gmail_sync *sync)
 	return 0;
 }
 
+/* The ledger of the copies earlier passes made. Returns 0, or -1 if a
+   switched account's ledger can't be read (without it, mail the user
+   deleted here would come back). */
+static int migrate_gmail_ledger_read(struct migrate_gmail_sync *sync)
+{
+	struct istream *input;
+	const unsigned char *data;
+	size_t size;
+	string_t *str;
+	const char *error;
+	int ret;
+
+	if (mail_user_try_home_expand(sync->dest_user,
+				      &sync->ledger_path) < 0) {
+		sync->mail_error = MAIL_ERROR_NOTPOSSIBLE;
+		sync->error = p_strdup_printf(sync->pool, "%s: the user has "
+			"no home directory for the ledger of copies made",
+			MIGRATE_GMAIL_LEDGER_PATH);
+		return -1;
+	}
+	sync->ledger_path = p_strdup(sync->pool, sync->ledger_path);
+	input = i_stream_create_file(sync->ledger_path, 65536);
+	str = t_str_new(4096);
+	while ((ret = i_stream_read_more(input, &data, &size)) > 0) {
+		str_append_data(str, data, size);
+		i_stream_skip(input, size);
+	}
+	if (input->stream_errno == ENOENT) {
+		i_stream_unref(&input);
+		return 0;
+	}
+	if (input->stream_errno != 0) {
+		error = i_stream_get_error(input);
+		ret = -1;
+	} else {
+		ret = migrate_gmail_ledger_parse(sync->ledger, str_c(str),
+						 &error);
+	}
+	i_stream_unref(&input);
+	if (ret < 0 && sync->additive) {
+		sync->mail_error = MAIL_ERROR_TEMP;
+		sync->error = p_strdup_printf(sync->pool, "can't read the "
+			"ledger of copies made %s: %s", sync->ledger_path,
+			error);
+		return -1;
+	}
+	if (ret < 0) {
+		/* a mirroring pass records it all anew */
+		e_warning(sync->dest_user->event, "migrate_gmail: ignoring "
+			  "%s: %s", sync->ledger_path, error);
+	}
+	return 0;
+}
+
+static int migrate_gmail_ledger_write(struct migrate_gmail_sync *sync)
+{
+	string_t *str;
+	const char *dir, *error;
+
+	if (sync->dry_run)
+		return 0;
+	dir = t_strdup_until(sync->ledger_path,
+			     strrchr(sync->ledger_path, '/'));
+	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST) {
+		error = t_strdup_printf("mkdir(%s) failed: %m", dir);
+	} else {
+		str = t_str_new(1024 + migrate_gmail_ledger_count(
+						sync->ledger) * 21);
+		migrate_gmail_ledger_append(str, sync->ledger);
+		if (migrate_file_replace(sync->ledger_path, str, &error) == 0)
+			return 0;
+	}
+	error = t_strdup_printf("can't record the copies made: %s", error);
+	if (sync->error != NULL) {
+		/* the first failure is the one reported */
+		e_error(sync->dest_user->event, "migrate_gmail: %s", error);
+	} else {
+		sync->mail_error = MAIL_ERROR_TEMP;
+		sync->error = p_strdup(sync->pool, error);
+	}
+	return -1;
+}
+
 int migrate_gmail_sync(struct mail_user *dest_user, struct mail_user *src_user,
-		       bool dry_run, struct migrate_gmail_result *result_r,
+		       const struct migrate_gmail_options *options,
+		       struct migrate_gmail_result *result_r,
 		       enum mail_error *mail_error_r, const char **error_r)
 {
 	struct migrate_gmail_sync *sync;
@@ -982,7 +1137,10 @@ int migrate_gmail_sync(struct mail_user *dest_user, struct mail_user *src_user,
 	sync->pool = pool;
 	sync->dest_user = dest_user;
 	sync->src_user = src_user;
-	sync->dry_run = dry_run;
+	sync->dry_run = options->dry_run;
+	sync->additive = options->additive;
+	sync->ledger = migrate_gmail_ledger_init();
+	sync->ledger_path = MIGRATE_GMAIL_LEDGER_PATH;
 	hash_table_create(&sync->msgs, pool, 0, str_hash, strcmp);
 	p_array_init(&sync->folders, pool, 16);
 	p_array_init(&sync->views, pool, 2);
@@ -991,9 +1149,12 @@ int migrate_gmail_sync(struct mail_user *dest_user, struct mail_user *src_user,
 
 	T_BEGIN {
 		if (migrate_gmail_sync_settings(sync) < 0 ||
-		    migrate_gmail_list_source(sync) < 0 ||
-		    migrate_gmail_read_source(sync) < 0 ||
-		    migrate_gmail_read_dest(sync) < 0)
+		    migrate_gmail_ledger_read(sync) < 0) {
+			ret = -1;
+			sync->ledger_path = NULL;
+		} else if (migrate_gmail_list_source(sync) < 0 ||
+			   migrate_gmail_read_source(sync) < 0 ||
+			   migrate_gmail_read_dest(sync) < 0)
 			ret = -1;
 		if (ret == 0) {
 			array_foreach_elem(&sync->folders, folder) {
@@ -1003,6 +1164,10 @@ int migrate_gmail_sync(struct mail_user *dest_user, struct mail_user *src_user,
 				}
 			}
 		}
+		/* also after a failure: what was copied is recorded */
+		if (sync->ledger_path != NULL &&
+		    migrate_gmail_ledger_write(sync) < 0)
+			ret = -1;
 	} T_END;
 	*result_r = sync->result;
 	*mail_error_r = sync->mail_error;
@@ -1010,6 +1175,7 @@ int migrate_gmail_sync(struct mail_user *dest_user, struct mail_user *src_user,
 		*error_r = sync->error == NULL ? "unknown error" :
 			t_strdup(sync->error);
 	}
+	migrate_gmail_ledger_deinit(&sync->ledger);
 	migrate_gmail_sync_free(sync);
 	return ret;
 }
