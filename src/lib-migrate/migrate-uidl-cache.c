@@ -16,7 +16,7 @@ int migrate_uidl_cache_read(struct istream *input, uint32_t uidvalidity,
 {
 	struct migrate_uidl_cache_entry *entry;
 	const char *line, *const *args;
-	unsigned int line_num = 0;
+	unsigned int line_num = 0, count;
 	uint32_t file_uidvalidity = 0;
 	bool have_version = FALSE;
 
@@ -40,9 +40,10 @@ int migrate_uidl_cache_read(struct istream *input, uint32_t uidvalidity,
 			continue;
 		}
 		args = t_strsplit_tabescaped(line);
-		if (str_array_length(args) != 2 || args[1][0] == '\0') {
-			*error_r = t_strdup_printf(
-				"line %u: expected UID TAB UIDL", line_num);
+		count = str_array_length(args);
+		if (count < 2 || count > 3 || args[1][0] == '\0') {
+			*error_r = t_strdup_printf("line %u: expected UID TAB "
+				"UIDL [TAB order]", line_num);
 			return -1;
 		}
 		entry = array_append_space(entries);
@@ -50,6 +51,12 @@ int migrate_uidl_cache_read(struct istream *input, uint32_t uidvalidity,
 		    entry->uid == 0) {
 			*error_r = t_strdup_printf(
 				"line %u: invalid UID '%s'", line_num, args[0]);
+			return -1;
+		}
+		if (count == 3 &&
+		    str_to_uint32(args[2], &entry->pop3_order) < 0) {
+			*error_r = t_strdup_printf("line %u: invalid POP3 "
+				"order '%s'", line_num, args[2]);
 			return -1;
 		}
 		entry->uidl = p_strdup(pool, args[1]);
@@ -71,9 +78,24 @@ void migrate_uidl_cache_append_header(string_t *dest, uint32_t uidvalidity)
 }
 
 void migrate_uidl_cache_append_entry(string_t *dest, uint32_t uid,
-				     const char *uidl)
+				     const char *uidl, uint32_t pop3_order)
 {
 	str_printfa(dest, "%u\t", uid);
 	str_append_tabescaped(dest, uidl);
+	if (pop3_order != 0)
+		str_printfa(dest, "\t%u", pop3_order);
 	str_append_c(dest, '\n');
+}
+
+void migrate_uidl_cache_assign_orders(uint32_t *orders, unsigned int count)
+{
+	uint32_t last = 0;
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		if (orders[i] == 0)
+			orders[i] = ++last;
+		else if (orders[i] > last)
+			last = orders[i];
+	}
 }

@@ -306,10 +306,12 @@ migrate_pop3_get_special(struct mail *_mail, enum mail_fetch_field field,
 	}
 	if (field == MAIL_FETCH_UIDL_BACKEND)
 		*value_r = pop3->uidl;
-	else if (pop3->seq == 0)
+	else if (pop3->seq == 0) {
+		/* no POP3 list (migrate_pop3_uidl_format alone) */
 		*value_r = "";
-	else
-		*value_r = t_strdup_printf("%u", pop3->seq);
+	} else {
+		*value_r = t_strdup_printf("%u", mbox->pop3_orders[pop3->idx]);
+	}
 	return 0;
 }
 

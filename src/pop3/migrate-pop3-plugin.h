@@ -77,6 +77,9 @@ struct migrate_pop3_mailbox {
 	/* source side (imapc): the match, from sync_pool */
 	pool_t sync_pool;
 	struct migrate_match *match;
+	/* the POP3 order of each message of the match's POP3 list (by
+	   index), stable across passes */
+	uint32_t *pop3_orders;
 	uint32_t uidvalidity;
 
 	bool source:1;

@@ -43,6 +43,8 @@ struct migrate_pop3_sync {
 	unsigned int formula_uidls;
 	/* pairs read from the UIDL cache */
 	unsigned int cached_uidls;
+	/* UIDL -> the POP3 order an earlier pass gave it */
+	HASH_TABLE(const char *, void *) cached_orders;
 	/* matcher indexes of the headers migrate_pop3_idents_read() reads */
 	const uint32_t *ident_idx;
 };
@@ -96,9 +98,21 @@ static void migrate_pop3_cache_read(struct migrate_pop3_sync *ctx)
 	i_stream_unref(&input);
 	if (ret <= 0)
 		return;
-	array_foreach(&entries, entry)
-		migrate_match_add_cached(ctx->match, entry->uidl, entry->uid);
-	ctx->cached_uidls = array_count(&entries);
+	hash_table_create(&ctx->cached_orders, ctx->pool,
+			  array_count(&entries), str_hash, strcmp);
+	array_foreach(&entries, entry) {
+		if (entry->pop3_order != 0) {
+			hash_table_update(ctx->cached_orders, entry->uidl,
+					  POINTER_CAST(entry->pop3_order));
+		}
+		/* with migrate_pop3_uidl_format the formula pairs */
+		if (ctx->set->uidl_format == NULL) {
+			migrate_match_add_cached(ctx->match, entry->uidl,
+						 entry->uid);
+		}
+	}
+	if (ctx->set->uidl_format == NULL)
+		ctx->cached_uidls = array_count(&entries);
 	e_debug(ctx->event, "Read %u cached UIDLs from %s",
 		array_count(&entries), path);
 }
@@ -123,6 +137,28 @@ migrate_pop3_file_replace(struct migrate_pop3_sync *ctx, const char *name,
 	return 0;
 }
 
+/* The POP3 order of every message of the list: the one an earlier pass
+   gave it (and stored with it here), or one after those for new mail. */
+static void migrate_pop3_orders_assign(struct migrate_pop3_sync *ctx)
+{
+	const ARRAY_TYPE(migrate_match_pop3) *pop3_list =
+		migrate_match_get_pop3(ctx->match);
+	const struct migrate_match_pop3 *pop3;
+	uint32_t *orders;
+
+	orders = p_new(ctx->pool, uint32_t, array_count(pop3_list) + 1);
+	if (hash_table_is_created(ctx->cached_orders)) {
+		array_foreach(pop3_list, pop3) {
+			if (pop3->uidl == NULL)
+				continue;
+			orders[pop3->idx] = POINTER_CAST_TO(hash_table_lookup(
+				ctx->cached_orders, pop3->uidl), uint32_t);
+		}
+	}
+	migrate_uidl_cache_assign_orders(orders, array_count(pop3_list));
+	ctx->mbox->pop3_orders = orders;
+}
+
 static void migrate_pop3_cache_write(struct migrate_pop3_sync *ctx)
 {
 	const ARRAY_TYPE(migrate_match_pop3) *pop3_list =
@@ -139,7 +175,8 @@ static void migrate_pop3_cache_write(struct migrate_pop3_sync *ctx)
 		if (imap->method == MIGRATE_MATCH_NONE)
 			continue;
 		pop3 = array_idx(pop3_list, imap->pop3_idx);
-		migrate_uidl_cache_append_entry(str, imap->uid, pop3->uidl);
+		migrate_uidl_cache_append_entry(str, imap->uid, pop3->uidl,
+			pop3->seq == 0 ? 0 : ctx->mbox->pop3_orders[pop3->idx]);
 	}
 	(void)migrate_pop3_file_replace(ctx,
 		migrate_pop3_cache_name(ctx->box, "pop3-uidl."), str);
@@ -674,8 +711,7 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	i_gettimeofday(&t0);
 	mailbox_get_open_status(ctx->box, STATUS_UIDVALIDITY, &status);
 	ctx->uidvalidity = status.uidvalidity;
-	if (ctx->set->uidl_format == NULL)
-		migrate_pop3_cache_read(ctx);
+	migrate_pop3_cache_read(ctx);
 	if (ctx->set->pop3_box_vname != NULL) {
 		if (migrate_pop3_pop3_list_read(ctx) < 0)
 			return -1;
@@ -717,6 +753,7 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 			return -1;
 	}
 	migrate_match_run_full(ctx->match);
+	migrate_pop3_orders_assign(ctx);
 	migrate_match_get_stats(ctx->match, &stats);
 	i_gettimeofday(&t3);
 	e_debug(ctx->event, "Timing: POP3 list %d ms, IMAP list %d ms, "
@@ -736,8 +773,7 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 
 	migrate_pop3_claim(ctx);
 	migrate_pop3_report(ctx, &stats);
-	if (ctx->set->uidl_format == NULL)
-		migrate_pop3_cache_write(ctx);
+	migrate_pop3_cache_write(ctx);
 
 	pop3_failed = migrate_pop3_report_pop3(ctx) ? stats.pop3_unmatched : 0;
 	imap_failed = migrate_pop3_report_imap(ctx) ? stats.imap_unmatched : 0;
@@ -756,6 +792,7 @@ void migrate_pop3_mailbox_reset(struct migrate_pop3_mailbox *mbox)
 {
 	if (mbox->match != NULL)
 		migrate_match_deinit(&mbox->match);
+	mbox->pop3_orders = NULL;
 	pool_unref(&mbox->sync_pool);
 }
 
@@ -796,6 +833,8 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 
 	if (ctx.pop3_box != NULL)
 		mailbox_free(&ctx.pop3_box);
+	if (hash_table_is_created(ctx.cached_orders))
+		hash_table_destroy(&ctx.cached_orders);
 	event_unref(&ctx.event);
 	mbox->match = ctx.match;
 	if (ret < 0) {
