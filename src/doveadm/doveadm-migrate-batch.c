@@ -23,7 +23,9 @@
    "doveadm migrate run" in its own process group, at most `concurrency`
    at a time, none started while the machine is loaded, each killed after
    its timeout. Accounts already finished are skipped, so re-running the
-   same batch resumes it. An account's password (when the file has one)
+   same batch resumes it; --catch-up runs them all again (mirroring the
+   old server before the MX switch), --final too, switching each account
+   first (from then on its passes only add new mail). An account's password (when the file has one)
    reaches its child only through a short-lived 0600 config file that
    includes the migration config: never argv, logs or state.
 
@@ -60,7 +62,9 @@ struct migrate_batch {
 	const char *conf;
 	const char *state_dir;
 	struct doveadm_migrate_limits limits;
-	bool final, only_failed, dry_run, skip_bad_lines;
+	/* run finished accounts again: --catch-up as they are (mirror
+	   passes before the switch), --final switching them */
+	bool final, catch_up, only_failed, dry_run, skip_bad_lines;
 	const char *folder_prefix;
 	/* --backend: the accounts run there, limits.concurrency at a time
 	   on each */
@@ -380,7 +384,7 @@ migrate_batch_skip_reason(struct migrate_batch *batch,
 			NULL : "skipped (not failed)";
 	}
 	if (ret > 0 && state.status == MIGRATE_STATE_FINISHED &&
-	    !batch->final)
+	    !batch->final && !batch->catch_up)
 		return "skipped (finished)";
 	return NULL;
 }
@@ -440,6 +444,7 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 	batch.state_dir = doveadm_migrate_state_dir();
 	(void)doveadm_cmd_param_bool(cctx, "final", &batch.final);
 	(void)doveadm_cmd_param_bool(cctx, "only-failed", &batch.only_failed);
+	(void)doveadm_cmd_param_bool(cctx, "catch-up", &batch.catch_up);
 	(void)doveadm_cmd_param_bool(cctx, "dry-run", &batch.dry_run);
 	(void)doveadm_cmd_param_bool(cctx, "skip-bad-lines",
 				     &batch.skip_bad_lines);
@@ -510,13 +515,15 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch = {
 	.name = "migrate batch",
 	.cmd = cmd_migrate_batch,
 	.usage = "-F <accounts.csv> [-n <concurrency>] [--max-load <per core>] "
-		 "[--timeout <secs>] [--final] [--only-failed] [--dry-run] "
+		 "[--timeout <secs>] [--catch-up | --final] [--only-failed] "
+		 "[--dry-run] "
 		 "[--skip-bad-lines] [--folder-prefix <folder>] "
 		 "[--backend <url> ...]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('F', "file", CMD_PARAM_STR, 0)
 DOVEADM_MIGRATE_LIMITS_PARAMS
 DOVEADM_CMD_PARAM('\0', "final", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "catch-up", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "only-failed", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "skip-bad-lines", CMD_PARAM_BOOL, 0)

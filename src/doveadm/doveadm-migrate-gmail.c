@@ -20,8 +20,6 @@
    in the doveadm mail_plugins; this command creates the source user as
    dsync does (the user's settings with mail_location = imapc:). */
 
-#define DOVEADM_MIGRATE_GMAIL_PREFETCH "32"
-
 struct gmail_cmd_context {
 	struct doveadm_mail_cmd_context ctx;
 	struct migrate_gmail_options options;
@@ -63,7 +61,6 @@ cmd_migrate_gmail_run(struct doveadm_mail_cmd_context *_ctx,
 	struct gmail_cmd_context *ctx =
 		container_of(_ctx, struct gmail_cmd_context, ctx);
 	migrate_gmail_sync_func_t *sync_func;
-	struct setting_parser_context *set_parser;
 	struct mail_user *src_user;
 	struct migrate_gmail_result res;
 	enum mail_error mail_error;
@@ -79,28 +76,9 @@ cmd_migrate_gmail_run(struct doveadm_mail_cmd_context *_ctx,
 		return -1;
 	}
 
-	/* the source: the same user with mail_location = imapc: */
-	set_parser = mail_storage_service_user_get_settings_parser(
-		_ctx->cur_service_user);
-	if (settings_parse_keyvalue(set_parser, "mail_location", "imapc:") < 0)
-		i_unreached();
-	/* bodies are fetched one by one unless imapc may pipeline them:
-	   without prefetching every download costs a round trip */
-	if (mail_user_set_get_storage_set(user)->mail_prefetch_count == 0 &&
-	    settings_parse_keyvalue(set_parser, "mail_prefetch_count",
-			DOVEADM_MIGRATE_GMAIL_PREFETCH) < 0)
-		i_unreached();
-	ret = mail_storage_service_next(_ctx->storage_service,
-					_ctx->cur_service_user, &src_user,
-					&error);
-	if (ret < 0) {
-		i_error("migrate gmail: user %s: can't set up the source: %s",
-			user->username, error);
-		_ctx->exit_code = ret == -1 ? MIGRATE_EXIT_TEMPFAIL :
-			MIGRATE_EXIT_CONFIG;
+	if (doveadm_migrate_source_user_create(_ctx, user, "migrate gmail",
+					       &src_user) < 0)
 		return -1;
-	}
-	src_user->admin = TRUE;
 
 	ret = sync_func(user, src_user, &ctx->options, &res, &mail_error,
 			&error);

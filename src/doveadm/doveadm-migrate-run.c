@@ -26,9 +26,12 @@
    mail deleted or flagged there follows here. Once users work here
    (phase switched: --final, the on-login worker, migrate switch, or any
    change here that no pass made, found by comparing the mailboxes with
-   the snapshot the last pass left) every pass is `sync -1 -R`: one-way
-   and additive, never deleting or reverting anything of the user's, and
-   never reaching dsync's "delete the mailbox and copy it again". */
+   the snapshot the last pass left) every pass is `migrate copy-new`: it
+   copies only what is new at the old server since the marks the last
+   mirroring pass left, and never deletes, reverts, renumbers or brings
+   back anything here (dsync's one-way sync would copy again mail the
+   user deleted at the end of a folder, and renumber mail delivered
+   here); dsync's "delete the mailbox and copy it again" can't happen. */
 
 /* dsync's exit code when mailboxes changed while it ran ("You may want to
    run dsync again"): normal while the user works on this server */
@@ -57,9 +60,9 @@ struct migrate_run {
 	const char *source_conf;
 	/* run it on this backend's doveadm HTTP API instead */
 	const char *backend;
-	/* --folder-prefix: the old account's folders go under this folder,
-	   read by a dsync-server with a config of its own */
-	const char *folder_prefix, *prefix_conf;
+	/* --folder-prefix: the old account's folders go under this folder
+	   of an account in use here */
+	const char *folder_prefix;
 	struct migrate_state state;
 	struct doveadm_migrate_lock lock;
 	/* the user's mailboxes here before this pass copied anything */
@@ -264,13 +267,21 @@ static const char *const *migrate_run_doveadm_mail_plugins(void)
 	return plugins;
 }
 
-/* Is this pass one-way and additive? Always once the account is
-   switched; -1 asks for it for one pass; --folder-prefix has no other
-   way (the old folders are only part of the account). */
+/* Does this pass copy only what is new at the old server, with migrate
+   copy-new? Once the account is switched (users work here), and always
+   with --folder-prefix (the old folders join an account in use). Gmail
+   accounts have migrate gmail -1 for that. */
+static bool migrate_run_copies_new(const struct migrate_run *run)
+{
+	return run->state.phase == MIGRATE_PHASE_SWITCHED ||
+		run->folder_prefix != NULL;
+}
+
+/* Is this pass one-way and additive? -1 asks for it for one pass of a
+   mirroring account. */
 static bool migrate_run_additive(const struct migrate_run *run)
 {
-	return run->state.phase == MIGRATE_PHASE_SWITCHED || run->one_way ||
-		run->folder_prefix != NULL;
+	return migrate_run_copies_new(run) || run->one_way;
 }
 
 /* dsync_features of the migration config with empty-header-workaround:
@@ -288,13 +299,27 @@ static const char *migrate_run_dsync_features(void)
 			   MIGRATE_DSYNC_EMPTY_HEADER_WORKAROUND, NULL);
 }
 
-/* The copying command: dsync, or migrate gmail for a Gmail source (labels
-   become folders and each body is downloaded once; views are skipped by
-   SPECIAL-USE, so -x isn't needed there). */
+static void
+migrate_run_push_excludes(struct migrate_run *run,
+			  ARRAY_TYPE(const_string) *cmd)
+{
+	const char *const *exclude;
+
+	for (exclude = run->excludes; exclude != NULL && *exclude != NULL;
+	     exclude++) {
+		array_push_back(cmd, (const char *[]){ "-x" });
+		array_push_back(cmd, exclude);
+	}
+}
+
+/* The copying command: dsync's backup while the account mirrors the old
+   server, migrate copy-new once users work here, and migrate gmail for a
+   Gmail source (labels become folders and each body is downloaded once;
+   views are skipped by SPECIAL-USE, so -x isn't needed there). */
 static void
 migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
 {
-	const char *const *exclude, *features;
+	const char *features;
 
 	if (run->gmail) {
 		array_push_back(cmd, (const char *[]){ "migrate" });
@@ -303,195 +328,52 @@ migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
 			array_push_back(cmd, (const char *[]){ "-1" });
 		array_push_back(cmd, (const char *[]){ "-u" });
 		array_push_back(cmd, &run->user);
-		array_append_zero(cmd);
-		return;
-	}
-	features = migrate_run_dsync_features();
-	array_push_back(cmd, (const char *[]){ "-o" });
-	array_push_back(cmd, &features);
-	if (migrate_run_additive(run)) {
-		array_push_back(cmd, (const char *[]){ "sync" });
-		array_push_back(cmd, (const char *[]){ "-1" });
+	} else if (migrate_run_copies_new(run)) {
+		array_push_back(cmd, (const char *[]){ "migrate" });
+		array_push_back(cmd, (const char *[]){ "copy-new" });
+		array_push_back(cmd, (const char *[]){ "-u" });
+		array_push_back(cmd, &run->user);
+		if (run->folder_prefix != NULL) {
+			array_push_back(cmd, (const char *[]){ "-P" });
+			array_push_back(cmd, &run->folder_prefix);
+		}
+		migrate_run_push_excludes(run, cmd);
 	} else {
-		array_push_back(cmd, (const char *[]){ "backup" });
-	}
-	if (run->folder_prefix != NULL) {
-		/* the visible namespaces: the source's prefixed one too;
-		   INBOX is the empty one there */
-		array_push_back(cmd, (const char *[]){ "-N" });
-		array_push_back(cmd, (const char *[]){ "-x" });
-		array_push_back(cmd, (const char *[]){ "INBOX" });
-		/* the prefix itself isn't an old folder: with
-		   imapc_list_prefix (Courier's INBOX.) it would be the old
-		   INBOX a second time */
-		array_push_back(cmd, (const char *[]){ "-x" });
-		array_push_back(cmd, &run->folder_prefix);
-	}
-	array_push_back(cmd, (const char *[]){ "-R" });
-	array_push_back(cmd, (const char *[]){ "-u" });
-	array_push_back(cmd, &run->user);
-	for (exclude = run->excludes; exclude != NULL && *exclude != NULL;
-	     exclude++) {
-		array_push_back(cmd, (const char *[]){ "-x" });
-		array_push_back(cmd, exclude);
-	}
-	if (run->folder_prefix == NULL) {
+		features = migrate_run_dsync_features();
+		array_push_back(cmd, (const char *[]){ "-o" });
+		array_push_back(cmd, &features);
+		if (run->one_way) {
+			array_push_back(cmd, (const char *[]){ "sync" });
+			array_push_back(cmd, (const char *[]){ "-1" });
+		} else {
+			array_push_back(cmd, (const char *[]){ "backup" });
+		}
+		array_push_back(cmd, (const char *[]){ "-R" });
+		array_push_back(cmd, (const char *[]){ "-u" });
+		array_push_back(cmd, &run->user);
+		migrate_run_push_excludes(run, cmd);
 		array_push_back(cmd, (const char *[]){ "imapc:" });
-		array_append_zero(cmd);
-		return;
 	}
-	/* the other side is a dsync-server with the prefixed config; env
-	   -i: doveadm hands its parsed config to children in the
-	   environment, which would win over -c */
-	array_push_back(cmd, (const char *[]){ "env" });
-	array_push_back(cmd, (const char *[]){ "-i" });
-	array_push_back(cmd, (const char *[]){ "PATH="MIGRATE_DEFAULT_PATH });
-	array_push_back(cmd, (const char *[]){ "doveadm" });
-	array_push_back(cmd, (const char *[]){ "-c" });
-	array_push_back(cmd, &run->prefix_conf);
-	array_push_back(cmd, (const char *[]){ "dsync-server" });
-	array_push_back(cmd, (const char *[]){ "-u" });
-	array_push_back(cmd, &run->user);
 	array_append_zero(cmd);
 }
 
-/* The config of the dsync-server reading the old server for
-   --folder-prefix: the migration config with imapc as the mail location,
-   its INBOX namespace renamed to "<prefix><sep>" (no longer the INBOX) and
-   an empty INBOX namespace beside it. The old messages get GUIDs from
-   migrate_uid_guid (folder, UIDVALIDITY, UID): a dsync-server computes
-   other header hashes than the doveadm it talks to (2.3.19), so without
-   GUIDs every run would copy everything again. Returns 0, or -1 with
-   error_r. */
-static int migrate_run_prefix_conf(struct migrate_run *run,
-				   const char *const *doveadm_plugins,
-				   const char **error_r)
+/* After a mirroring pass this server's folders have the old server's
+   UIDs: they mark how far each old folder is copied, so that once the
+   account is switched only mail that is new at the old server is. A
+   failure only costs the next additive pass some header reads. */
+static void migrate_run_mark(struct migrate_run *run)
 {
-	const char *const *lines, *line, *name = NULL, *section = NULL;
-	const char *sep = "", *location = "", *features, *value;
-	const char *namespace_sep = "", *namespace_location = "";
-	unsigned int depth = 0;
-	const char *const *plugin;
-	string_t *plugins;
-	bool inbox = FALSE, visible = FALSE, other_visible = FALSE;
-	string_t *conf = t_str_new(1024);
-	unsigned int i;
+	struct doveadm_migrate_child child;
+	const char *const *args;
 
-	/* doveconf -h namespace: every namespace section, with its mailbox
-	   sections inside */
-	lines = t_strsplit(doveadm_migrate_conf_get_all("namespace"), "\n");
-	for (i = 0; lines[i] != NULL; i++) {
-		line = t_str_trim(lines[i], " \t");
-		if (*line != '\0' && line[strlen(line) - 1] == '{') {
-			if (depth++ == 0) {
-				section = t_strcut(line + 10, ' ');
-				inbox = FALSE;
-				visible = TRUE;
-				namespace_sep = namespace_location = "";
-			}
-		} else if (strcmp(line, "}") == 0 && depth > 0) {
-			if (--depth > 0)
-				continue;
-			if (inbox && name == NULL)
-				name = section;
-			else if (visible)
-				other_visible = TRUE;
-		} else if (depth == 1 &&
-			   (value = strstr(line, " = ")) != NULL) {
-			const char *key = t_strdup_until(line, value);
-
-			value += 3;
-			if (strcmp(key, "inbox") == 0)
-				inbox = strcmp(value, "yes") == 0;
-			else if (strcmp(key, "hidden") == 0 &&
-				 strcmp(value, "yes") == 0)
-				visible = FALSE;
-			else if (strcmp(key, "separator") == 0)
-				namespace_sep = value;
-			else if (strcmp(key, "location") == 0 &&
-				 *value != '\0') {
-				/* a namespace of its own storage (pop3c)
-				   isn't synced */
-				visible = FALSE;
-				namespace_location = value;
-			}
-			if (inbox) {
-				sep = namespace_sep;
-				location = namespace_location;
-			}
-		}
+	args = migrate_run_args(run, (const char *[]){
+		"migrate", "copy-new", "--mark", "-u", run->user, NULL });
+	if (doveadm_migrate_child_run("doveadm", args, FALSE, &child) < 0) {
+		i_warning("migrate run: user %s: can't mark how far the "
+			  "folders are copied: %s", run->user,
+			  doveadm_migrate_child_last_error(&child));
 	}
-	if (name == NULL) {
-		*error_r = "--folder-prefix: the config has no inbox=yes "
-			"namespace";
-		return -1;
-	}
-	if (*location != '\0' || other_visible) {
-		*error_r = "--folder-prefix needs the INBOX namespace with the "
-			"default mail_location and no other visible namespace "
-			"in the migration config";
-		return -1;
-	}
-	if (*sep == '\0')
-		sep = "/";
-	features = doveadm_migrate_conf_get("imapc_features");
-	/* migrate_uid_guid gives each old message a GUID of its own;
-	   migrate_pop3 has nothing to do here (the UIDLs belong to INBOX) */
-	plugins = t_str_new(128);
-	for (plugin = doveadm_plugins; *plugin != NULL; plugin++) {
-		if (strcmp(*plugin, "migrate_pop3") != 0 &&
-		    strcmp(*plugin, "migrate_uid_guid") != 0)
-			str_printfa(plugins, "%s ", *plugin);
-	}
-	str_append(plugins, "migrate_uid_guid");
-
-	str_printfa(conf, "# generated by doveadm migrate run --folder-prefix "
-		    "for %s, removed when its run ends\n!include %s\n"
-		    "mail_location = imapc:\n"
-		    "imapc_features = %s guid-forced\n"
-		    "protocol doveadm {\n  mail_plugins = %s\n}\n"
-		    "namespace %s {\n  prefix = \"%s%s\"\n  separator = %s\n"
-		    "  inbox = no\n}\n"
-		    "namespace migrate_folder_prefix_inbox {\n  prefix =\n"
-		    "  separator = %s\n  inbox = yes\n"
-		    /* never created: INBOX is excluded */
-		    "  location = maildir:/nonexistent/dovecot-migrate-empty"
-		    ":INDEX=MEMORY:CONTROL=MEMORY:BROKENCHAR=~\n}\n",
-		    run->user, run->conf, features, str_c(plugins), name,
-		    str_escape(run->folder_prefix), sep, sep, sep);
-	return doveadm_migrate_conf_file_write(run->user, ".prefix.conf",
-					       conf, pool_datastack_create(),
-					       &run->prefix_conf, error_r);
-}
-
-/* With --folder-prefix, dsync always reads the prefix's own folder (the
-   namespace root) from the old server, even when excluded. Behind
-   imapc_list_prefix (Courier's "INBOX.") that is the old INBOX again, so
-   dsync reports its GUID as a duplicate of <prefix>/INBOX's and gives the
-   excluded root a new one: nothing is copied twice, so that error doesn't
-   fail the run. */
-static void
-migrate_run_drop_prefix_guid_errors(struct migrate_run *run,
-				    struct doveadm_migrate_child *child)
-{
-	const char *dup, *to;
-	char **errp;
-	unsigned int i = 0;
-
-	if (run->folder_prefix == NULL)
-		return;
-	while (i < array_count(&child->errors)) {
-		errp = array_idx_modifiable(&child->errors, i);
-		dup = strstr(*errp, "Duplicate mailbox GUID ");
-		to = dup == NULL ? NULL : strstr(dup, " - giving a new GUID ");
-		to = to == NULL ? NULL : strstr(to, " to ");
-		if (to != NULL && strcmp(to + 4, run->folder_prefix) == 0) {
-			i_free(*errp);
-			array_delete(&child->errors, i, 1);
-		} else {
-			i++;
-		}
-	}
+	doveadm_migrate_child_free(&child);
 }
 
 /* After a failed mirroring pass: did dsync delete one of the user's
@@ -548,7 +430,6 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 		ret = doveadm_migrate_child_run("doveadm",
 			migrate_run_args(run, array_front(&cmd)), run->echo,
 			&child);
-		migrate_run_drop_prefix_guid_errors(run, &child);
 		if ((ret == 0 && array_count(&child.errors) == 0) ||
 		    attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS ||
 		    !migrate_run_dsync_again(run, &child))
@@ -668,6 +549,9 @@ static int migrate_run_lifecycle(struct migrate_run *run)
 	if (run->final) {
 		reason = run->switch_reason != NULL ? run->switch_reason :
 			"the final pass after the MX switch (--final)";
+	} else if (run->folder_prefix != NULL) {
+		reason = "--folder-prefix: the old folders join an account "
+			"in use here";
 	} else if ((ret = migrate_run_snapshot_load(run, &prev,
 						    &error)) < 0) {
 		reason = t_strdup_printf("what the last pass left here "
@@ -707,16 +591,9 @@ static int migrate_run_local(struct migrate_run *run)
 	/* migrate_gmail loaded: copy with migrate gmail instead of dsync */
 	plugins = migrate_run_doveadm_mail_plugins();
 	run->gmail = str_array_find(plugins, "migrate_gmail");
-	if (run->folder_prefix != NULL) {
-		if (run->gmail) {
-			return migrate_run_finish(run, MIGRATE_EXIT_CONFIG,
-				"--folder-prefix isn't supported with "
-				"migrate_gmail");
-		}
-		if (migrate_run_prefix_conf(run, plugins, &error) < 0) {
-			return migrate_run_finish(run, MIGRATE_EXIT_CONFIG,
-						  error);
-		}
+	if (run->folder_prefix != NULL && run->gmail) {
+		return migrate_run_finish(run, MIGRATE_EXIT_CONFIG,
+			"--folder-prefix isn't supported with migrate_gmail");
 	}
 	if ((code = migrate_run_check_login(run, FALSE, NULL, &error)) != 0)
 		return migrate_run_finish(run, code, error);
@@ -737,6 +614,8 @@ static int migrate_run_local(struct migrate_run *run)
 				&run->bytes_before);
 
 	code = migrate_run_dsync(run, &error);
+	if (code == 0 && !migrate_run_copies_new(run) && !run->gmail)
+		migrate_run_mark(run);
 
 	/* what is there now, also after a failure: the next pass compares
 	   with it, and a later run goes on from it */
@@ -1016,8 +895,6 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 		code = migrate_run_local(&run);
 	if (run.source_conf != NULL)
 		i_unlink_if_exists(run.source_conf);
-	if (run.prefix_conf != NULL)
-		i_unlink_if_exists(run.prefix_conf);
 	if (run.lock.path != NULL)
 		doveadm_migrate_unlock(&run.lock);
 	doveadm_exit_code = code;

@@ -6,6 +6,8 @@
 #include "migrate-csv.h"
 
 struct module;
+struct mail_user;
+struct doveadm_mail_cmd_context;
 struct migrate_state;
 struct file_lock;
 struct migrate_account;
@@ -13,11 +15,20 @@ struct migrate_account;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_verify_uidl;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_run;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_copy_new;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_archive;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_gmail;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_status;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_switch;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_worker;
+
+/* The old server as a mail user of its own (user's settings with
+   mail_location = imapc:), for a mail command's run(). Returns 0, or -1
+   with the error logged and ctx->exit_code set. */
+int doveadm_migrate_source_user_create(struct doveadm_mail_cmd_context *ctx,
+				       struct mail_user *user,
+				       const char *cmd_name,
+				       struct mail_user **src_user_r);
 
 /* A doveadm/doveconf child process: the migration runs the same doveadm
    binary with the same config, so nothing secret goes through argv. */
