@@ -583,12 +583,13 @@ migrate_copy_new_folder(struct migrate_copy_new *cn, struct mail_namespace *ns,
 
 	i_zero(&f);
 	f.cn = cn;
-	f.saved_hashes = str_new(cn->pool, 256);
+	f.saved_hashes = str_new(default_pool, 256);
 	f.src_box = mailbox_alloc(ns->list, info->vname, MAILBOX_FLAG_READONLY);
 	if (mailbox_sync(f.src_box, 0) < 0) {
 		ret = migrate_copy_new_box_error(f.src_box,
 			"can't open the old server's folder");
 		mailbox_free(&f.src_box);
+		str_free(&f.saved_hashes);
 		return ret;
 	}
 	mailbox_get_open_status(f.src_box, STATUS_UIDVALIDITY |
@@ -649,6 +650,7 @@ migrate_copy_new_folder(struct migrate_copy_new *cn, struct mail_namespace *ns,
 	if (f.dest_box != NULL)
 		mailbox_free(&f.dest_box);
 	mailbox_free(&f.src_box);
+	str_free(&f.saved_hashes);
 	return ret;
 }
 
@@ -703,10 +705,12 @@ migrate_copy_new_seen_write(struct migrate_copy_new *cn, struct mailbox *box)
 	struct mail_search_args *search_args;
 	struct mail_search_context *search_ctx;
 	struct mail *mail;
-	string_t *hashes = t_str_new(1024);
+	string_t *hashes;
 	const char *error;
 	int ret = 0;
 
+	/* grows inside the loop's data stack frames */
+	hashes = str_new(default_pool, 1024);
 	trans = mailbox_transaction_begin(box, 0, __func__);
 	search_args = mail_search_build_init();
 	mail_search_build_add_all(search_args);
@@ -721,18 +725,18 @@ migrate_copy_new_seen_write(struct migrate_copy_new *cn, struct mailbox *box)
 	if (mailbox_search_deinit(&search_ctx) < 0)
 		ret = migrate_copy_new_box_error(box, "can't read");
 	(void)mailbox_transaction_commit(&trans);
-	if (ret < 0)
-		return -1;
-	if (mkdir_parents(cn->seen_dir, 0700) < 0 && errno != EEXIST) {
+	if (ret == 0 && mkdir_parents(cn->seen_dir, 0700) < 0 &&
+	    errno != EEXIST) {
 		i_error("migrate copy-new: mkdir(%s) failed: %m", cn->seen_dir);
-		return -1;
+		ret = -1;
 	}
-	if (migrate_file_replace(migrate_copy_new_seen_path(cn,
+	if (ret == 0 && migrate_file_replace(migrate_copy_new_seen_path(cn,
 			mailbox_get_vname(box)), hashes, &error) < 0) {
 		i_error("migrate copy-new: %s", error);
-		return -1;
+		ret = -1;
 	}
-	return 0;
+	str_free(&hashes);
+	return ret;
 }
 
 /* --mark one folder here. Returns 0 or -1 (logged). */
@@ -743,7 +747,8 @@ static int migrate_copy_new_mark_folder(struct migrate_copy_new *cn,
 	struct mailbox_status status;
 	struct mailbox_metadata metadata;
 
-	if (mailbox_get_status(box, STATUS_UIDVALIDITY | STATUS_UIDNEXT,
+	if (mailbox_sync(box, 0) < 0 ||
+	    mailbox_get_status(box, STATUS_UIDVALIDITY | STATUS_UIDNEXT,
 			       &status) < 0 ||
 	    mailbox_get_metadata(box, MAILBOX_METADATA_GUID, &metadata) < 0)
 		return migrate_copy_new_box_error(box, "can't read");

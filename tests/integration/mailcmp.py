@@ -124,6 +124,22 @@ def main():
                for name, mails in dst.items()
                if name.startswith(args.dst_prefix)}
 
+    lost, extra, dup, flags, notes = compare(src, dst)
+    total = sum(sum(c.values()) for c in src.values())
+    if lost == extra == dup == flags == 0:
+        print("identical folders=%d messages=%d" % (len(src), total))
+        return 0
+    print("differ folders=%d messages=%d lost=%d extra=%d dup=%d flags=%d" %
+          (len(src), total, lost, extra, dup, flags))
+    for n in notes[:20]:
+        print("  " + n)
+    return 1
+
+
+def compare(src, dst):
+    """src, dst: {folder: Counter((hash, flags))}. Returns (lost, extra,
+    dup, flags, notes): what dst lacks, has besides, has more often, and
+    has with other flags."""
     lost = extra = dup = flags = 0
     notes = []
     for name in sorted(set(src) | set(dst)):
@@ -161,15 +177,7 @@ def main():
                 flags += abs(a[key] - b[key])
                 notes.append("%s: message %s flags '%s' %d/%d" %
                              (name, key[0], key[1], b[key], a[key]))
-    total = sum(sum(c.values()) for c in src.values())
-    if lost == extra == dup == flags == 0:
-        print("identical folders=%d messages=%d" % (len(src), total))
-        return 0
-    print("differ folders=%d messages=%d lost=%d extra=%d dup=%d flags=%d" %
-          (len(src), total, lost, extra, dup, flags))
-    for n in notes[:20]:
-        print("  " + n)
-    return 1
+    return lost, extra, dup, flags, notes
 
 
 if __name__ == "__main__":
