@@ -9,10 +9,11 @@
 #include "seq-range-array.h"
 #include "mkdir-parents.h"
 #include "write-full.h"
+#include "file-lock.h"
 #include "wildcard-match.h"
 #include "settings-parser.h"
 #include "mail-namespace.h"
-#include "mail-storage.h"
+#include "mail-storage-private.h"
 #include "mail-search-build.h"
 #include "mailbox-list-iter.h"
 #include "doveadm-mail.h"
@@ -43,6 +44,10 @@
 
 /* saves per destination commit: what a kill can lose, bounded */
 #define MIGRATE_COPY_NEW_COMMIT_INTERVAL 100
+/* dsync's lock of a mailbox it syncs: a dsync left running by a killed
+   run (or a killed copy-new) has a folder to itself until it is done */
+#define MIGRATE_COPY_NEW_DSYNC_LOCK ".dovecot-box-sync.lock"
+#define MIGRATE_COPY_NEW_LOCK_TIMEOUT_SECS 300
 #define MIGRATE_COPY_NEW_SOURCES_PATH "~/.dovecot-migrate/sources"
 
 struct copy_new_cmd_context {
@@ -86,6 +91,7 @@ struct migrate_copy_new_folder {
 	/* the key hashes of what the open transaction saved */
 	string_t *saved_hashes;
 
+	struct file_lock *lock;
 	struct mailbox_transaction_context *trans;
 	unsigned int pending, copied, present_count;
 	uint32_t last_uid;
@@ -425,6 +431,33 @@ migrate_copy_new_dest_open(struct migrate_copy_new_folder *f,
 	return 0;
 }
 
+/* Wait for a dsync (or another copy-new) that copies into the folder. */
+static int migrate_copy_new_lock(struct migrate_copy_new_folder *f)
+{
+	const char *path, *error;
+	int ret;
+
+	ret = mailbox_get_path_to(f->dest_box, MAILBOX_LIST_PATH_TYPE_INDEX,
+				  &path);
+	if (ret <= 0) {
+		/* no index files: no dsync locks either */
+		return ret < 0 ? migrate_copy_new_box_error(f->dest_box,
+			"can't find the index of") : 0;
+	}
+	ret = mailbox_lock_file_create(f->dest_box,
+				       MIGRATE_COPY_NEW_DSYNC_LOCK,
+				       MIGRATE_COPY_NEW_LOCK_TIMEOUT_SECS,
+				       &f->lock, &error);
+	if (ret <= 0) {
+		i_error("migrate copy-new: can't lock %s%s: %s",
+			mailbox_get_vname(f->dest_box), ret == 0 ?
+			" (another migration still copies into it)" : "",
+			error);
+		return -1;
+	}
+	return 0;
+}
+
 /* Commit what was saved and move the mark past it. */
 static int migrate_copy_new_commit(struct migrate_copy_new_folder *f)
 {
@@ -625,6 +658,7 @@ migrate_copy_new_folder(struct migrate_copy_new *cn, struct mail_namespace *ns,
 	cn->folders++;
 	if (ret == 0 && f.first_uid < f.uid_next) T_BEGIN {
 		if (migrate_copy_new_dest_open(&f, dest_vname) < 0 ||
+		    migrate_copy_new_lock(&f) < 0 ||
 		    migrate_copy_new_read_present(&f) < 0 ||
 		    migrate_copy_new_messages(&f) < 0)
 			ret = -1;
@@ -647,6 +681,8 @@ migrate_copy_new_folder(struct migrate_copy_new *cn, struct mail_namespace *ns,
 		hash_table_destroy(&f.present);
 	if (hash_table_is_created(f.seen))
 		hash_table_destroy(&f.seen);
+	if (f.lock != NULL)
+		file_lock_free(&f.lock);
 	if (f.dest_box != NULL)
 		mailbox_free(&f.dest_box);
 	mailbox_free(&f.src_box);

@@ -67,6 +67,8 @@ struct migrate_run {
 	struct doveadm_migrate_lock lock;
 	/* the user's mailboxes here before this pass copied anything */
 	struct migrate_snapshot before;
+	/* the last pass was killed before it recorded what it left */
+	bool prev_interrupted;
 	uint64_t messages_before, bytes_before;
 };
 
@@ -497,6 +499,7 @@ static int migrate_run_begin(struct migrate_run *run)
 	i_zero(&run->state);
 	run->state.user = run->user;
 	run->state.status = MIGRATE_STATE_RUNNING;
+	run->prev_interrupted = prev.status == MIGRATE_STATE_RUNNING;
 	run->state.phase = prev.phase;
 	run->state.switched = prev.switched;
 	run->state.switch_reason = prev.switch_reason;
@@ -560,11 +563,16 @@ static int migrate_run_lifecycle(struct migrate_run *run)
 		migrate_snapshot_totals(&run->before, &messages, &vsize);
 		if (messages > 0) {
 			reason = t_strdup_printf("%"PRIu64" messages were "
-				"here before the first pass", messages);
+				"here before the first pass%s", messages,
+				run->prev_interrupted ? " (which was killed)" :
+				"");
 		}
 	} else if (migrate_snapshot_changed(&prev, &run->before, &reason)) {
-		reason = t_strconcat("changes here since the last pass: ",
-				     reason, NULL);
+		/* a killed pass's own changes look the same as a user's */
+		reason = t_strconcat(run->prev_interrupted ?
+			"the last pass was killed before it recorded what it "
+			"left here, and since the pass before it " :
+			"changes here since the last pass: ", reason, NULL);
 	}
 	return reason == NULL ? 0 : migrate_run_switch(run, reason);
 }
