@@ -97,6 +97,9 @@ struct migrate_match_stats {
 	unsigned int matched_cached, matched_size, matched_hash;
 	unsigned int matched_fields, matched_order, matched_formula;
 	unsigned int pop3_unmatched, imap_unmatched;
+	/* a cached pair named messages of other sizes (the server reused
+	   UIDs without a new UIDVALIDITY): the cache wasn't used at all */
+	bool cache_distrusted;
 	/* headers the caller had to read */
 	unsigned int pop3_idents, imap_idents;
 };

@@ -80,6 +80,8 @@ struct migrate_match_candidates {
 struct migrate_match {
 	pool_t pool;
 	struct migrate_match_settings set;
+	/* the cached pairs disagree with the sizes: not used */
+	bool cache_distrusted;
 
 	/* The lists live on the heap, not in the pool: growing them in an
 	   alloconly pool would leave every old copy behind, and moving them
@@ -230,12 +232,33 @@ migrate_match_imap_find(struct migrate_match *match, uint32_t uid)
 	return array_bsearch(&match->imap, &uid, migrate_match_imap_uid_cmp);
 }
 
+static bool
+migrate_match_size_within(const struct migrate_match_settings *set,
+			  uoff_t size1, uoff_t size2)
+{
+	uoff_t big = I_MAX(size1, size2), small = I_MIN(size1, size2);
+	uoff_t slack;
+
+	/* written so that it can't overflow */
+	slack = big / 1000 * set->size_tolerance_permille +
+		big % 1000 * set->size_tolerance_permille / 1000;
+	return big - small <= slack ||
+		big - small - slack <= set->size_tolerance_bytes;
+}
+
+typedef unsigned int migrate_match_idx_pair_t[2];
+ARRAY_DEFINE_TYPE(migrate_match_idx_pair, migrate_match_idx_pair_t);
+
 static void migrate_match_apply_cache(struct migrate_match *match)
 {
 	HASH_TABLE(const char *, void *) uidls;
 	const struct migrate_match_pop3 *pmsg;
 	const struct migrate_match_cached *cached;
 	struct migrate_match_imap *imsg;
+	ARRAY_TYPE(migrate_match_idx_pair) pairs;
+	const migrate_match_idx_pair_t *pairp;
+	migrate_match_idx_pair_t pair;
+	bool *pop3_used, *imap_used;
 	void *value;
 	unsigned int pop3_idx;
 
@@ -258,6 +281,10 @@ static void migrate_match_apply_cache(struct migrate_match *match)
 		}
 	}
 
+	/* the pairs to apply: the first for each UIDL and each UID */
+	t_array_init(&pairs, array_count(&match->cached));
+	pop3_used = t_new(bool, array_count(&match->pop3));
+	imap_used = t_new(bool, array_count(&match->imap));
 	array_foreach(&match->cached, cached) {
 		value = hash_table_lookup(uidls, cached->uidl);
 		pop3_idx = POINTER_CAST_TO(value, unsigned int);
@@ -265,11 +292,28 @@ static void migrate_match_apply_cache(struct migrate_match *match)
 			continue;
 		pop3_idx--;
 		imsg = migrate_match_imap_find(match, cached->uid);
-		if (imsg == NULL || imsg->method != MIGRATE_MATCH_NONE ||
-		    migrate_match_pop3_get(match, pop3_idx)->method !=
-		    MIGRATE_MATCH_NONE)
+		if (imsg == NULL || pop3_used[pop3_idx] ||
+		    imap_used[imsg->idx])
 			continue;
-		migrate_match_pair(match, pop3_idx, imsg->idx,
+		/* a server that renumbers its messages without a new
+		   UIDVALIDITY (Courier without its UID database) gives a
+		   UID to another message: then a cached pair names
+		   messages of other sizes, and none can be trusted */
+		pmsg = migrate_match_pop3_get(match, pop3_idx);
+		if (!migrate_match_size_within(&match->set, pmsg->size,
+					       imsg->size)) {
+			match->cache_distrusted = TRUE;
+			array_clear(&pairs);
+			break;
+		}
+		pop3_used[pop3_idx] = TRUE;
+		imap_used[imsg->idx] = TRUE;
+		pair[0] = pop3_idx;
+		pair[1] = imsg->idx;
+		array_push_back(&pairs, &pair);
+	}
+	array_foreach(&pairs, pairp) {
+		migrate_match_pair(match, (*pairp)[0], (*pairp)[1],
 				   MIGRATE_MATCH_CACHED);
 	}
 	hash_table_destroy(&uidls);
@@ -989,20 +1033,6 @@ static void migrate_match_by_hash(struct migrate_match *match, bool pair)
  * Tolerant fallback
  */
 
-static bool
-migrate_match_size_within(const struct migrate_match_settings *set,
-			  uoff_t size1, uoff_t size2)
-{
-	uoff_t big = I_MAX(size1, size2), small = I_MIN(size1, size2);
-	uoff_t slack;
-
-	/* written so that it can't overflow */
-	slack = big / 1000 * set->size_tolerance_permille +
-		big % 1000 * set->size_tolerance_permille / 1000;
-	return big - small <= slack ||
-		big - small - slack <= set->size_tolerance_bytes;
-}
-
 static void
 migrate_match_size_window(const struct migrate_match_settings *set,
 			  uoff_t size, uoff_t *min_r, uoff_t *max_r)
@@ -1543,6 +1573,7 @@ void migrate_match_get_stats(struct migrate_match *match,
 	const struct migrate_match_imap *imsg;
 
 	i_zero(stats_r);
+	stats_r->cache_distrusted = match->cache_distrusted;
 	stats_r->pop3_count = array_count(&match->pop3);
 	stats_r->imap_count = array_count(&match->imap);
 	/* pairs are counted once, from the POP3 side */

@@ -760,6 +760,12 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 		"headers and matching %d ms", timeval_diff_msecs(&t1, &t0),
 		timeval_diff_msecs(&t2, &t1), timeval_diff_msecs(&t3, &t2));
 
+	if (stats.cache_distrusted) {
+		e_warning(ctx->event, "The old server has given known UIDs "
+			  "to other messages without a new UIDVALIDITY (%u): "
+			  "the UIDL cache isn't used, every message is "
+			  "matched again", ctx->uidvalidity);
+	}
 	e_info(ctx->event, "POP3 %u, IMAP %u messages; matched: "
 	       "cached %u, size %u, header %u, fields %u, order %u, formula %u; "
 	       "unmatched: POP3 %u, IMAP %u; headers read: POP3 %u, IMAP %u",

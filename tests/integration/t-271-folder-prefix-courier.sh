@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
 # migrate run --folder-prefix from a non-Dovecot source: Courier-IMAP
-# (unpacked Debian package), read with imapc_list_prefix = INBOX. There
-# the prefix's own folder is the old INBOX a second time, which dsync
-# reports as a duplicate mailbox GUID; the run must still succeed, copy
-# every message once (hash of header+body with line ends compared as LF,
-# since Courier serves CRLF-stored mail with CR CR LF; and flags) and then
-# copy only new mail.
+# (unpacked Debian package), read with imapc_list_prefix = INBOX: the run
+# must copy every message once under the prefix (hash of header+body with
+# line ends compared as LF, since Courier serves CRLF-stored mail with
+# CR CR LF; and flags), then copy only new mail.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -825,6 +825,25 @@ static void test_match_cache(void)
 	test_match_check_consistent(match);
 	migrate_match_deinit(&match);
 	pool_unref(&pool);
+
+	/* the server renumbered its messages without a new UIDVALIDITY
+	   (Courier without its UID database): a cached UID now names a
+	   message of another size, and the pair isn't taken */
+	static const char *const shifted[] = {
+		"uidl-1", "20", "uidl-2", "40", "uidl-3", "50", NULL
+	};
+	pool = pool_alloconly_create("test match", 1024);
+	scen.pop3 = test_msgs_sized(sizes, N_ELEMENTS(sizes), TRUE);
+	scen.cache = shifted;
+	match = test_match_run(pool, &scen);
+	for (i = 0; i < N_ELEMENTS(sizes); i++)
+		test_assert_pair(match, i, i, MIGRATE_MATCH_SIZE);
+	migrate_match_get_stats(match, &stats);
+	test_assert(stats.matched_cached == 0);
+	test_assert(stats.cache_distrusted);
+	test_match_check_consistent(match);
+	migrate_match_deinit(&match);
+	pool_unref(&pool);
 	test_end();
 }
 
