@@ -417,6 +417,21 @@ migrate_run_dsync_again(struct migrate_run *run,
 	return FALSE;
 }
 
+/* dsync may exit 0 after imapc logged a broken FETCH answer and skipped
+   its messages, so any error line fails a dsync pass. migrate copy-new
+   fails itself on every error of its own; the storage's lines of a
+   problem it repaired (mdbox after a killed save: "Corrupted dbox file
+   ... rebuilding") don't make its pass fail. */
+static bool
+migrate_run_child_succeeded(struct migrate_run *run, int ret,
+			    const struct doveadm_migrate_child *child)
+{
+	if (ret < 0)
+		return FALSE;
+	return array_count(&child->errors) == 0 ||
+		(migrate_run_copies_new(run) && !run->gmail);
+}
+
 static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 {
 	struct doveadm_migrate_child child;
@@ -432,15 +447,13 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 		ret = doveadm_migrate_child_run("doveadm",
 			migrate_run_args(run, array_front(&cmd)), run->echo,
 			&child);
-		if ((ret == 0 && array_count(&child.errors) == 0) ||
+		if (migrate_run_child_succeeded(run, ret, &child) ||
 		    attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS ||
 		    !migrate_run_dsync_again(run, &child))
 			break;
 		doveadm_migrate_child_free(&child);
 	}
-	if (ret < 0 || array_count(&child.errors) > 0) {
-		/* dsync may exit 0 after imapc logged a broken FETCH answer
-		   and skipped its messages: any error fails the run */
+	if (!migrate_run_child_succeeded(run, ret, &child)) {
 		code = doveadm_migrate_classify(&child, &cause, &detail);
 		if (code == MIGRATE_EXIT_SOFTWARE && child.exit_code == 0)
 			code = MIGRATE_EXIT_TEMPFAIL;

@@ -257,6 +257,10 @@ static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
 	uint32_t seq;
 
 	mailbox_get_open_status(ctx->box, STATUS_MESSAGES, &status);
+	if (status.messages == 0) {
+		/* a POP3 user's emptied INBOX: nothing to match */
+		return 0;
+	}
 	migrate_match_reserve(ctx->match, 0, status.messages);
 	t_array_init(&seqs, status.messages + 1);
 	for (seq = 1; seq <= status.messages; seq++)
