@@ -60,6 +60,13 @@ bool migrate_snapshot_changed(const struct migrate_snapshot *prev,
 			      const struct migrate_snapshot *cur,
 			      const char **reason_r);
 
+/* Is here a complete copy of source (every folder of source here with
+   the same UIDVALIDITY, UIDNEXT and number of messages)? Returns NULL if
+   so, else what differs first (one line naming the folder). */
+const char *
+migrate_snapshot_copy_differs(const struct migrate_snapshot *source,
+			      const struct migrate_snapshot *here);
+
 /* A mailbox of before that is missing from after, or there again as a
    new mailbox (another GUID or UIDVALIDITY): dsync deleted it during a
    pass. Returns its name, or NULL if none. */

@@ -482,6 +482,9 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 		pool_unref(&batch.pool);
 		return;
 	}
+	doveadm_migrate_conf_check_settings("migrate batch",
+		doveadm_migrate_conf_doveadm_plugins());
+	doveadm_migrate_tmp_cleanup("migrate batch");
 	p_array_init(&batch.jobs, batch.pool, array_count(&batch.accounts));
 	array_foreach(&batch.accounts, account) {
 		job = array_append_space(&batch.jobs);

@@ -19,14 +19,16 @@ static struct doveadm_cmd_ver2 *const doveadm_migrate_commands[] = {
 	&doveadm_cmd_migrate_worker,
 };
 
-void doveadm_migrate_plugin_init(struct module *module ATTR_UNUSED)
+void doveadm_migrate_plugin_init(struct module *module)
 {
 	unsigned int i;
 
 	for (i = 0; i < N_ELEMENTS(doveadm_migrate_commands); i++)
 		doveadm_cmd_register_ver2(doveadm_migrate_commands[i]);
+	doveadm_migrate_guard_init(module);
 }
 
 void doveadm_migrate_plugin_deinit(void)
 {
+	doveadm_migrate_guard_deinit();
 }

@@ -253,22 +253,6 @@ static int migrate_run_finish(struct migrate_run *run, int exit_code,
 	return exit_code;
 }
 
-/* The mail plugins of the migration config's doveadm processes. */
-static const char *const *migrate_run_doveadm_mail_plugins(void)
-{
-	struct doveadm_migrate_child child;
-	const char *const args[] = {
-		"doveconf", "-c", doveadm_migrate_conf_path(),
-		"-f", "protocol=doveadm", "-h", "mail_plugins", NULL
-	};
-	const char *const *plugins = t_new(const char *, 1);
-
-	if (doveadm_migrate_child_run("doveconf", args, FALSE, &child) == 0)
-		plugins = t_strsplit_spaces(str_c(child.output), " \n");
-	doveadm_migrate_child_free(&child);
-	return plugins;
-}
-
 /* Does this pass copy only what is new at the old server, with migrate
    copy-new? Once the account is switched (users work here), and always
    with --folder-prefix (the old folders join an account in use). Gmail
@@ -344,6 +328,10 @@ migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
 		features = migrate_run_dsync_features();
 		array_push_back(cmd, (const char *[]){ "-o" });
 		array_push_back(cmd, &features);
+		/* no mailbox here is deleted unless it can be copied again */
+		array_push_back(cmd, (const char *[]){ "-o" });
+		array_push_back(cmd, (const char *[]){
+			"plugin/migrate_guard=mirror" });
 		if (run->one_way) {
 			array_push_back(cmd, (const char *[]){ "sync" });
 			array_push_back(cmd, (const char *[]){ "-1" });
@@ -432,6 +420,53 @@ migrate_run_child_succeeded(struct migrate_run *run, int ret,
 		(migrate_run_copies_new(run) && !run->gmail);
 }
 
+/* The old server's folders, read as the snapshot is (a STATUS each). */
+static int
+migrate_run_source_snapshot(struct migrate_run *run,
+			    struct migrate_snapshot *snapshot_r,
+			    const char **error_r)
+{
+	struct doveadm_migrate_child child;
+	const char *const *args;
+	int ret = 0;
+
+	args = migrate_run_args(run, (const char *[]){
+		"-o", "mail_location=imapc:", "-f", "tab", "mailbox", "status",
+		"-u", run->user, MIGRATE_SNAPSHOT_STATUS_FIELDS, "*", NULL });
+	if (doveadm_migrate_child_run("doveadm", args, FALSE, &child) < 0) {
+		*error_r = doveadm_migrate_child_last_error(&child);
+		ret = -1;
+	} else if (migrate_snapshot_parse_status(str_c(child.output),
+			pool_datastack_create(), snapshot_r, error_r) < 0) {
+		ret = -1;
+	}
+	doveadm_migrate_child_free(&child);
+	return ret;
+}
+
+/* dsync keeps exiting 2 ("mailbox changes caused a desync") although
+   nothing changes: Dovecot 2.3's imapc escapes a "%" in a folder name,
+   and dsync then renames that folder onto itself on every pass. Is every
+   folder here the old server's (UIDVALIDITY, UIDNEXT, messages)? Then
+   the pass is complete. Returns TRUE, or FALSE with why_r. */
+static bool migrate_run_in_step(struct migrate_run *run, const char **why_r)
+{
+	struct migrate_snapshot source, here;
+	const char *error;
+
+	if (migrate_run_source_snapshot(run, &source, &error) < 0) {
+		*why_r = t_strdup_printf("the old server's folders can't be "
+					 "read: %s", error);
+		return FALSE;
+	}
+	if (migrate_run_snapshot_read(run, &here, &error) < 0) {
+		*why_r = error;
+		return FALSE;
+	}
+	*why_r = migrate_snapshot_copy_differs(&source, &here);
+	return *why_r == NULL;
+}
+
 static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 {
 	struct doveadm_migrate_child child;
@@ -453,6 +488,23 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 			break;
 		doveadm_migrate_child_free(&child);
 	}
+	if (child.exit_code == MIGRATE_RUN_DSYNC_EXIT_CHANGED &&
+	    array_count(&child.errors) == 0 && !migrate_run_additive(run)) {
+		if (migrate_run_in_step(run, &detail)) {
+			i_warning("migrate run: user %s: dsync kept seeing "
+				  "changes, but every folder here has the old "
+				  "server's messages: done (a %% in a folder "
+				  "name makes Dovecot 2.3's dsync rename it "
+				  "onto itself)", run->user);
+			doveadm_migrate_child_free(&child);
+			return 0;
+		}
+		*error_r = t_strdup_printf("dsync failed (exit 2): it kept "
+			"seeing changes and the copy isn't complete: %s",
+			detail);
+		doveadm_migrate_child_free(&child);
+		return MIGRATE_EXIT_TEMPFAIL;
+	}
 	if (!migrate_run_child_succeeded(run, ret, &child)) {
 		code = doveadm_migrate_classify(&child, &cause, &detail);
 		if (code == MIGRATE_EXIT_SOFTWARE && child.exit_code == 0)
@@ -469,10 +521,16 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 				break;
 			}
 		}
-		*error_r = t_strdup_printf("dsync failed (exit %d): %s: %s: %s",
-			child.exit_code, migrate_run_server_name(run,
-				strstr(detail, "pop3c(") != NULL),
-			cause, detail);
+		if (str_begins(cause, MIGRATE_CAUSE_THIS_SERVER)) {
+			*error_r = t_strdup_printf("copying failed (exit %d): "
+				"%s: %s", child.exit_code, cause, detail);
+		} else {
+			*error_r = t_strdup_printf(
+				"dsync failed (exit %d): %s: %s: %s",
+				child.exit_code, migrate_run_server_name(run,
+					strstr(detail, "pop3c(") != NULL),
+				cause, detail);
+		}
 	}
 	doveadm_migrate_child_free(&child);
 	return code;
@@ -610,7 +668,8 @@ static int migrate_run_local(struct migrate_run *run)
 		run->conf = run->source_conf;
 	}
 	/* migrate_gmail loaded: copy with migrate gmail instead of dsync */
-	plugins = migrate_run_doveadm_mail_plugins();
+	plugins = doveadm_migrate_conf_doveadm_plugins();
+	doveadm_migrate_conf_check_settings("migrate run", plugins);
 	run->gmail = str_array_find(plugins, "migrate_gmail");
 	if (run->folder_prefix != NULL && run->gmail) {
 		return migrate_run_finish(run, MIGRATE_EXIT_CONFIG,
@@ -866,6 +925,13 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 	if (!doveadm_cmd_param_str(cctx, "user", &run.user) ||
 	    run.user[0] == '\0') {
 		i_error("migrate run: -u <user> is required");
+		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
+		return;
+	}
+	if (strpbrk(run.user, "*?") != NULL) {
+		/* doveadm would take it for a pattern of users */
+		i_error("migrate run: -u takes one user, not a pattern: '%s' "
+			"(migrate batch -F runs many)", run.user);
 		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
 		return;
 	}

@@ -96,6 +96,12 @@ static void cmd_migrate_switch(struct doveadm_cmd_context *cctx)
 		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
 		return;
 	}
+	if (user != NULL && strpbrk(user, "*?") != NULL) {
+		i_error("migrate switch: -u takes one user, not a pattern: "
+			"'%s' (-F switches many)", user);
+		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
+		return;
+	}
 
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
 	doveadm_print_header_simple("user");

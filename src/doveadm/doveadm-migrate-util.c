@@ -4,6 +4,7 @@
 #include "array.h"
 #include "str.h"
 #include "istream.h"
+#include "ioloop.h"
 #include "mkdir-parents.h"
 #include "write-full.h"
 #include "file-lock.h"
@@ -13,6 +14,7 @@
 #include "migrate-common.h"
 #include "migrate-csv.h"
 #include "migrate-file.h"
+#include "migrate-settings.h"
 #include "migrate-state.h"
 #include "doveadm-migrate.h"
 
@@ -20,9 +22,14 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+/* a temporary config younger than this may be one a batch has just
+   written for a run that hasn't taken its lock yet */
+#define MIGRATE_TMP_CLEANUP_AGE_SECS 60
 /* !include levels followed when looking for passwords */
 #define MIGRATE_CONF_MAX_INCLUDE_DEPTH 8
 /* error lines of a child kept for the report */
@@ -239,6 +246,17 @@ static const struct doveadm_migrate_error_rule {
 	int code;
 	const char *cause;
 } doveadm_migrate_error_rules[] = {
+	/* this server's disk or quota: never the old server's fault, and
+	   the cause of what follows (lost UIDs, a mailbox out of step) */
+	{ 0, "No space left", MIGRATE_EXIT_TEMPFAIL,
+	  MIGRATE_CAUSE_THIS_SERVER"no space left (disk full): nothing "
+	  "here was deleted, free space and run again" },
+	{ 0, "Disk quota exceeded", MIGRATE_EXIT_TEMPFAIL,
+	  MIGRATE_CAUSE_THIS_SERVER"over the disk quota: nothing here was "
+	  "deleted, raise it and run again" },
+	{ 0, "Quota exceeded", MIGRATE_EXIT_TEMPFAIL,
+	  MIGRATE_CAUSE_THIS_SERVER"over the mail quota: nothing here was "
+	  "deleted, raise it and run again" },
 	/* TLS first: its errors also mention the connection */
 	{ 0, "SSL", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
 	{ 0, "TLS", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
@@ -528,6 +546,53 @@ const char *doveadm_migrate_conf_get(const char *key)
 	return t_strcut(doveadm_migrate_conf_get_all(key), '\n');
 }
 
+const char *const *doveadm_migrate_conf_doveadm_plugins(void)
+{
+	struct doveadm_migrate_child child;
+	const char *const args[] = {
+		"doveconf", "-c", doveadm_migrate_conf_path(),
+		"-f", "protocol=doveadm", "-h", "mail_plugins", NULL
+	};
+	const char *const *plugins = t_new(const char *, 1);
+
+	if (doveadm_migrate_child_run("doveconf", args, FALSE, &child) == 0)
+		plugins = t_strsplit_spaces(str_c(child.output), " \n");
+	doveadm_migrate_child_free(&child);
+	return plugins;
+}
+
+void doveadm_migrate_conf_check_settings(const char *cmd_name,
+					 const char *const *doveadm_plugins)
+{
+	const char *const *lines, *line, *key, *suggestion;
+	const struct migrate_setting_def *def;
+	unsigned int i;
+
+	lines = t_strsplit(doveadm_migrate_conf_get_all("plugin"), "\n");
+	for (i = 0; lines[i] != NULL; i++) {
+		line = t_str_trim(lines[i], " \t");
+		if (!str_begins(line, "migrate_") ||
+		    strstr(line, " = ") == NULL)
+			continue;
+		key = t_strcut(line, ' ');
+		def = migrate_setting_find(key);
+		if (def == NULL) {
+			suggestion = migrate_setting_suggest(key);
+			i_warning("%s: unknown setting %s: it does nothing%s",
+				  cmd_name, key, suggestion == NULL ? "" :
+				  t_strdup_printf(" (did you mean %s?)",
+						  suggestion));
+		} else if (def->plugin != NULL &&
+			   strcmp(def->plugin, "migrate_onlogin") != 0 &&
+			   !str_array_find(doveadm_plugins, def->plugin)) {
+			i_warning("%s: %s is set, but the %s plugin isn't "
+				  "loaded (protocol doveadm { mail_plugins }): "
+				  "it does nothing", cmd_name, key,
+				  def->plugin);
+		}
+	}
+}
+
 /* Read all of path into a string (data stack). Returns 1, 0 if it doesn't
    exist, -1 on error. */
 static int
@@ -670,6 +735,66 @@ int doveadm_migrate_csv_read(const char *cmd_name, const char *path,
 		return MIGRATE_EXIT_CONFIG;
 	}
 	return 0;
+}
+
+/* Is the lock of this state file name (the user's, escaped) free? */
+static bool doveadm_migrate_lock_path_free(const char *lock_path)
+{
+	int fd, ret;
+
+	fd = open(lock_path, O_RDWR);
+	if (fd == -1)
+		return errno == ENOENT;
+	ret = flock(fd, LOCK_EX | LOCK_NB);
+	i_close_fd(&fd);
+	return ret == 0;
+}
+
+void doveadm_migrate_tmp_cleanup(const char *cmd_name)
+{
+	static const char *const suffixes[] = { ".run.conf", ".conf" };
+	const char *state_dir = doveadm_migrate_state_dir();
+	const char *dir = t_strconcat(state_dir, "/tmp", NULL);
+	const char *path, *base;
+	struct dirent *d;
+	struct stat st;
+	unsigned int i;
+	size_t len;
+	DIR *dirp;
+
+	if ((dirp = opendir(dir)) == NULL) {
+		if (errno != ENOENT)
+			i_error("%s: opendir(%s) failed: %m", cmd_name, dir);
+		return;
+	}
+	while ((d = readdir(dirp)) != NULL) T_BEGIN {
+		len = strlen(d->d_name);
+		base = NULL;
+		for (i = 0; i < N_ELEMENTS(suffixes) && base == NULL; i++) {
+			size_t slen = strlen(suffixes[i]);
+
+			if (len > slen && strcmp(d->d_name + len - slen,
+						 suffixes[i]) == 0)
+				base = t_strndup(d->d_name, len - slen);
+		}
+		path = t_strdup_printf("%s/%s", dir, d->d_name);
+		/* a file of a run that is going, or that a batch has just
+		   written for a run it is starting, stays */
+		if (base != NULL && stat(path, &st) == 0 &&
+		    st.st_mtime < ioloop_time - MIGRATE_TMP_CLEANUP_AGE_SECS &&
+		    doveadm_migrate_lock_path_free(t_strdup_printf("%s/%s.lock",
+			state_dir, base))) {
+			if (unlink(path) < 0 && errno != ENOENT) {
+				i_error("%s: unlink(%s) failed: %m",
+					cmd_name, path);
+			} else {
+				i_info("%s: removed %s, left by a run that "
+				       "was killed", cmd_name, path);
+			}
+		}
+	} T_END;
+	if (closedir(dirp) < 0)
+		i_error("%s: closedir(%s) failed: %m", cmd_name, dir);
 }
 
 int doveadm_migrate_lock(const char *user, bool try_only,

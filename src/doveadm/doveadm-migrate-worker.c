@@ -481,6 +481,9 @@ static void cmd_migrate_worker(struct doveadm_cmd_context *cctx)
 		doveadm_exit_code = MIGRATE_EXIT_SOFTWARE;
 		return;
 	}
+	doveadm_migrate_conf_check_settings("migrate worker",
+		doveadm_migrate_conf_doveadm_plugins());
+	doveadm_migrate_tmp_cleanup("migrate worker");
 	i_array_init(&worker.jobs, 8);
 	i_array_init(&worker.delays, 8);
 

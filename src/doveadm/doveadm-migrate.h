@@ -73,6 +73,8 @@ void doveadm_migrate_child_free(struct doveadm_migrate_child *child);
 /* The child's most telling error message (data stack). */
 const char *
 doveadm_migrate_child_last_error(const struct doveadm_migrate_child *child);
+/* A cause that is this server's, not the old server's, starts with this */
+#define MIGRATE_CAUSE_THIS_SERVER "this server: "
 /* Map a failed child's errors to a MIGRATE_EXIT_* code, a short cause
    ("login refused ...", "connection refused", "TLS failure", ...) and
    the error line it was read from (data stack). */
@@ -102,6 +104,13 @@ int doveadm_migrate_conf_file_write(const char *user, const char *suffix,
 /* doveconf -h KEY of the running config ("" if unset): its first line,
    or all of it (a section). */
 const char *doveadm_migrate_conf_get(const char *key);
+/* The mail_plugins of the config's doveadm processes. */
+const char *const *doveadm_migrate_conf_doveadm_plugins(void);
+/* Warn about each migrate_* setting of the config's plugin section that
+   no module knows (with a "did you mean"), or whose plugin isn't among
+   doveadm_plugins: 2.3 takes any key without a word. */
+void doveadm_migrate_conf_check_settings(const char *cmd_name,
+					 const char *const *doveadm_plugins);
 const char *doveadm_migrate_conf_get_all(const char *key);
 
 /* Returns 1 if read, 0 if the user has no state, -1 on error. */
@@ -128,6 +137,10 @@ int doveadm_migrate_csv_read(const char *cmd_name, const char *path,
 			     ARRAY_TYPE(migrate_account) *accounts_r);
 /* The account's user on this server (dest_user, or the email). */
 const char *doveadm_migrate_account_user(const struct migrate_account *account);
+/* Remove the temporary configs (they may hold passwords) in
+   migrate_state_dir/tmp that runs killed before they could remove them
+   left behind: those of accounts nobody runs, a minute old or more. */
+void doveadm_migrate_tmp_cleanup(const char *cmd_name);
 /* Take the user's run lock. Returns 1 if taken (released at once if
    try_only: then 1 means nobody holds it), 0 if another process holds
    it, -1 on error. */
@@ -218,6 +231,11 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 const char *
 doveadm_migrate_remote_field(const struct doveadm_migrate_remote_result *result,
 			     const char *key);
+
+/* The guard of this server's mailboxes in migrate run's dsync child
+   (plugin/migrate_guard = mirror|switched): see doveadm-migrate-guard.c */
+void doveadm_migrate_guard_init(struct module *module);
+void doveadm_migrate_guard_deinit(void);
 
 void doveadm_migrate_plugin_init(struct module *module);
 void doveadm_migrate_plugin_deinit(void);

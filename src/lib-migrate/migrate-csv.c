@@ -184,6 +184,12 @@ migrate_csv_field(struct migrate_account *account, pool_t pool,
 				*error_r = "email contains whitespace";
 				return -1;
 			}
+			if (*p == '*' || *p == '?') {
+				/* doveadm would take it for a pattern of
+				   many users */
+				*error_r = "email contains a wildcard (* or ?)";
+				return -1;
+			}
 		}
 		account->email = p_strdup(pool, value);
 		break;
@@ -288,6 +294,10 @@ int migrate_csv_parse(struct istream *input, pool_t pool,
 
 	while (ret == 0 && (line = i_stream_read_next_line(input)) != NULL) T_BEGIN {
 		line_num++;
+		/* spreadsheet programs start UTF-8 files with a byte order
+		   mark */
+		if (line_num == 1 && str_begins(line, "\xef\xbb\xbf"))
+			line += 3;
 		if (!parser.have_header) {
 			if (t_str_trim(line, " \t\r")[0] == '\0')
 				;

@@ -74,7 +74,11 @@ int migrate_snapshot_parse_status(const char *output, pool_t pool,
 
 	p_array_init(&snapshot_r->boxes, pool, 16);
 	lines = t_strsplit(output, "\n");
-	if (lines[0] == NULL || lines[0][0] == '\0') {
+	/* doveadm's log lines (an imapc "Connected") may come first: they
+	   have no tabs */
+	while (lines[0] != NULL && strchr(lines[0], '\t') == NULL)
+		lines++;
+	if (lines[0] == NULL) {
 		*error_r = "no header line";
 		return -1;
 	}
@@ -94,7 +98,7 @@ int migrate_snapshot_parse_status(const char *output, pool_t pool,
 		col_idx[col] = i;
 	}
 	for (i = 1; lines[i] != NULL; i++) {
-		if (lines[i][0] == '\0')
+		if (strchr(lines[i], '\t') == NULL)
 			continue;
 		fields = t_strsplit(lines[i], "\t");
 		if (str_array_length(fields) != count) {
@@ -301,6 +305,28 @@ migrate_snapshot_lost_box(const struct migrate_snapshot *before,
 		other = migrate_snapshot_find(after, box->name);
 		if (other == NULL || !migrate_snapshot_box_same(box, other))
 			return box->name;
+	}
+	return NULL;
+}
+
+const char *
+migrate_snapshot_copy_differs(const struct migrate_snapshot *source,
+			      const struct migrate_snapshot *here)
+{
+	const struct migrate_snapshot_box *box, *copy;
+
+	array_foreach(&source->boxes, box) {
+		copy = migrate_snapshot_find(here, box->name);
+		if (copy == NULL)
+			return t_strdup_printf("folder %s isn't here", box->name);
+		if (copy->uidvalidity != box->uidvalidity ||
+		    copy->uidnext != box->uidnext ||
+		    copy->messages != box->messages) {
+			return t_strdup_printf("folder %s has %u messages "
+				"here (UIDNEXT %u), %u at the old server "
+				"(UIDNEXT %u)", box->name, copy->messages,
+				copy->uidnext, box->messages, box->uidnext);
+		}
 	}
 	return NULL;
 }

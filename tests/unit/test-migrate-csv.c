@@ -61,6 +61,15 @@ static void test_migrate_csv_good(void)
 	test_assert(a->password == NULL);
 	test_assert(a->ssl == MIGRATE_CSV_SSL_STARTTLS);
 
+	/* saved by a spreadsheet program: a UTF-8 byte order mark */
+	test_assert(csv_parse("\xef\xbb\xbf" "email,password\r\n"
+			      "bom@example.com,pw\r\n",
+			      &accounts, &errors, &error) == 0);
+	test_assert_ucmp(array_count(&accounts), ==, 1);
+	test_assert_ucmp(array_count(&errors), ==, 0);
+	a = array_idx(&accounts, 0);
+	test_assert_strcmp(a->email, "bom@example.com");
+
 	/* master-user mode: no password column at all */
 	test_assert(csv_parse("email\nx@example.com\ny@example.com\n",
 			      &accounts, &errors, &error) == 0);
@@ -79,6 +88,8 @@ static void test_migrate_csv_bad_lines(void)
 		{ "a@example.com,pw,h,x", "expected 3 fields, got 4" },
 		{ ",pw,h", "email is empty" },
 		{ "a b@example.com,pw,h", "email contains whitespace" },
+		{ "nob*,pw,h", "email contains a wildcard (* or ?)" },
+		{ "a?@example.com,pw,h", "email contains a wildcard (* or ?)" },
 		{ "a@example.com,p\"w\",h", "quote in the middle of a field" },
 		{ "a@example.com,\"pw\"x,h", "text after a closing quote" },
 		{ "a@example.com,\xff\xfe,h", "not valid UTF-8" },

@@ -45,6 +45,12 @@ static void test_migrate_snapshot_parse_status(void)
 	test_assert(messages == 25);
 	test_assert(vsize == 430400 + 21313);
 
+	/* log lines before the table (imapc's "Connected") */
+	test_assert(migrate_snapshot_parse_status("doveadm(a): Info: "
+		"imapc(h:1): Connected\n" STATUS_HEADER STATUS_INBOX,
+		pool_datastack_create(), &snapshot, &error) == 0);
+	test_assert_ucmp(array_count(&snapshot.boxes), ==, 1);
+
 	/* an account without mail: only the header */
 	test_assert(migrate_snapshot_parse_status(STATUS_HEADER,
 		pool_datastack_create(), &snapshot, &error) == 0);
@@ -52,6 +58,8 @@ static void test_migrate_snapshot_parse_status(void)
 
 	/* what can't be read is an error, never an empty account */
 	test_assert(migrate_snapshot_parse_status("",
+		pool_datastack_create(), &snapshot, &error) < 0);
+	test_assert(migrate_snapshot_parse_status("no table here\n",
 		pool_datastack_create(), &snapshot, &error) < 0);
 	test_assert(migrate_snapshot_parse_status(
 		"mailbox\tmessages\nINBOX\t3\n",
