@@ -12,4 +12,9 @@ int migrate_file_replace(const char *path, const buffer_t *data,
 int migrate_file_replace_nosync(const char *path, const buffer_t *data,
 				const char **error_r);
 
+/* Read all of path into a string of the data stack. Returns 1, 0 if the
+   file doesn't exist, -1 with error_r if it can't be read. */
+int migrate_file_read(const char *path, string_t **data_r,
+		      const char **error_r);
+
 #endif

@@ -105,10 +105,7 @@ static const char *const migrate_copy_new_key_headers[] = {
 static int
 migrate_copy_new_marks_read(struct migrate_copy_new *cn, const char **error_r)
 {
-	struct istream *input;
-	const unsigned char *data;
-	size_t size;
-	string_t *str;
+	string_t *data;
 	int ret;
 
 	cn->path = MIGRATE_COPY_NEW_SOURCES_PATH;
@@ -122,26 +119,14 @@ migrate_copy_new_marks_read(struct migrate_copy_new *cn, const char **error_r)
 	cn->seen_dir = p_strconcat(cn->pool, t_strdup_until(cn->path,
 		strrchr(cn->path, '/')), "/seen", NULL);
 	p_array_init(&cn->marks, cn->pool, 16);
-	input = i_stream_create_file(cn->path, 65536);
-	str = t_str_new(1024);
-	while ((ret = i_stream_read_more(input, &data, &size)) > 0) {
-		str_append_data(str, data, size);
-		i_stream_skip(input, size);
-	}
-	ret = 0;
-	if (input->stream_errno == ENOENT)
-		;
-	else if (input->stream_errno != 0) {
-		*error_r = t_strdup_printf("can't read %s: %s", cn->path,
-					   i_stream_get_error(input));
-		ret = -1;
-	} else if (migrate_sources_parse(str_c(str), cn->pool, &cn->marks,
-					 error_r) < 0) {
+	if ((ret = migrate_file_read(cn->path, &data, error_r)) <= 0)
+		return ret;
+	if (migrate_sources_parse(str_c(data), cn->pool, &cn->marks,
+				  error_r) < 0) {
 		*error_r = t_strdup_printf("%s: %s", cn->path, *error_r);
-		ret = -1;
+		return -1;
 	}
-	i_stream_unref(&input);
-	return ret;
+	return 0;
 }
 
 static int
@@ -225,6 +210,48 @@ migrate_copy_new_box_error(struct mailbox *box, const char *what)
 	i_error("migrate copy-new: %s %s: %s", what, mailbox_get_vname(box),
 		mailbox_get_last_internal_error(box, &error));
 	return -1;
+}
+
+typedef int migrate_copy_new_mail_callback_t(struct mail *mail,
+					     void *context);
+
+/* Call callback for each message of box with a UID in first..last (all
+   with last 0), the key headers and fields looked up, until it returns
+   non-0. Returns 0, or -1 (logged). */
+static int
+migrate_copy_new_search(struct mailbox *box, uint32_t first_uid,
+			uint32_t last_uid, enum mail_fetch_field fields,
+			migrate_copy_new_mail_callback_t *callback,
+			void *context, const char *what)
+{
+	struct mailbox_transaction_context *trans;
+	struct mailbox_header_lookup_ctx *headers;
+	struct mail_search_args *search_args;
+	struct mail_search_context *search_ctx;
+	struct mail *mail;
+	int ret = 0;
+
+	trans = mailbox_transaction_begin(box, 0, __func__);
+	if (last_uid == 0) {
+		search_args = mail_search_build_init();
+		mail_search_build_add_all(search_args);
+	} else {
+		search_args = migrate_copy_new_search_uids(first_uid,
+							   last_uid);
+	}
+	headers = mailbox_header_lookup_init(box,
+					     migrate_copy_new_key_headers);
+	search_ctx = mailbox_search_init(trans, search_args, NULL, fields,
+					 headers);
+	mailbox_header_lookup_unref(&headers);
+	mail_search_args_unref(&search_args);
+	while (ret == 0 && mailbox_search_next(search_ctx, &mail)) T_BEGIN {
+		ret = callback(mail, context);
+	} T_END;
+	if (mailbox_search_deinit(&search_ctx) < 0 && ret == 0)
+		ret = migrate_copy_new_box_error(box, what);
+	(void)mailbox_transaction_commit(&trans);
+	return ret < 0 ? -1 : 0;
 }
 
 static const char *
@@ -321,17 +348,22 @@ migrate_copy_new_multiset_take(HASH_TABLE_TYPE(migrate_key_count) *table,
 /* The messages here that a copy may be of: those from dest_check_uid on
    (what arrived here since the mark, including what a killed pass copied
    after its last mark). */
+static int migrate_copy_new_present_add(struct mail *mail, void *context)
+{
+	struct migrate_copy_new_folder *f = context;
+	const char *key = migrate_copy_new_mail_key(mail);
+	void *value = hash_table_lookup(f->present, key);
+
+	if (value == NULL)
+		key = p_strdup(f->cn->pool, key);
+	hash_table_update(f->present, key, POINTER_CAST(
+		POINTER_CAST_TO(value, unsigned int) + 1));
+	return 0;
+}
+
 static int migrate_copy_new_read_present(struct migrate_copy_new_folder *f)
 {
 	struct mailbox_status status;
-	struct mailbox_transaction_context *trans;
-	struct mailbox_header_lookup_ctx *headers;
-	struct mail_search_args *search_args;
-	struct mail_search_context *search_ctx;
-	struct mail *mail;
-	const char *key;
-	void *value;
-	int ret = 0;
 
 	hash_table_create(&f->present, f->cn->pool, 0, str_hash, strcmp);
 	if (mailbox_sync(f->dest_box, 0) < 0) {
@@ -343,29 +375,10 @@ static int migrate_copy_new_read_present(struct migrate_copy_new_folder *f)
 	   its UID is below n */
 	if (f->dest_check_uid >= status.uidnext)
 		return 0;
-	trans = mailbox_transaction_begin(f->dest_box, 0, __func__);
-	search_args = migrate_copy_new_search_uids(f->dest_check_uid,
-						   status.uidnext - 1);
-	headers = mailbox_header_lookup_init(f->dest_box,
-					     migrate_copy_new_key_headers);
-	search_ctx = mailbox_search_init(trans, search_args, NULL, 0, headers);
-	mailbox_header_lookup_unref(&headers);
-	mail_search_args_unref(&search_args);
-	while (mailbox_search_next(search_ctx, &mail)) T_BEGIN {
-		key = migrate_copy_new_mail_key(mail);
-		value = hash_table_lookup(f->present, key);
-		if (value == NULL)
-			key = p_strdup(f->cn->pool, key);
-		hash_table_update(f->present, key,
-				  POINTER_CAST(POINTER_CAST_TO(value,
-							       unsigned int) + 1));
-	} T_END;
-	if (mailbox_search_deinit(&search_ctx) < 0) {
-		ret = migrate_copy_new_box_error(f->dest_box,
-			"can't read the messages of");
-	}
-	(void)mailbox_transaction_commit(&trans);
-	return ret;
+	return migrate_copy_new_search(f->dest_box, f->dest_check_uid,
+				       status.uidnext - 1, 0,
+				       migrate_copy_new_present_add, f,
+				       "can't read the messages of");
 }
 
 /* Is this old message here already (copied by a pass killed before it
@@ -544,41 +557,30 @@ migrate_copy_new_save(struct migrate_copy_new_folder *f, struct mail *mail,
 	return 0;
 }
 
+static int migrate_copy_new_message(struct mail *mail, void *context)
+{
+	struct migrate_copy_new_folder *f = context;
+	const char *key;
+
+	if (migrate_copy_new_is_present(f, mail, &key)) {
+		f->present_count++;
+		f->last_uid = mail->uid;
+		return 0;
+	}
+	return migrate_copy_new_save(f, mail, key);
+}
+
 static int migrate_copy_new_messages(struct migrate_copy_new_folder *f)
 {
-	struct mailbox_transaction_context *trans;
-	struct mailbox_header_lookup_ctx *headers;
-	struct mail_search_args *search_args;
-	struct mail_search_context *search_ctx;
-	struct mail *mail;
-	const char *key;
-	int ret = 0;
+	int ret;
 
-	trans = mailbox_transaction_begin(f->src_box, 0, __func__);
-	search_args = migrate_copy_new_search_uids(f->first_uid,
-						   f->uid_next - 1);
-	headers = mailbox_header_lookup_init(f->src_box,
-					     migrate_copy_new_key_headers);
-	search_ctx = mailbox_search_init(trans, search_args, NULL,
-		MAIL_FETCH_STREAM_HEADER | MAIL_FETCH_STREAM_BODY |
-		MAIL_FETCH_FLAGS | MAIL_FETCH_RECEIVED_DATE |
-		MAIL_FETCH_PHYSICAL_SIZE | MAIL_FETCH_UIDL_BACKEND |
-		MAIL_FETCH_POP3_ORDER, headers);
-	mailbox_header_lookup_unref(&headers);
-	mail_search_args_unref(&search_args);
-	while (ret == 0 && mailbox_search_next(search_ctx, &mail)) T_BEGIN {
-		if (migrate_copy_new_is_present(f, mail, &key)) {
-			f->present_count++;
-			f->last_uid = mail->uid;
-		} else {
-			ret = migrate_copy_new_save(f, mail, key);
-		}
-	} T_END;
-	if (mailbox_search_deinit(&search_ctx) < 0 && ret == 0) {
-		ret = migrate_copy_new_box_error(f->src_box,
-			"can't read the old server's folder");
-	}
-	(void)mailbox_transaction_commit(&trans);
+	ret = migrate_copy_new_search(f->src_box, f->first_uid,
+		f->uid_next - 1, MAIL_FETCH_STREAM_HEADER |
+		MAIL_FETCH_STREAM_BODY | MAIL_FETCH_FLAGS |
+		MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_PHYSICAL_SIZE |
+		MAIL_FETCH_UIDL_BACKEND | MAIL_FETCH_POP3_ORDER,
+		migrate_copy_new_message, f,
+		"can't read the old server's folder");
 	if (ret == 0)
 		ret = migrate_copy_new_commit(f);
 	else if (f->trans != NULL)
@@ -733,34 +735,26 @@ migrate_copy_new_run(struct migrate_copy_new *cn, struct mail_user *src_user)
 
 /* The seen file of a folder after a mirroring pass: the key hash of
    every message it has. */
+static int migrate_copy_new_seen_add(struct mail *mail, void *context)
+{
+	string_t *hashes = context;
+
+	str_printfa(hashes, "%s\n", migrate_sources_key_hash(
+		migrate_copy_new_mail_key(mail)));
+	return 0;
+}
+
 static int
 migrate_copy_new_seen_write(struct migrate_copy_new *cn, struct mailbox *box)
 {
-	struct mailbox_transaction_context *trans;
-	struct mailbox_header_lookup_ctx *headers;
-	struct mail_search_args *search_args;
-	struct mail_search_context *search_ctx;
-	struct mail *mail;
 	string_t *hashes;
 	const char *error;
-	int ret = 0;
+	int ret;
 
-	/* grows inside the loop's data stack frames */
+	/* grows inside the search's data stack frames */
 	hashes = str_new(default_pool, 1024);
-	trans = mailbox_transaction_begin(box, 0, __func__);
-	search_args = mail_search_build_init();
-	mail_search_build_add_all(search_args);
-	headers = mailbox_header_lookup_init(box, migrate_copy_new_key_headers);
-	search_ctx = mailbox_search_init(trans, search_args, NULL, 0, headers);
-	mailbox_header_lookup_unref(&headers);
-	mail_search_args_unref(&search_args);
-	while (mailbox_search_next(search_ctx, &mail)) T_BEGIN {
-		str_printfa(hashes, "%s\n", migrate_sources_key_hash(
-			migrate_copy_new_mail_key(mail)));
-	} T_END;
-	if (mailbox_search_deinit(&search_ctx) < 0)
-		ret = migrate_copy_new_box_error(box, "can't read");
-	(void)mailbox_transaction_commit(&trans);
+	ret = migrate_copy_new_search(box, 1, 0, 0, migrate_copy_new_seen_add,
+				      hashes, "can't read");
 	if (ret == 0 && mkdir_parents(cn->seen_dir, 0700) < 0 &&
 	    errno != EEXIST) {
 		i_error("migrate copy-new: mkdir(%s) failed: %m", cn->seen_dir);

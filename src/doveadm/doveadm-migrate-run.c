@@ -153,20 +153,35 @@ migrate_run_check_login(struct migrate_run *run, bool pop3,
 	return code;
 }
 
-/* The user's mailboxes on this server now. Returns 0, or -1 with error_r
-   (then nothing is known of them). */
+/* The user's mailboxes on this server now (or with source, the old
+   server's folders), a STATUS each. Returns 0, or -1 with error_r (then
+   nothing is known of them). */
 static int
-migrate_run_snapshot_read(struct migrate_run *run,
-			  struct migrate_snapshot *snapshot_r,
-			  const char **error_r)
+migrate_run_mailboxes_read(struct migrate_run *run, bool source,
+			   struct migrate_snapshot *snapshot_r,
+			   const char **error_r)
 {
 	struct doveadm_migrate_child child;
 	const char *const *args;
 	int ret = 0;
 
-	args = migrate_run_args(run, (const char *[]){
-		"-f", "tab", "mailbox", "status", "-u", run->user,
-		MIGRATE_SNAPSHOT_STATUS_FIELDS, "*", NULL });
+	static const char *const status_args[] = {
+		"-f", "tab", "mailbox", "status", "-u", NULL
+	};
+	ARRAY_TYPE(const_string) cmd;
+
+	t_array_init(&cmd, 12);
+	if (source) {
+		/* the same user with mail_location = imapc: */
+		array_push_back(&cmd, (const char *[]){ "-o" });
+		array_push_back(&cmd, (const char *[]){ "mail_location=imapc:" });
+	}
+	array_append(&cmd, status_args, str_array_length(status_args));
+	array_push_back(&cmd, &run->user);
+	array_push_back(&cmd, (const char *[]){ MIGRATE_SNAPSHOT_STATUS_FIELDS });
+	array_push_back(&cmd, (const char *[]){ "*" });
+	array_append_zero(&cmd);
+	args = migrate_run_args(run, array_front(&cmd));
 	if (doveadm_migrate_child_run("doveadm", args, FALSE, &child) < 0) {
 		*error_r = t_strdup_printf("reading the mailboxes failed: %s",
 			doveadm_migrate_child_last_error(&child));
@@ -180,6 +195,14 @@ migrate_run_snapshot_read(struct migrate_run *run,
 	}
 	doveadm_migrate_child_free(&child);
 	return ret;
+}
+
+static int
+migrate_run_snapshot_read(struct migrate_run *run,
+			  struct migrate_snapshot *snapshot_r,
+			  const char **error_r)
+{
+	return migrate_run_mailboxes_read(run, FALSE, snapshot_r, error_r);
 }
 
 /* The snapshot the last pass left. Returns 1, 0 if there is none, -1 if
@@ -420,30 +443,6 @@ migrate_run_child_succeeded(struct migrate_run *run, int ret,
 		(migrate_run_copies_new(run) && !run->gmail);
 }
 
-/* The old server's folders, read as the snapshot is (a STATUS each). */
-static int
-migrate_run_source_snapshot(struct migrate_run *run,
-			    struct migrate_snapshot *snapshot_r,
-			    const char **error_r)
-{
-	struct doveadm_migrate_child child;
-	const char *const *args;
-	int ret = 0;
-
-	args = migrate_run_args(run, (const char *[]){
-		"-o", "mail_location=imapc:", "-f", "tab", "mailbox", "status",
-		"-u", run->user, MIGRATE_SNAPSHOT_STATUS_FIELDS, "*", NULL });
-	if (doveadm_migrate_child_run("doveadm", args, FALSE, &child) < 0) {
-		*error_r = doveadm_migrate_child_last_error(&child);
-		ret = -1;
-	} else if (migrate_snapshot_parse_status(str_c(child.output),
-			pool_datastack_create(), snapshot_r, error_r) < 0) {
-		ret = -1;
-	}
-	doveadm_migrate_child_free(&child);
-	return ret;
-}
-
 /* dsync keeps exiting 2 ("mailbox changes caused a desync") although
    nothing changes: Dovecot 2.3's imapc escapes a "%" in a folder name,
    and dsync then renames that folder onto itself on every pass. Is every
@@ -454,7 +453,7 @@ static bool migrate_run_in_step(struct migrate_run *run, const char **why_r)
 	struct migrate_snapshot source, here;
 	const char *error;
 
-	if (migrate_run_source_snapshot(run, &source, &error) < 0) {
+	if (migrate_run_mailboxes_read(run, TRUE, &source, &error) < 0) {
 		*why_r = t_strdup_printf("the old server's folders can't be "
 					 "read: %s", error);
 		return FALSE;

@@ -593,35 +593,6 @@ void doveadm_migrate_conf_check_settings(const char *cmd_name,
 	}
 }
 
-/* Read all of path into a string (data stack). Returns 1, 0 if it doesn't
-   exist, -1 on error. */
-static int
-doveadm_migrate_file_read(const char *path, string_t **data_r,
-			  const char **error_r)
-{
-	struct istream *input;
-	const unsigned char *data;
-	size_t size;
-	string_t *str;
-	int ret;
-
-	input = i_stream_create_file(path, 4096);
-	str = t_str_new(512);
-	while ((ret = i_stream_read_more(input, &data, &size)) > 0) {
-		str_append_data(str, data, size);
-		i_stream_skip(input, size);
-	}
-	if (input->stream_errno != 0) {
-		ret = input->stream_errno == ENOENT ? 0 : -1;
-		*error_r = i_stream_get_error(input);
-		i_stream_unref(&input);
-		return ret;
-	}
-	i_stream_unref(&input);
-	*data_r = str;
-	return 1;
-}
-
 static const char *
 doveadm_migrate_user_file_path(const char *user, const char *suffix)
 {
@@ -632,7 +603,7 @@ doveadm_migrate_user_file_path(const char *user, const char *suffix)
 int doveadm_migrate_user_file_read(const char *user, const char *suffix,
 				   string_t **data_r, const char **error_r)
 {
-	return doveadm_migrate_file_read(
+	return migrate_file_read(
 		doveadm_migrate_user_file_path(user, suffix), data_r, error_r);
 }
 
@@ -666,7 +637,7 @@ int doveadm_migrate_state_read_path(const char *path, pool_t pool,
 	string_t *str;
 	int ret;
 
-	if ((ret = doveadm_migrate_file_read(path, &str, error_r)) <= 0)
+	if ((ret = migrate_file_read(path, &str, error_r)) <= 0)
 		return ret;
 	if (migrate_state_parse(str_c(str), pool, state_r, error_r) < 0) {
 		*error_r = t_strdup_printf("%s: %s", path, *error_r);

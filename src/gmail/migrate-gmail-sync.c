@@ -1044,10 +1044,7 @@ migrate_gmail_sync_settings(struct migrate_gmail_sync *sync)
    deleted here would come back). */
 static int migrate_gmail_ledger_read(struct migrate_gmail_sync *sync)
 {
-	struct istream *input;
-	const unsigned char *data;
-	size_t size;
-	string_t *str;
+	string_t *data;
 	const char *error;
 	int ret;
 
@@ -1060,24 +1057,12 @@ static int migrate_gmail_ledger_read(struct migrate_gmail_sync *sync)
 		return -1;
 	}
 	sync->ledger_path = p_strdup(sync->pool, sync->ledger_path);
-	input = i_stream_create_file(sync->ledger_path, 65536);
-	str = t_str_new(4096);
-	while ((ret = i_stream_read_more(input, &data, &size)) > 0) {
-		str_append_data(str, data, size);
-		i_stream_skip(input, size);
-	}
-	if (input->stream_errno == ENOENT) {
-		i_stream_unref(&input);
+	ret = migrate_file_read(sync->ledger_path, &data, &error);
+	if (ret == 0)
 		return 0;
-	}
-	if (input->stream_errno != 0) {
-		error = i_stream_get_error(input);
-		ret = -1;
-	} else {
-		ret = migrate_gmail_ledger_parse(sync->ledger, str_c(str),
+	if (ret > 0)
+		ret = migrate_gmail_ledger_parse(sync->ledger, str_c(data),
 						 &error);
-	}
-	i_stream_unref(&input);
 	if (ret < 0 && sync->additive) {
 		sync->mail_error = MAIL_ERROR_TEMP;
 		sync->error = p_strdup_printf(sync->pool, "can't read the "

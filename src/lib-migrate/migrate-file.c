@@ -4,6 +4,7 @@
 #include "str.h"
 #include "safe-mkstemp.h"
 #include "write-full.h"
+#include "istream.h"
 #include "migrate-file.h"
 
 #include <stdio.h>
@@ -53,4 +54,31 @@ int migrate_file_replace_nosync(const char *path, const buffer_t *data,
 				const char **error_r)
 {
 	return migrate_file_replace_full(path, data, FALSE, error_r);
+}
+
+int migrate_file_read(const char *path, string_t **data_r,
+		      const char **error_r)
+{
+	struct istream *input;
+	const unsigned char *data;
+	size_t size;
+	string_t *str;
+	int ret = 1;
+
+	input = i_stream_create_file(path, 65536);
+	str = t_str_new(4096);
+	while (i_stream_read_more(input, &data, &size) > 0) {
+		str_append_data(str, data, size);
+		i_stream_skip(input, size);
+	}
+	if (input->stream_errno == ENOENT)
+		ret = 0;
+	else if (input->stream_errno != 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", path,
+					   i_stream_get_error(input));
+		ret = -1;
+	}
+	i_stream_unref(&input);
+	*data_r = str;
+	return ret;
 }

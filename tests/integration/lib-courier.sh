@@ -144,6 +144,31 @@ lab_courier_deliver() {
     _labnd_maildir_deliver "$(lab_courier_maildir "$user")" "$@"
 }
 
+# lab_courier_deliver_corpus USER COUNT SEED: COUNT generated messages
+# (gen-corpus.py, in generation order) into the user's Courier INBOX.
+lab_courier_deliver_corpus() {
+    local user=$1 count=$2 seed=$3 out=$LAB/corpus-courier-$3 files
+    python3 "$LAB_LIB_DIR/gen-corpus.py" --count "$count" --seed "$seed" \
+        --out "$out" --quiet || return 1
+    mapfile -t files < <(find "$out/cur" "$out/new" -type f -printf '%f %p\n' |
+        sort | cut -d' ' -f2-)
+    lab_courier_deliver "$user" "${files[@]}"
+}
+
+# lab_courier_migration_conf PASSWORD [PLUGINS...]: the lab's migration
+# config (lab_migration_conf) pointed at Courier: the user's own password
+# (Courier has no master user here) and imapc_list_prefix = INBOX.
+lab_courier_migration_conf() {
+    local pw=$1
+    shift
+    SRC_IMAP_PORT=$COURIER_IMAP_PORT SRC_POP3_PORT=$COURIER_POP3_PORT \
+        lab_migration_conf "$@" || return 1
+    lab_migration_conf_add \
+        "imapc_master_user =" "imapc_password = $pw" \
+        "pop3c_master_user =" "pop3c_password = $pw" \
+        "imapc_list_prefix = INBOX"
+}
+
 if ! declare -F _labnd_maildir_deliver >/dev/null; then
 # _labnd_maildir_deliver MAILDIR FILE...
 _labnd_maildir_deliver() {

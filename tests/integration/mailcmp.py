@@ -124,6 +124,12 @@ def main():
                for name, mails in dst.items()
                if name.startswith(args.dst_prefix)}
 
+    return report(src, dst)
+
+
+def report(src, dst):
+    """Print the "identical ..." or "differ ..." lines for compare(src,
+    dst); returns the exit code (0 if identical)."""
     lost, extra, dup, flags, notes = compare(src, dst)
     total = sum(sum(c.values()) for c in src.values())
     if lost == extra == dup == flags == 0:

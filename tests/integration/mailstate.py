@@ -111,17 +111,7 @@ def cmd_expect(args):
 
 
 def cmd_compare(args):
-    expected, actual = load(args[0]), load(args[1])
-    lost, extra, dup, flags, notes = mailcmp.compare(expected, actual)
-    total = sum(sum(c.values()) for c in expected.values())
-    if lost == extra == dup == flags == 0:
-        print("identical folders=%d messages=%d" % (len(expected), total))
-        return 0
-    print("differ folders=%d messages=%d lost=%d extra=%d dup=%d flags=%d" %
-          (len(expected), total, lost, extra, dup, flags))
-    for n in notes[:20]:
-        print("  " + n)
-    return 1
+    return mailcmp.report(load(args[0]), load(args[1]))
 
 
 def uidls(path):

@@ -29,12 +29,7 @@ lab_dest_start sdbox
 
 # the migration config, pointed at Courier: no master user there, so the
 # user's own password (in the 0600 config file, never on a command line)
-SRC_IMAP_PORT=$COURIER_IMAP_PORT SRC_POP3_PORT=$COURIER_POP3_PORT \
-	lab_migration_conf migrate_pop3
-lab_migration_conf_add \
-	"imapc_master_user =" "imapc_password = $pw" \
-	"pop3c_master_user =" "pop3c_password = $pw" \
-	"imapc_list_prefix = INBOX"
+lab_courier_migration_conf "$pw" migrate_pop3
 
 # generated files in generation order (their names sort that way)
 corpus_files() {

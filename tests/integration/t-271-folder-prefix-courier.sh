@@ -16,23 +16,13 @@ lab_init
 lab_courier_fetch
 lab_courier_user_add "$user" "$pw"
 deliver() {	# COUNT SEED: generated messages into Courier's INBOX
-	local files
-	python3 "$LAB_LIB_DIR/gen-corpus.py" --count "$1" --seed "$2" \
-		--out "$LAB/corpus-$2" --quiet
-	mapfile -t files < <(find "$LAB/corpus-$2/cur" "$LAB/corpus-$2/new" \
-		-type f -printf '%f %p\n' | sort | cut -d' ' -f2-)
-	lab_courier_deliver "$user" "${files[@]}"
+	lab_courier_deliver_corpus "$user" "$1" "$2"
 }
 deliver 60 141
 lab_courier_start
 lab_user_add "$user" "$pw"
 lab_dest_start sdbox
-SRC_IMAP_PORT=$COURIER_IMAP_PORT SRC_POP3_PORT=$COURIER_POP3_PORT \
-	lab_migration_conf
-lab_migration_conf_add \
-	"imapc_master_user =" "imapc_password = $pw" \
-	"pop3c_master_user =" "pop3c_password = $pw" \
-	"imapc_list_prefix = INBOX"
+lab_courier_migration_conf "$pw"
 
 compare() {	# Courier's folders vs Old/ here (the same login on both)
 	MAILCMP_LOGIN=$user MAILCMP_PASSWORD=$pw python3 "$LAB_LIB_DIR/mailcmp.py" \

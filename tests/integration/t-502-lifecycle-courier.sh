@@ -23,12 +23,7 @@ lab_init
 lab_courier_fetch
 lab_courier_user_add "$user" "$pw"
 deliver() {	# COUNT SEED: generated messages into Courier's INBOX
-	local files
-	python3 "$LAB_LIB_DIR/gen-corpus.py" --count "$1" --seed "$2" \
-		--out "$LAB/corpus-$2" --quiet
-	mapfile -t files < <(find "$LAB/corpus-$2/cur" "$LAB/corpus-$2/new" \
-		-type f -printf '%f %p\n' | sort | cut -d' ' -f2-)
-	lab_courier_deliver "$user" "${files[@]}"
+	lab_courier_deliver_corpus "$user" "$1" "$2"
 }
 mig() {	# migrate ARGS... -> exit code in $rc
 	rc=0
@@ -39,12 +34,7 @@ deliver 50 801
 lab_courier_start
 lab_user_add "$user" "$pw"
 lab_dest_start sdbox
-SRC_IMAP_PORT=$COURIER_IMAP_PORT SRC_POP3_PORT=$COURIER_POP3_PORT \
-	lab_migration_conf migrate_pop3
-lab_migration_conf_add \
-	"imapc_master_user =" "imapc_password = $pw" \
-	"pop3c_master_user =" "pop3c_password = $pw" \
-	"imapc_list_prefix = INBOX"
+lab_courier_migration_conf "$pw" migrate_pop3
 LC_SRC_LOGIN=$user LC_SRC_PASSWORD=$pw LC_SRC_PORT=$COURIER_IMAP_PORT \
 	LC_SRC_POP3_PORT=$COURIER_POP3_PORT
 export LC_SRC_LOGIN LC_SRC_PASSWORD LC_SRC_PORT LC_SRC_POP3_PORT
