@@ -144,6 +144,8 @@ migrate_run_check_login(struct migrate_run *run, bool pop3,
 			*error_r = t_strdup_printf("migrate_pop3_mailbox=%s "
 				"names no mailbox of a pop3c namespace: %s",
 				pop3_vname, detail);
+		} else if (str_begins(cause, MIGRATE_CAUSE_THIS_SERVER)) {
+			*error_r = t_strdup_printf("%s: %s", cause, detail);
 		} else {
 			*error_r = t_strdup_printf("%s: %s: %s",
 				migrate_run_server_name(run, pop3), cause, detail);

@@ -257,6 +257,11 @@ static const struct doveadm_migrate_error_rule {
 	{ 0, "Quota exceeded", MIGRATE_EXIT_TEMPFAIL,
 	  MIGRATE_CAUSE_THIS_SERVER"over the mail quota: nothing here was "
 	  "deleted, raise it and run again" },
+	/* a crash here (of Dovecot or of one of our plugins) is never the
+	   old server's fault */
+	{ 0, "Panic: ", MIGRATE_EXIT_SOFTWARE,
+	  MIGRATE_CAUSE_THIS_SERVER"doveadm crashed (a bug: please report "
+	  "it with this line)" },
 	/* TLS first: its errors also mention the connection */
 	{ 0, "SSL", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
 	{ 0, "TLS", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
@@ -332,10 +337,14 @@ int doveadm_migrate_classify(const struct doveadm_migrate_child *child,
 			}
 		}
 	}
-	*cause_r = "failed";
 	*detail_r = doveadm_migrate_child_last_error(child);
+	if (child->exit_code >= 128) {
+		*cause_r = MIGRATE_CAUSE_THIS_SERVER"doveadm was killed or "
+			"crashed";
+		return MIGRATE_EXIT_SOFTWARE;
+	}
+	*cause_r = "failed";
 	return child->exit_code == 0 ? MIGRATE_EXIT_SOFTWARE :
-		child->exit_code >= 128 ? MIGRATE_EXIT_SOFTWARE :
 		MIGRATE_EXIT_TEMPFAIL;
 }
 

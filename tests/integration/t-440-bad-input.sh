@@ -21,6 +21,7 @@
 #   wrong-password         77    login refused
 #   unreachable            69    connection refused
 #   concurrent-run         73    a migration is already running
+#   crash                  70    this server: doveadm was killed or crashed
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -34,7 +35,7 @@ unmount_home() {
 	return 0
 }
 
-users=(empty full pct odd conf plugin bom pw down lock)
+users=(empty full pct odd conf plugin bom pw down lock crash)
 for u in "${users[@]}"; do
 	lab_user_add "$u@example.com" "pw-$u"
 done
@@ -44,6 +45,7 @@ lab_corpus pct@example.com 5 903
 lab_corpus pct@example.com 3 904 "50% off"
 lab_corpus pct@example.com 2 905 "a%b/c%d"
 lab_corpus odd@example.com 4 906
+lab_corpus crash@example.com 300 911
 for u in conf plugin bom pw down lock; do
 	lab_corpus "$u@example.com" 20 910
 done
@@ -209,6 +211,30 @@ exec 9>&-
 run concurrent-run-fixed lock@example.com
 assert_eq 0 "$rc" "concurrent-run: once the other run is gone, exit 0"
 identical concurrent-run lock@example.com
+
+# --- crash: the copying doveadm dies (here: SIGSEGV from outside); a crash
+# here is never blamed on the old server
+cp "$MIG_CONF" "$LAB/slow.conf"
+sed -i 's/^  mail_plugins = \$mail_plugins migrate_pop3$/  mail_plugins = $mail_plugins migrate_pop3 migrate_throttle/' "$LAB/slow.conf"
+printf 'plugin {\n  migrate_throttle_msgs = 100\n}\n' >>"$LAB/slow.conf"
+doveadm -c "$LAB/slow.conf" migrate run -u crash@example.com </dev/null \
+	>"$LAB/crash.out" 2>"$LAB/crash.err" &
+runner=$!
+victim=
+for _ in $(seq 200); do
+	victim=$(pgrep -f "backup -R -u crash@example.com" | head -1 || true)
+	[ -n "$victim" ] && [ "$(count crash@example.com)" -gt 0 ] && break
+	sleep 0.05
+done
+[ -n "$victim" ] && kill -SEGV "$victim"
+rc=0; wait "$runner" || rc=$?
+assert_eq 70 "$rc" "crash: exit 70"
+assert_eq failed "$(lab_status_field crash@example.com status)" "crash: recorded failed"
+expect_line crash "user crash@example.com: copying failed (exit 139): this server: doveadm was killed or crashed"
+assert_eq 0 "$(grep -c "IMAP server" "$LAB/crash.err")" "crash: not blamed on the old server"
+run crash-fixed crash@example.com
+assert_eq 0 "$rc" "crash: the next run, exit 0"
+identical crash crash@example.com
 
 [ "$LAB_FAILS" -eq 0 ] && pass "$LAB_TEST_NAME"
 exit 0
