@@ -119,6 +119,11 @@ lab__on_exit() {
 	local rc=$?
 	set +e
 	trap - EXIT INT TERM
+	# a script that printed a FAIL line never exits 0, whatever it did
+	# after it
+	if [ "$rc" -eq 0 ] && [ "${LAB_FAILS:-0}" -gt 0 ]; then
+		rc=1
+	fi
 	if [ "$rc" -ne 0 ] && [ -n "${LAB:-}" ] && [ "${LAB_NO_DUMP:-0}" != 1 ]; then
 		lab_log_dump 40 >&2
 	fi
