@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "settings-parser.h"
 #include "array.h"
 #include "istream.h"
 #include "migrate-common.h"
@@ -18,6 +19,7 @@
    its own process group so that a timeout stops its dsync too. */
 
 #define MIGRATE_JOBS_DEFAULT_MAX_CONCURRENCY 6
+#define MIGRATE_JOBS_MAX_CONCURRENCY 1000
 #define MIGRATE_JOBS_DEFAULT_MAX_LOAD 0.7
 #define MIGRATE_JOBS_DEFAULT_TIMEOUT_SECS (24 * 60 * 60)
 #define MIGRATE_JOBS_KILL_GRACE_SECS 5
@@ -26,10 +28,9 @@ int doveadm_migrate_limits_parse(struct doveadm_cmd_context *cctx,
 				 const char *cmd_name,
 				 struct doveadm_migrate_limits *limits_r)
 {
-	const char *value;
+	const char *value, *error;
 	char *end;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int64_t num;
 
 	i_zero(limits_r);
 	limits_r->concurrency = I_MIN(cores > 0 ? (unsigned int)cores + 1 : 2,
@@ -37,20 +38,25 @@ int doveadm_migrate_limits_parse(struct doveadm_cmd_context *cctx,
 	limits_r->timeout_secs = MIGRATE_JOBS_DEFAULT_TIMEOUT_SECS;
 	limits_r->max_load = MIGRATE_JOBS_DEFAULT_MAX_LOAD;
 
-	if (doveadm_cmd_param_int64(cctx, "concurrency", &num)) {
-		if (num < 1 || num > 1000) {
-			i_error("%s: invalid concurrency %"PRId64" (1..1000)",
-				cmd_name, num);
+	if (doveadm_cmd_param_str(cctx, "concurrency", &value)) {
+		if (str_to_uint(value, &limits_r->concurrency) < 0 ||
+		    limits_r->concurrency < 1 ||
+		    limits_r->concurrency > MIGRATE_JOBS_MAX_CONCURRENCY) {
+			i_error("%s: invalid -n '%s' (a number of accounts, "
+				"1..%u)", cmd_name, value,
+				MIGRATE_JOBS_MAX_CONCURRENCY);
 			return -1;
 		}
-		limits_r->concurrency = num;
 	}
-	if (doveadm_cmd_param_int64(cctx, "timeout", &num)) {
-		if (num < 1 || num > UINT_MAX) {
-			i_error("%s: invalid timeout %"PRId64, cmd_name, num);
+	if (doveadm_cmd_param_str(cctx, "timeout", &value)) {
+		/* seconds, or Dovecot's time units: "2h", "30 mins" */
+		if (settings_get_time(value, &limits_r->timeout_secs,
+				      &error) < 0 ||
+		    limits_r->timeout_secs == 0) {
+			i_error("%s: invalid --timeout '%s' (seconds, or e.g. "
+				"30min, 2h, 1d)", cmd_name, value);
 			return -1;
 		}
-		limits_r->timeout_secs = num;
 	}
 	if (doveadm_cmd_param_str(cctx, "max-load", &value)) {
 		limits_r->max_load = strtod(value, &end);

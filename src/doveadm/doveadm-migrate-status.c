@@ -231,7 +231,7 @@ static void cmd_migrate_status(struct doveadm_cmd_context *cctx)
 	doveadm_print("");
 	doveadm_print("");
 	if (mask != NULL && totals.accounts == 0)
-		doveadm_exit_code = DOVEADM_EX_NOTFOUND;
+		doveadm_exit_code = MIGRATE_EXIT_NOUSER;
 }
 
 struct doveadm_cmd_ver2 doveadm_cmd_migrate_status = {

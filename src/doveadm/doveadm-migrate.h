@@ -168,9 +168,9 @@ struct doveadm_migrate_job {
 
 /* The options of doveadm_migrate_limits_parse(), for a command's params */
 #define DOVEADM_MIGRATE_LIMITS_PARAMS \
-DOVEADM_CMD_PARAM('n', "concurrency", CMD_PARAM_INT64, 0) \
+DOVEADM_CMD_PARAM('n', "concurrency", CMD_PARAM_STR, 0) \
 DOVEADM_CMD_PARAM('\0', "max-load", CMD_PARAM_STR, 0) \
-DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_INT64, 0)
+DOVEADM_CMD_PARAM('\0', "timeout", CMD_PARAM_STR, 0)
 
 /* The defaults, overridden by the command's -n, --max-load and --timeout.
    Returns -1 (logged, prefixed with cmd_name) if one is invalid. */
