@@ -176,9 +176,18 @@ static void cmd_migrate_status(struct doveadm_cmd_context *cctx)
 	doveadm_print_header_simple("backend");
 	doveadm_print_header("error", "error", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
 
+	doveadm_migrate_conf_check_settings("migrate status",
+		doveadm_migrate_conf_doveadm_plugins());
 	t_array_init(&states, 32);
 	dirp = opendir(dir);
-	if (dirp == NULL && errno != ENOENT) {
+	if (dirp == NULL && errno == ENOENT) {
+		/* a misspelled migrate_state_dir would show no account */
+		i_error("migrate status: migrate_state_dir %s doesn't exist: "
+			"no migration has run with this config", dir);
+		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
+		return;
+	}
+	if (dirp == NULL) {
 		i_error("migrate status: opendir(%s) failed: %m", dir);
 		doveadm_exit_code = MIGRATE_EXIT_SOFTWARE;
 		return;

@@ -22,6 +22,8 @@
 #   unreachable            69    connection refused
 #   concurrent-run         73    a migration is already running
 #   crash                  70    this server: doveadm was killed or crashed
+#   state-dir-missing      64    migrate_state_dir ... doesn't exist (status)
+#   bad-numbers            64    invalid -n 'abc' / invalid --timeout '1x' 
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -235,6 +237,24 @@ assert_eq 0 "$(grep -c "IMAP server" "$LAB/crash.err")" "crash: not blamed on th
 run crash-fixed crash@example.com
 assert_eq 0 "$rc" "crash: the next run, exit 0"
 identical crash crash@example.com
+
+# --- state-dir-missing: status with a state dir that isn't there (a typo)
+cp "$MIG_CONF" "$LAB/nostate.conf"
+printf 'plugin {\n  migrate_state_dir = %s/no-such-dir\n}\n' "$LAB" >>"$LAB/nostate.conf"
+rc=0; doveadm -c "$LAB/nostate.conf" migrate status </dev/null \
+	>"$LAB/state-dir-missing.out" 2>"$LAB/state-dir-missing.err" || rc=$?
+assert_eq 64 "$rc" "state-dir-missing: status exits 64"
+expect_line state-dir-missing "migrate_state_dir $LAB/no-such-dir doesn't exist"
+
+# --- bad-numbers: options parsed strictly, nothing started
+rc=0; doveadm -c "$MIG_CONF" migrate batch -F "$LAB/one.csv" -n abc </dev/null \
+	>"$LAB/bad-numbers.out" 2>"$LAB/bad-numbers.err" || rc=$?
+assert_eq 64 "$rc" "bad-numbers: -n abc exits 64"
+expect_line bad-numbers "invalid -n 'abc'"
+rc=0; doveadm -c "$MIG_CONF" migrate batch -F "$LAB/one.csv" --timeout 1x </dev/null \
+	>"$LAB/bad-numbers.out" 2>"$LAB/bad-numbers.err" || rc=$?
+assert_eq 64 "$rc" "bad-numbers: --timeout 1x exits 64"
+expect_line bad-numbers "invalid --timeout '1x'"
 
 [ "$LAB_FAILS" -eq 0 ] && pass "$LAB_TEST_NAME"
 exit 0
