@@ -50,8 +50,9 @@ int doveadm_migrate_limits_parse(struct doveadm_cmd_context *cctx,
 	}
 	if (doveadm_cmd_param_str(cctx, "timeout", &value)) {
 		/* seconds, or Dovecot's time units: "2h", "30 mins" */
-		if (settings_get_time(value, &limits_r->timeout_secs,
-				      &error) < 0 ||
+		if ((str_to_uint(value, &limits_r->timeout_secs) < 0 &&
+		     settings_get_time(value, &limits_r->timeout_secs,
+				       &error) < 0) ||
 		    limits_r->timeout_secs == 0) {
 			i_error("%s: invalid --timeout '%s' (seconds, or e.g. "
 				"30min, 2h, 1d)", cmd_name, value);
