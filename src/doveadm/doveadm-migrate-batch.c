@@ -17,7 +17,6 @@
 #include <unistd.h>
 #include <time.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 /* doveadm migrate batch: many accounts from a CSV file, each one a child
    "doveadm migrate run" in its own process group, at most `concurrency`
@@ -34,8 +33,6 @@
    "migrate run --backend URL" that waits for its backend's answer and
    records it in this server's state, so resume, --final, status and the
    final table work the same. */
-
-#define MIGRATE_BATCH_POLL_MSECS 200
 
 struct migrate_batch_backend {
 	const char *url;
@@ -72,6 +69,9 @@ struct migrate_batch {
 
 	ARRAY_TYPE(migrate_account) accounts;
 	ARRAY(struct migrate_batch_job) jobs;
+	struct doveadm_migrate_scheduler *scheduler;
+	/* the next job to look at for starting */
+	unsigned int next;
 	unsigned int running, done, failed;
 	/* accounts skipped before starting, and what the runs copied */
 	unsigned int skipped;
@@ -237,17 +237,22 @@ migrate_batch_start(struct migrate_batch *batch, struct migrate_batch_job *job,
 					   error);
 		return;
 	}
-	doveadm_migrate_job_start(&job->job, job->conf_path,
-				  migrate_batch_run_args(batch, job), FALSE);
+	doveadm_migrate_scheduler_start(batch->scheduler, &job->job,
+					job->conf_path,
+					migrate_batch_run_args(batch, job),
+					FALSE);
 	batch->running++;
 	if (backend != NULL)
 		backend->running++;
 }
 
 static void
-migrate_batch_reap(struct migrate_batch *batch, struct migrate_batch_job *job,
-		   int status)
+migrate_batch_ended(void *context, struct doveadm_migrate_job *_job,
+		    int exit_code)
 {
+	struct migrate_batch *batch = context;
+	struct migrate_batch_job *job =
+		container_of(_job, struct migrate_batch_job, job);
 	struct migrate_state state;
 	const char *error;
 
@@ -256,8 +261,7 @@ migrate_batch_reap(struct migrate_batch *batch, struct migrate_batch_job *job,
 		job->backend->running--;
 	batch->done++;
 	i_unlink_if_exists(job->conf_path);
-	job->exit_code = doveadm_migrate_job_reaped(&job->job, status,
-		&batch->limits, "migrate batch");
+	job->exit_code = exit_code;
 	job->result = job->exit_code == 0 ? "finished" : "failed";
 	if (job->exit_code != 0)
 		batch->failed++;
@@ -307,48 +311,47 @@ static void migrate_batch_progress(struct migrate_batch *batch)
 	fflush(stderr);
 }
 
-static void migrate_batch_loop(struct migrate_batch *batch)
+/* Start what may start now. */
+static void migrate_batch_fill(void *context, time_t now ATTR_UNUSED)
 {
+	struct migrate_batch *batch = context;
 	struct migrate_batch_job *job;
 	struct migrate_batch_backend *backend;
-	unsigned int next = 0, count;
-	time_t now;
-	int status;
-	pid_t pid;
+	unsigned int count = array_count(&batch->jobs);
 
-	count = array_count(&batch->jobs);
-	while (batch->done < count) {
-		now = time(NULL);
-		/* start what may start */
-		while (next < count) {
-			job = array_idx_modifiable(&batch->jobs, next);
-			if (job->result != NULL) {
-				next++;
-				continue;
-			}
-			if (!migrate_batch_may_start(batch, job, &backend))
-				break;
-			migrate_batch_start(batch, job, backend);
-			next++;
+	while (batch->next < count) {
+		job = array_idx_modifiable(&batch->jobs, batch->next);
+		if (job->result != NULL) {
+			batch->next++;
+			continue;
 		}
-		/* reap what ended */
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			array_foreach_modifiable(&batch->jobs, job) {
-				if (job->job.pid == pid) {
-					migrate_batch_reap(batch, job, status);
-					break;
-				}
-			}
-		}
-		/* time out what took too long */
-		array_foreach_modifiable(&batch->jobs, job) {
-			doveadm_migrate_job_check_timeout(&job->job,
-				&batch->limits, now, "migrate batch");
-		}
-		migrate_batch_progress(batch);
-		if (batch->done < count)
-			usleep(MIGRATE_BATCH_POLL_MSECS * 1000);
+		if (!migrate_batch_may_start(batch, job, &backend))
+			break;
+		migrate_batch_start(batch, job, backend);
+		batch->next++;
 	}
+	migrate_batch_progress(batch);
+}
+
+static bool migrate_batch_done(void *context)
+{
+	struct migrate_batch *batch = context;
+
+	return batch->done == array_count(&batch->jobs);
+}
+
+static const struct doveadm_migrate_scheduler_vfuncs migrate_batch_vfuncs = {
+	.fill = migrate_batch_fill,
+	.ended = migrate_batch_ended,
+	.done = migrate_batch_done,
+};
+
+static void migrate_batch_loop(struct migrate_batch *batch)
+{
+	batch->scheduler = doveadm_migrate_scheduler_init(&batch->limits,
+		"migrate batch", &migrate_batch_vfuncs, batch);
+	doveadm_migrate_scheduler_run(batch->scheduler);
+	doveadm_migrate_scheduler_deinit(&batch->scheduler);
 	if (batch->progress)
 		fprintf(stderr, "\n");
 }

@@ -3,6 +3,8 @@
 #include "lib.h"
 #include "settings-parser.h"
 #include "array.h"
+#include "ioloop.h"
+#include "child-wait.h"
 #include "istream.h"
 #include "migrate-common.h"
 #include "migrate-state.h"
@@ -15,13 +17,32 @@
 #include <sys/wait.h>
 
 /* What doveadm migrate batch and worker share: the limits (concurrency,
-   load, timeout) and the child "doveadm migrate run" processes, each in
-   its own process group so that a timeout stops its dsync too. */
+   load, timeout), the child "doveadm migrate run" processes, each in its
+   own process group so that a timeout stops its dsync too, and the
+   scheduler that starts them, reaps them (child-wait, in the ioloop) and
+   stops them. */
 
 #define MIGRATE_JOBS_DEFAULT_MAX_CONCURRENCY 6
 #define MIGRATE_JOBS_MAX_CONCURRENCY 1000
 #define MIGRATE_JOBS_DEFAULT_MAX_LOAD 0.7
 #define MIGRATE_JOBS_DEFAULT_TIMEOUT_SECS (24 * 60 * 60)
+#define MIGRATE_SCHEDULER_TICK_MSECS 200
+/* stopped runs get this long to end before they are killed */
+#define MIGRATE_SCHEDULER_STOP_GRACE_SECS 5
+
+struct doveadm_migrate_scheduler {
+	const struct doveadm_migrate_limits *limits;
+	const char *cmd_name;
+	const struct doveadm_migrate_scheduler_vfuncs *v;
+	void *context;
+
+	struct child_wait *child_wait;
+	struct timeout *to;
+	ARRAY(struct doveadm_migrate_job *) running;
+	time_t stop_sent;
+	bool stopping:1;
+	bool running_loop:1;
+};
 #define MIGRATE_JOBS_KILL_GRACE_SECS 5
 
 int doveadm_migrate_limits_parse(struct doveadm_cmd_context *cctx,
@@ -186,4 +207,146 @@ int doveadm_migrate_job_reaped(struct doveadm_migrate_job *job, int status,
 			i_error("%s: user %s: %s", cmd_name, job->user, error);
 	}
 	return MIGRATE_EXIT_TEMPFAIL;
+}
+
+static void doveadm_migrate_scheduler_tick(struct doveadm_migrate_scheduler *sched);
+
+static void
+doveadm_migrate_scheduler_child_ended(const struct child_wait_status *status,
+				      struct doveadm_migrate_scheduler *sched)
+{
+	struct doveadm_migrate_job *const *jobs, *job;
+	unsigned int i, count;
+	int exit_code;
+
+	jobs = array_get(&sched->running, &count);
+	for (i = 0; i < count; i++) {
+		if (jobs[i]->pid == status->pid)
+			break;
+	}
+	if (i == count)
+		return;
+	job = jobs[i];
+	array_delete(&sched->running, i, 1);
+	T_BEGIN {
+		exit_code = doveadm_migrate_job_reaped(job, status->status,
+			sched->limits, sched->cmd_name);
+		if (!sched->stopping)
+			sched->v->ended(sched->context, job, exit_code);
+	} T_END;
+	/* the next account starts at once */
+	doveadm_migrate_scheduler_tick(sched);
+}
+
+static void doveadm_migrate_scheduler_tick(struct doveadm_migrate_scheduler *sched)
+{
+	struct doveadm_migrate_job *job;
+	time_t now = time(NULL);
+
+	if (sched->stopping) {
+		if (array_count(&sched->running) == 0) {
+			io_loop_stop(current_ioloop);
+		} else if (now - sched->stop_sent >=
+			   MIGRATE_SCHEDULER_STOP_GRACE_SECS) {
+			array_foreach_elem(&sched->running, job)
+				(void)kill(-job->pid, SIGKILL);
+		}
+		return;
+	}
+	T_BEGIN {
+		array_foreach_elem(&sched->running, job) {
+			doveadm_migrate_job_check_timeout(job, sched->limits,
+							  now, sched->cmd_name);
+		}
+		sched->v->fill(sched->context, now);
+	} T_END;
+	if (sched->running_loop && array_count(&sched->running) == 0 &&
+	    sched->v->done(sched->context))
+		io_loop_stop(current_ioloop);
+}
+
+struct doveadm_migrate_scheduler *
+doveadm_migrate_scheduler_init(const struct doveadm_migrate_limits *limits,
+			       const char *cmd_name,
+			       const struct doveadm_migrate_scheduler_vfuncs *v,
+			       void *context)
+{
+	struct doveadm_migrate_scheduler *sched;
+
+	sched = i_new(struct doveadm_migrate_scheduler, 1);
+	sched->limits = limits;
+	sched->cmd_name = cmd_name;
+	sched->v = v;
+	sched->context = context;
+	i_array_init(&sched->running, 8);
+	child_wait_init();
+	sched->child_wait = child_wait_new(
+		doveadm_migrate_scheduler_child_ended, sched);
+	return sched;
+}
+
+void doveadm_migrate_scheduler_deinit(struct doveadm_migrate_scheduler **_sched)
+{
+	struct doveadm_migrate_scheduler *sched = *_sched;
+
+	*_sched = NULL;
+	doveadm_migrate_scheduler_stop(sched);
+	child_wait_free(&sched->child_wait);
+	child_wait_deinit();
+	array_free(&sched->running);
+	i_free(sched);
+}
+
+void doveadm_migrate_scheduler_run(struct doveadm_migrate_scheduler *sched)
+{
+	sched->running_loop = TRUE;
+	sched->to = timeout_add_short(MIGRATE_SCHEDULER_TICK_MSECS,
+				      doveadm_migrate_scheduler_tick, sched);
+	doveadm_migrate_scheduler_tick(sched);
+	/* done at once (nothing to run) or stopped by a signal */
+	if (array_count(&sched->running) > 0 ||
+	    !sched->v->done(sched->context))
+		io_loop_run(current_ioloop);
+	timeout_remove(&sched->to);
+	sched->running_loop = FALSE;
+}
+
+void doveadm_migrate_scheduler_start(struct doveadm_migrate_scheduler *sched,
+				     struct doveadm_migrate_job *job,
+				     const char *conf,
+				     const char *const *run_args,
+				     bool append_log)
+{
+	doveadm_migrate_job_start(job, conf, run_args, append_log);
+	child_wait_add_pid(sched->child_wait, job->pid);
+	array_push_back(&sched->running, &job);
+}
+
+unsigned int
+doveadm_migrate_scheduler_running(const struct doveadm_migrate_scheduler *sched)
+{
+	return array_count(&sched->running);
+}
+
+bool doveadm_migrate_scheduler_may_start(const struct doveadm_migrate_scheduler *sched)
+{
+	return doveadm_migrate_may_start(sched->limits,
+					 array_count(&sched->running));
+}
+
+void doveadm_migrate_scheduler_stop(struct doveadm_migrate_scheduler *sched)
+{
+	struct doveadm_migrate_job *job;
+
+	if (array_count(&sched->running) == 0)
+		return;
+	sched->stopping = TRUE;
+	sched->stop_sent = time(NULL);
+	array_foreach_elem(&sched->running, job)
+		doveadm_migrate_job_stop(job);
+	sched->to = timeout_add_short(MIGRATE_SCHEDULER_TICK_MSECS,
+				      doveadm_migrate_scheduler_tick, sched);
+	io_loop_run(current_ioloop);
+	timeout_remove(&sched->to);
+	sched->stopping = FALSE;
 }

@@ -13,9 +13,7 @@
 
 #include <dirent.h>
 #include <unistd.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 /* doveadm migrate worker: drains the on-login queue that migrate_onlogin
    fills (migrate_state_dir/queue), one "doveadm migrate run --final" child
@@ -28,14 +26,12 @@
    killed, the worker leaves the entries of the runs it had started, and
    the next worker resumes them (dsync copies only what is missing). */
 
-#define MIGRATE_WORKER_TICK_MSECS 200
 /* the queue is read at most this often (and whenever a run ends) */
 #define MIGRATE_WORKER_SCAN_SECS 1
 /* an account whose run lock another process holds is tried again after */
 #define MIGRATE_WORKER_LOCKED_RETRY_SECS 5
 #define MIGRATE_WORKER_DEFAULT_RETRIES 3
 #define MIGRATE_WORKER_DEFAULT_RETRY_DELAY_SECS 300
-#define MIGRATE_WORKER_STOP_GRACE_SECS 5
 
 struct migrate_worker_job {
 	struct doveadm_migrate_job job;
@@ -62,8 +58,8 @@ struct migrate_worker {
 	unsigned int retries, retry_delay_secs;
 	bool once;
 
-	struct timeout *to;
-	ARRAY(struct migrate_worker_job) jobs;
+	struct doveadm_migrate_scheduler *scheduler;
+	ARRAY(struct migrate_worker_job *) jobs;
 	ARRAY(struct migrate_worker_delay) delays;
 	time_t last_scan;
 	bool rescan, queue_empty;
@@ -111,9 +107,9 @@ migrate_worker_delay_remove(struct migrate_worker *worker, const char *user)
 static bool
 migrate_worker_is_running(struct migrate_worker *worker, const char *user)
 {
-	const struct migrate_worker_job *job;
+	struct migrate_worker_job *job;
 
-	array_foreach(&worker->jobs, job) {
+	array_foreach_elem(&worker->jobs, job) {
 		if (strcmp(job->user, user) == 0)
 			return TRUE;
 	}
@@ -141,14 +137,32 @@ static const char *migrate_worker_last_error(const char *user)
 }
 
 static void
-migrate_worker_job_ended(struct migrate_worker *worker,
-			 struct migrate_worker_job *job, int status)
+migrate_worker_job_free(struct migrate_worker *worker,
+			struct migrate_worker_job *job)
 {
-	struct migrate_worker_delay *delay;
-	int code;
+	struct migrate_worker_job *const *jobs;
+	unsigned int i, count;
 
-	code = doveadm_migrate_job_reaped(&job->job, status, &worker->limits,
-					  "migrate worker");
+	jobs = array_get(&worker->jobs, &count);
+	for (i = 0; i < count; i++) {
+		if (jobs[i] == job) {
+			array_delete(&worker->jobs, i, 1);
+			break;
+		}
+	}
+	i_free(job->user);
+	i_free(job);
+}
+
+static void
+migrate_worker_ended(void *context, struct doveadm_migrate_job *_job,
+		     int code)
+{
+	struct migrate_worker *worker = context;
+	struct migrate_worker_job *job =
+		container_of(_job, struct migrate_worker_job, job);
+	struct migrate_worker_delay *delay;
+
 	switch (code) {
 	case MIGRATE_EXIT_OK:
 		i_info("migrate worker: user %s: finished", job->user);
@@ -187,25 +201,8 @@ migrate_worker_job_ended(struct migrate_worker *worker,
 		migrate_worker_dequeue(worker, job->user);
 		break;
 	}
-	i_free(job->user);
-	array_delete(&worker->jobs, array_ptr_to_idx(&worker->jobs, job), 1);
+	migrate_worker_job_free(worker, job);
 	worker->rescan = TRUE;
-}
-
-static void migrate_worker_reap(struct migrate_worker *worker)
-{
-	struct migrate_worker_job *job;
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		array_foreach_modifiable(&worker->jobs, job) {
-			if (job->job.pid == pid) {
-				migrate_worker_job_ended(worker, job, status);
-				break;
-			}
-		}
-	}
 }
 
 static int
@@ -303,13 +300,15 @@ static void migrate_worker_start(struct migrate_worker *worker,
 {
 	struct migrate_worker_job *job;
 
-	job = array_append_space(&worker->jobs);
+	job = i_new(struct migrate_worker_job, 1);
 	job->user = i_strdup(user);
 	job->job.user = job->user;
+	array_push_back(&worker->jobs, &job);
 	/* the user works here already: the account is switched, so its
 	   passes are one-way and the server's own new mail and changes
 	   stay */
-	doveadm_migrate_job_start(&job->job, worker->conf,
+	doveadm_migrate_scheduler_start(worker->scheduler, &job->job,
+		worker->conf,
 		(const char *[]){ "--final", "--switch-reason",
 				  "the user logged in here (on-login worker)",
 				  NULL }, TRUE);
@@ -330,8 +329,7 @@ static void migrate_worker_scan(struct migrate_worker *worker, time_t now)
 		return;
 	worker->queue_empty = array_count(&entries) == 0;
 	array_foreach(&entries, entry) {
-		if (!doveadm_migrate_may_start(&worker->limits,
-					       array_count(&worker->jobs)))
+		if (!doveadm_migrate_scheduler_may_start(worker->scheduler))
 			break;
 		if (migrate_worker_want_start(worker, entry, now))
 			migrate_worker_start(worker, entry->user);
@@ -342,61 +340,43 @@ static void migrate_worker_scan(struct migrate_worker *worker, time_t now)
 		worker->queue_empty = array_count(&entries) == 0;
 }
 
-static void migrate_worker_tick(struct migrate_worker *worker)
+static void migrate_worker_fill(void *context, time_t now)
 {
-	struct migrate_worker_job *job;
-	time_t now = time(NULL);
+	struct migrate_worker *worker = context;
 
-	T_BEGIN {
-		migrate_worker_reap(worker);
-		array_foreach_modifiable(&worker->jobs, job) {
-			doveadm_migrate_job_check_timeout(&job->job,
-				&worker->limits, now, "migrate worker");
-		}
-		if (worker->rescan ||
-		    now - worker->last_scan >= MIGRATE_WORKER_SCAN_SECS)
-			migrate_worker_scan(worker, now);
-	} T_END;
-	if (worker->once && worker->queue_empty &&
-	    array_count(&worker->jobs) == 0)
-		io_loop_stop(current_ioloop);
+	if (worker->rescan ||
+	    now - worker->last_scan >= MIGRATE_WORKER_SCAN_SECS)
+		migrate_worker_scan(worker, now);
 }
+
+static bool migrate_worker_done(void *context)
+{
+	struct migrate_worker *worker = context;
+
+	return worker->once && worker->queue_empty;
+}
+
+static const struct doveadm_migrate_scheduler_vfuncs migrate_worker_vfuncs = {
+	.fill = migrate_worker_fill,
+	.ended = migrate_worker_ended,
+	.done = migrate_worker_done,
+};
 
 /* Killed: stop the runs; their queue entries stay for the next worker. */
 static void migrate_worker_stop(struct migrate_worker *worker)
 {
 	struct migrate_worker_job *job;
-	unsigned int i, left;
-	pid_t pid;
 
-	if (array_count(&worker->jobs) == 0)
-		return;
-	i_info("migrate worker: stopping %u running migrations (they resume "
-	       "when the worker starts again)", array_count(&worker->jobs));
-	array_foreach_modifiable(&worker->jobs, job)
-		doveadm_migrate_job_stop(&job->job);
-	for (i = 0; i < MIGRATE_WORKER_STOP_GRACE_SECS * 10; i++) {
-		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-			array_foreach_modifiable(&worker->jobs, job) {
-				if (job->job.pid == pid)
-					job->job.pid = 0;
-			}
-		}
-		left = 0;
-		array_foreach_modifiable(&worker->jobs, job) {
-			if (job->job.pid > 0)
-				left++;
-		}
-		if (left == 0)
-			break;
-		usleep(100 * 1000);
+	if (array_count(&worker->jobs) > 0) {
+		i_info("migrate worker: stopping %u running migrations (they "
+		       "resume when the worker starts again)",
+		       array_count(&worker->jobs));
 	}
-	array_foreach_modifiable(&worker->jobs, job) {
-		if (job->job.pid > 0)
-			(void)kill(-job->job.pid, SIGKILL);
-		i_free(job->user);
+	doveadm_migrate_scheduler_deinit(&worker->scheduler);
+	while (array_count(&worker->jobs) > 0) {
+		job = array_idx_elem(&worker->jobs, 0);
+		migrate_worker_job_free(worker, job);
 	}
-	array_clear(&worker->jobs);
 }
 
 static int migrate_worker_mkdirs(struct migrate_worker *worker)
@@ -488,13 +468,9 @@ static void cmd_migrate_worker(struct doveadm_cmd_context *cctx)
 	i_array_init(&worker.delays, 8);
 
 	worker.rescan = TRUE;
-	worker.to = timeout_add_short(MIGRATE_WORKER_TICK_MSECS,
-				      migrate_worker_tick, &worker);
-	migrate_worker_tick(&worker);
-	if (!worker.once || !worker.queue_empty ||
-	    array_count(&worker.jobs) > 0)
-		io_loop_run(current_ioloop);
-	timeout_remove(&worker.to);
+	worker.scheduler = doveadm_migrate_scheduler_init(&worker.limits,
+		"migrate worker", &migrate_worker_vfuncs, &worker);
+	doveadm_migrate_scheduler_run(worker.scheduler);
 	migrate_worker_stop(&worker);
 
 	if (worker.once) {

@@ -180,6 +180,47 @@ int doveadm_migrate_limits_parse(struct doveadm_cmd_context *cctx,
 /* May one more account start while `running` run? */
 bool doveadm_migrate_may_start(const struct doveadm_migrate_limits *limits,
 			       unsigned int running);
+/* The scheduler of batch and worker: starts "migrate run" children within
+   the limits, reaps them through child-wait in the ioloop, times them out
+   and stops them. */
+struct doveadm_migrate_scheduler;
+
+struct doveadm_migrate_scheduler_vfuncs {
+	/* Start what may start now with doveadm_migrate_scheduler_start()
+	   (while doveadm_migrate_scheduler_may_start() allows). Called at
+	   every tick and as soon as a run ended. */
+	void (*fill)(void *context, time_t now);
+	/* A run ended: its exit code (MIGRATE_EXIT_TEMPFAIL if it timed
+	   out, which is then recorded in the user's state). */
+	void (*ended)(void *context, struct doveadm_migrate_job *job,
+		      int exit_code);
+	/* Nothing runs: is all done? */
+	bool (*done)(void *context);
+};
+
+struct doveadm_migrate_scheduler *
+doveadm_migrate_scheduler_init(const struct doveadm_migrate_limits *limits,
+			       const char *cmd_name,
+			       const struct doveadm_migrate_scheduler_vfuncs *v,
+			       void *context);
+/* Stops what still runs (as _stop()). */
+void doveadm_migrate_scheduler_deinit(struct doveadm_migrate_scheduler **sched);
+/* Run the ioloop until done() says so, or a signal stops it. */
+void doveadm_migrate_scheduler_run(struct doveadm_migrate_scheduler *sched);
+/* Start the job (its user set): see doveadm_migrate_job_start(). */
+void doveadm_migrate_scheduler_start(struct doveadm_migrate_scheduler *sched,
+				     struct doveadm_migrate_job *job,
+				     const char *conf,
+				     const char *const *run_args,
+				     bool append_log);
+unsigned int
+doveadm_migrate_scheduler_running(const struct doveadm_migrate_scheduler *sched);
+/* May one more account start (concurrency, load)? */
+bool doveadm_migrate_scheduler_may_start(const struct doveadm_migrate_scheduler *sched);
+/* SIGTERM every run, SIGKILL those still there after a grace time;
+   returns when they are gone. ended() isn't called for them. */
+void doveadm_migrate_scheduler_stop(struct doveadm_migrate_scheduler *sched);
+
 /* Start "doveadm -c conf migrate run -u job->user run_args..." with its
    output in migrate_state_dir/<user>.log (appended or truncated). */
 void doveadm_migrate_job_start(struct doveadm_migrate_job *job,
