@@ -7,6 +7,8 @@
 #include "ioloop.h"
 #include "master-service.h"
 #include "doveadm-print.h"
+#include "doveadm-util.h"
+#include "doveadm-settings.h"
 #include "migrate-common.h"
 #include "migrate-csv.h"
 #include "migrate-snapshot.h"
@@ -300,7 +302,7 @@ static bool migrate_run_additive(const struct migrate_run *run)
    a later pass delete the mailbox ("Headers hashes don't match"). */
 static const char *migrate_run_dsync_features(void)
 {
-	const char *features = doveadm_migrate_conf_get("dsync_features");
+	const char *features = doveadm_settings->dsync_features;
 	const char *const *words = t_strsplit_spaces(features, " ");
 
 	if (str_array_find(words, MIGRATE_DSYNC_EMPTY_HEADER_WORKAROUND))
@@ -678,8 +680,8 @@ static int migrate_run_local(struct migrate_run *run)
 	}
 	if ((code = migrate_run_check_login(run, FALSE, NULL, &error)) != 0)
 		return migrate_run_finish(run, code, error);
-	pop3_vname = doveadm_migrate_conf_get("plugin/migrate_pop3_mailbox");
-	if (*pop3_vname != '\0' &&
+	pop3_vname = doveadm_plugin_getenv("migrate_pop3_mailbox");
+	if (pop3_vname != NULL && *pop3_vname != '\0' &&
 	    (code = migrate_run_check_login(run, TRUE, pop3_vname,
 					    &error)) != 0)
 		return migrate_run_finish(run, code, error);
@@ -783,8 +785,8 @@ static string_t *migrate_run_remote_request(struct migrate_run *run)
 	}
 	/* the account's own password (written by migrate batch into the
 	   account's config, never on a command line) */
-	password = doveadm_migrate_conf_get("plugin/migrate_source_password");
-	if (*password != '\0') {
+	password = doveadm_plugin_getenv("migrate_source_password");
+	if (password != NULL && *password != '\0') {
 		doveadm_migrate_remote_param_str(json, "sourcePassword",
 						 password);
 	}

@@ -11,6 +11,7 @@
 #include "fd-util.h"
 #include "master-service.h"
 #include "doveadm-util.h"
+#include "doveadm-settings.h"
 #include "migrate-common.h"
 #include "migrate-csv.h"
 #include "migrate-file.h"
@@ -557,33 +558,25 @@ const char *doveadm_migrate_conf_get(const char *key)
 
 const char *const *doveadm_migrate_conf_doveadm_plugins(void)
 {
-	struct doveadm_migrate_child child;
-	const char *const args[] = {
-		"doveconf", "-c", doveadm_migrate_conf_path(),
-		"-f", "protocol=doveadm", "-h", "mail_plugins", NULL
-	};
-	const char *const *plugins = t_new(const char *, 1);
-
-	if (doveadm_migrate_child_run("doveconf", args, FALSE, &child) == 0)
-		plugins = t_strsplit_spaces(str_c(child.output), " \n");
-	doveadm_migrate_child_free(&child);
-	return plugins;
+	/* doveadm read its settings for protocol doveadm */
+	return t_strsplit_spaces(doveadm_settings->mail_plugins, " ");
 }
 
 void doveadm_migrate_conf_check_settings(const char *cmd_name,
 					 const char *const *doveadm_plugins)
 {
-	const char *const *lines, *line, *key, *suggestion;
+	const char *const *envs, *key, *suggestion;
 	const struct migrate_setting_def *def;
-	unsigned int i;
+	unsigned int i, count;
 
-	lines = t_strsplit(doveadm_migrate_conf_get_all("plugin"), "\n");
-	for (i = 0; lines[i] != NULL; i++) {
-		line = t_str_trim(lines[i], " \t");
-		if (!str_begins(line, "migrate_") ||
-		    strstr(line, " = ") == NULL)
+	if (!array_is_created(&doveadm_settings->plugin_envs))
+		return;
+	/* key, value, key, value, ... of the plugin section */
+	envs = array_get(&doveadm_settings->plugin_envs, &count);
+	for (i = 0; i + 1 < count; i += 2) {
+		key = envs[i];
+		if (!str_begins(key, "migrate_"))
 			continue;
-		key = t_strcut(line, ' ');
 		def = migrate_setting_find(key);
 		if (def == NULL) {
 			suggestion = migrate_setting_suggest(key);
