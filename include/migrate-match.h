@@ -12,7 +12,8 @@
      m = migrate_match_init(pool, &set);
      migrate_match_add_pop3(m, ...) for every POP3 message, in POP3 order;
      migrate_match_add_imap(m, ...) for every IMAP message, in UID order;
-     migrate_match_add_cached(m, uidl, uid) for what a previous run found;
+     migrate_match_add_known(m, uidl, uid, CACHED|FORMULA) for what a
+       previous run found or a UIDL formula says;
      migrate_match_run_cheap(m);           cache + size/position
      for each index in migrate_match_need_pop3_ident() and
        migrate_match_need_imap_ident(): read its header and call
@@ -121,11 +122,14 @@ void migrate_match_add_pop3(struct migrate_match *match, uint32_t seq,
 			    const char *uidl, uoff_t size);
 void migrate_match_add_imap(struct migrate_match *match, uint32_t uid,
 			    uoff_t size);
-/* A pairing remembered from an earlier run. Applied by
-   migrate_match_run_cheap() only if both the UIDL and the UID exist in
-   the current lists and neither is paired yet; else ignored. */
-void migrate_match_add_cached(struct migrate_match *match, const char *uidl,
-			      uint32_t uid);
+/* A pairing known before matching: remembered from an earlier run
+   (MIGRATE_MATCH_CACHED), or given by a UIDL formula
+   (MIGRATE_MATCH_FORMULA). Applied by migrate_match_run_cheap() only if
+   both the UIDL and the UID exist in the current lists and neither is
+   paired yet; else ignored. A cached pair naming messages of other sizes
+   makes every cached pair distrusted (the server reused UIDs). */
+void migrate_match_add_known(struct migrate_match *match, const char *uidl,
+			     uint32_t uid, enum migrate_match_method method);
 
 /* Apply cached pairs, then pair by position and size where that is
    unambiguous. Afterwards the need_* lists tell which headers the full

@@ -31,6 +31,8 @@
 struct migrate_match_cached {
 	const char *uidl;
 	uint32_t uid;
+	/* MIGRATE_MATCH_CACHED or MIGRATE_MATCH_FORMULA */
+	enum migrate_match_method method;
 };
 
 /* Entry of the sorted header-hash lists */
@@ -182,18 +184,21 @@ void migrate_match_add_imap(struct migrate_match *match, uint32_t uid,
 	msg->size = size;
 }
 
-void migrate_match_add_cached(struct migrate_match *match, const char *uidl,
-			      uint32_t uid)
+void migrate_match_add_known(struct migrate_match *match, const char *uidl,
+			     uint32_t uid, enum migrate_match_method method)
 {
 	struct migrate_match_cached *cached;
 
 	i_assert(!match->cheap_done);
+	i_assert(method == MIGRATE_MATCH_CACHED ||
+		 method == MIGRATE_MATCH_FORMULA);
 
 	if (uidl == NULL || uidl[0] == '\0')
 		return;
 	cached = array_append_space(&match->cached);
 	cached->uidl = p_strdup(match->pool, uidl);
 	cached->uid = uid;
+	cached->method = method;
 }
 
 static void
@@ -246,7 +251,8 @@ migrate_match_size_within(const struct migrate_match_settings *set,
 		big - small - slack <= set->size_tolerance_bytes;
 }
 
-typedef unsigned int migrate_match_idx_pair_t[2];
+/* POP3 index, IMAP index, method */
+typedef unsigned int migrate_match_idx_pair_t[3];
 ARRAY_DEFINE_TYPE(migrate_match_idx_pair, migrate_match_idx_pair_t);
 
 static void migrate_match_apply_cache(struct migrate_match *match)
@@ -300,7 +306,8 @@ static void migrate_match_apply_cache(struct migrate_match *match)
 		   UID to another message: then a cached pair names
 		   messages of other sizes, and none can be trusted */
 		pmsg = migrate_match_pop3_get(match, pop3_idx);
-		if (!migrate_match_size_within(&match->set, pmsg->size,
+		if (cached->method == MIGRATE_MATCH_CACHED &&
+		    !migrate_match_size_within(&match->set, pmsg->size,
 					       imsg->size)) {
 			match->cache_distrusted = TRUE;
 			array_clear(&pairs);
@@ -310,11 +317,12 @@ static void migrate_match_apply_cache(struct migrate_match *match)
 		imap_used[imsg->idx] = TRUE;
 		pair[0] = pop3_idx;
 		pair[1] = imsg->idx;
+		pair[2] = cached->method;
 		array_push_back(&pairs, &pair);
 	}
 	array_foreach(&pairs, pairp) {
 		migrate_match_pair(match, (*pairp)[0], (*pairp)[1],
-				   MIGRATE_MATCH_CACHED);
+				   (*pairp)[2]);
 	}
 	hash_table_destroy(&uidls);
 }

@@ -107,8 +107,8 @@ static void migrate_pop3_cache_read(struct migrate_pop3_sync *ctx)
 		}
 		/* with migrate_pop3_uidl_format the formula pairs */
 		if (ctx->set->uidl_format == NULL) {
-			migrate_match_add_cached(ctx->match, entry->uidl,
-						 entry->uid);
+			migrate_match_add_known(ctx->match, entry->uidl,
+				entry->uid, MIGRATE_MATCH_CACHED);
 		}
 	}
 	if (ctx->set->uidl_format == NULL)
@@ -535,7 +535,8 @@ static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
 		uidl = p_strdup(ctx->pool, migrate_uidl_format_expand(
 			ctx->set->uidl_format, ctx->uidvalidity, imap->uid));
 		hash_table_update(formula_uidls, uidl, POINTER_CAST(1));
-		migrate_match_add_cached(ctx->match, uidl, imap->uid);
+		migrate_match_add_known(ctx->match, uidl, imap->uid,
+					MIGRATE_MATCH_FORMULA);
 		ctx->formula_uidls++;
 	}
 	count = array_count(pop3_list);
@@ -600,7 +601,8 @@ static bool migrate_pop3_formula_exact(struct migrate_pop3_sync *ctx)
 	for (i = 0; i < count; i++) {
 		pop3 = &msgs[uidl_idx[i]];
 		migrate_match_add_imap(ctx->match, uids[i], pop3->size);
-		migrate_match_add_cached(ctx->match, pop3->uidl, uids[i]);
+		migrate_match_add_known(ctx->match, pop3->uidl, uids[i],
+					MIGRATE_MATCH_FORMULA);
 	}
 	ctx->formula_uidls = count;
 	e_debug(ctx->event, "The old server's UIDLs are %s of every UID: "
@@ -624,9 +626,10 @@ static void migrate_pop3_formula_detect(struct migrate_pop3_sync *ctx)
 	if (format == NULL)
 		return;
 	array_foreach(migrate_match_get_imap(ctx->match), imap) T_BEGIN {
-		migrate_match_add_cached(ctx->match, p_strdup(ctx->pool,
+		migrate_match_add_known(ctx->match, p_strdup(ctx->pool,
 			migrate_uidl_format_expand(format, ctx->uidvalidity,
-						   imap->uid)), imap->uid);
+						   imap->uid)), imap->uid,
+			MIGRATE_MATCH_FORMULA);
 	} T_END;
 	ctx->formula_uidls = hits;
 	e_debug(ctx->event, "The old server's UIDLs follow %s: it pairs %u "
@@ -774,10 +777,10 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	       "cached %u, size %u, header %u, fields %u, order %u, formula %u; "
 	       "unmatched: POP3 %u, IMAP %u; headers read: POP3 %u, IMAP %u",
 	       stats.pop3_count, stats.imap_count,
-	       ctx->formula_uidls > 0 ? 0 : stats.matched_cached,
+	       stats.matched_cached,
 	       stats.matched_size, stats.matched_hash,
 	       stats.matched_fields, stats.matched_order,
-	       ctx->formula_uidls > 0 ? stats.matched_cached : 0,
+	       stats.matched_formula,
 	       stats.pop3_unmatched, stats.imap_unmatched,
 	       stats.pop3_idents, stats.imap_idents);
 

@@ -105,8 +105,9 @@ test_match_run(pool_t pool, const struct test_scenario *scen)
 	test_match_feed(match, scen->pop3, scen->pop3_count,
 			scen->imap, scen->imap_count);
 	for (i = 0; scen->cache != NULL && scen->cache[i] != NULL; i += 2) {
-		migrate_match_add_cached(match, scen->cache[i],
-					 atoi(scen->cache[i + 1]));
+		migrate_match_add_known(match, scen->cache[i],
+					atoi(scen->cache[i + 1]),
+					MIGRATE_MATCH_CACHED);
 	}
 	migrate_match_run_cheap(match);
 	test_match_give_idents(match, scen->pop3, scen->imap);
@@ -847,6 +848,45 @@ static void test_match_cache(void)
 	test_end();
 }
 
+static void test_match_formula(void)
+{
+	static const uoff_t sizes[] = { 100, 100, 100, 400 };
+	struct migrate_match_settings set = test_default_set;
+	struct migrate_match_stats stats;
+	struct migrate_match *match;
+	struct test_msg *pop3, *imap;
+	pool_t pool;
+
+	test_begin("match formula pairs");
+	pool = pool_alloconly_create("test match", 1024);
+	pop3 = test_msgs_sized(sizes, N_ELEMENTS(sizes), TRUE);
+	imap = test_msgs_sized(sizes, N_ELEMENTS(sizes), FALSE);
+	match = migrate_match_init(pool, &set);
+	test_match_feed(match, pop3, N_ELEMENTS(sizes), imap,
+			N_ELEMENTS(sizes));
+	/* same-size neighbours: only the formula tells them apart */
+	migrate_match_add_known(match, "uidl-0", test_uid(0),
+				MIGRATE_MATCH_FORMULA);
+	migrate_match_add_known(match, "uidl-1", test_uid(1),
+				MIGRATE_MATCH_FORMULA);
+	migrate_match_add_known(match, "uidl-2", test_uid(2),
+				MIGRATE_MATCH_FORMULA);
+	migrate_match_run_cheap(match);
+	test_match_give_idents(match, pop3, imap);
+	migrate_match_run_full(match);
+	test_assert_pair(match, 0, 0, MIGRATE_MATCH_FORMULA);
+	test_assert_pair(match, 1, 1, MIGRATE_MATCH_FORMULA);
+	test_assert_pair(match, 2, 2, MIGRATE_MATCH_FORMULA);
+	test_assert_pair(match, 3, 3, MIGRATE_MATCH_SIZE);
+	migrate_match_get_stats(match, &stats);
+	test_assert(stats.matched_formula == 3);
+	test_assert(stats.matched_cached == 0);
+	test_match_check_consistent(match);
+	migrate_match_deinit(&match);
+	pool_unref(&pool);
+	test_end();
+}
+
 /* Cached pairs are left out of the positions, so an extra IMAP message
    next to one still only costs the headers around it. */
 static void test_match_cache_alignment(void)
@@ -1001,7 +1041,7 @@ static void test_match_empty(void)
 	test_begin("match empty lists");
 	pool = pool_alloconly_create("test match", 1024);
 	match = migrate_match_init(pool, &test_default_set);
-	migrate_match_add_cached(match, "u1", 1);
+	migrate_match_add_known(match, "u1", 1, MIGRATE_MATCH_CACHED);
 	migrate_match_run_cheap(match);
 	migrate_match_run_full(match);
 	migrate_match_get_stats(match, &stats);
@@ -1311,6 +1351,7 @@ int main(void)
 		test_match_fields_evidence,
 		test_match_fields_from_subject,
 		test_match_cache,
+		test_match_formula,
 		test_match_cache_alignment,
 		test_match_no_uidl,
 		test_match_unreadable,
