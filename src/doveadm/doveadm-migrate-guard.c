@@ -113,7 +113,10 @@ static int migrate_guard_delete_box(struct mailbox *box)
 					box->vname, why));
 		return -1;
 	}
-	return gbox->module_ctx.super.delete_box(box);
+	if (gbox->module_ctx.super.delete_box(box) < 0)
+		return -1;
+	doveadm_migrate_outcome_recopy(box);
+	return 0;
 }
 
 static void migrate_guard_mailbox_allocated(struct mailbox *box)

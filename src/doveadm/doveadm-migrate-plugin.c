@@ -26,9 +26,11 @@ void doveadm_migrate_plugin_init(struct module *module)
 	for (i = 0; i < N_ELEMENTS(doveadm_migrate_commands); i++)
 		doveadm_cmd_register_ver2(doveadm_migrate_commands[i]);
 	doveadm_migrate_guard_init(module);
+	doveadm_migrate_outcome_init(module);
 }
 
 void doveadm_migrate_plugin_deinit(void)
 {
+	doveadm_migrate_outcome_deinit();
 	doveadm_migrate_guard_deinit();
 }

@@ -38,6 +38,8 @@
 /* dsync's exit code when mailboxes changed while it ran ("You may want to
    run dsync again"): normal while the user works on this server */
 #define MIGRATE_RUN_DSYNC_EXIT_CHANGED 2
+/* doveadm's exit when a mailbox isn't there */
+#define MIGRATE_RUN_DOVEADM_EX_NOTFOUND 68
 #define MIGRATE_RUN_DSYNC_MAX_ATTEMPTS 3
 #define MIGRATE_DSYNC_EMPTY_HEADER_WORKAROUND "empty-header-workaround"
 /* how long migrate run --backend waits for the backend's answer */
@@ -115,6 +117,30 @@ static const char *migrate_run_server_name(struct migrate_run *run, bool pop3)
 			       migrate_run_server(run, pop3 ? "pop3c" : "imapc"));
 }
 
+/* "<whose>: <cause>: <detail>" for a failed child: "this server", or the
+   old server's IMAP or POP3 (pop3 says which when the outcome doesn't
+   know). */
+static const char *
+migrate_run_failure(struct migrate_run *run,
+		    const struct migrate_outcome_result *result, bool pop3)
+{
+	switch (result->where) {
+	case MIGRATE_OUTCOME_HERE:
+		return t_strdup_printf("this server: %s: %s", result->cause,
+				       result->detail);
+	case MIGRATE_OUTCOME_IMAP:
+		pop3 = FALSE;
+		break;
+	case MIGRATE_OUTCOME_POP3:
+		pop3 = TRUE;
+		break;
+	case MIGRATE_OUTCOME_UNKNOWN:
+		break;
+	}
+	return t_strdup_printf("%s: %s: %s", migrate_run_server_name(run, pop3),
+			       result->cause, result->detail);
+}
+
 /* Log in to the old server's IMAP (or POP3) without copying anything.
    Returns 0 if fine, else a MIGRATE_EXIT_* code with error_r set. */
 static int
@@ -122,7 +148,8 @@ migrate_run_check_login(struct migrate_run *run, bool pop3,
 			const char *pop3_vname, const char **error_r)
 {
 	struct doveadm_migrate_child child;
-	const char *const *args, *cause, *detail;
+	struct migrate_outcome_result result;
+	const char *const *args;
 	int code = 0;
 
 	if (!pop3) {
@@ -134,23 +161,19 @@ migrate_run_check_login(struct migrate_run *run, bool pop3,
 			"mailbox", "status", "-u", run->user, "messages",
 			pop3_vname, NULL });
 	}
-	if (doveadm_migrate_child_run("doveadm", args, FALSE, &child) < 0) {
-		code = doveadm_migrate_classify(&child, &cause, &detail);
-		if (code == MIGRATE_EXIT_NOUSER) {
-			*error_r = t_strdup_printf("this server: %s: %s",
-						   cause, detail);
-		} else if (pop3 && code == MIGRATE_EXIT_TEMPFAIL &&
-			   strstr(detail, "doesn't exist") != NULL) {
+	if (doveadm_migrate_child_run_user(run->user, args, FALSE,
+					   &child) < 0) {
+		doveadm_migrate_child_judge(&child, &result);
+		code = result.exit_code;
+		if (pop3 && child.exit_code == MIGRATE_RUN_DOVEADM_EX_NOTFOUND) {
 			/* logged in, but the namespace isn't there */
 			code = MIGRATE_EXIT_CONFIG;
 			*error_r = t_strdup_printf("migrate_pop3_mailbox=%s "
 				"names no mailbox of a pop3c namespace: %s",
-				pop3_vname, detail);
-		} else if (str_begins(cause, MIGRATE_CAUSE_THIS_SERVER)) {
-			*error_r = t_strdup_printf("%s: %s", cause, detail);
+				pop3_vname,
+				doveadm_migrate_child_last_error(&child));
 		} else {
-			*error_r = t_strdup_printf("%s: %s: %s",
-				migrate_run_server_name(run, pop3), cause, detail);
+			*error_r = migrate_run_failure(run, &result, pop3);
 		}
 	}
 	doveadm_migrate_child_free(&child);
@@ -433,18 +456,26 @@ migrate_run_dsync_again(struct migrate_run *run,
 }
 
 /* dsync may exit 0 after imapc logged a broken FETCH answer and skipped
-   its messages, so any error line fails a dsync pass. migrate copy-new
-   fails itself on every error of its own; the storage's lines of a
-   problem it repaired (mdbox after a killed save: "Corrupted dbox file
-   ... rebuilding") don't make its pass fail. */
+   its messages, so any error line fails a dsync pass, and so does a
+   mailbox dsync deleted here to copy it again (the guard's recopy
+   record). migrate copy-new fails itself on every error of its own; the
+   storage's lines of a problem it repaired (mdbox after a killed save:
+   "Corrupted dbox file ... rebuilding") don't make its pass fail. */
 static bool
 migrate_run_child_succeeded(struct migrate_run *run, int ret,
 			    const struct doveadm_migrate_child *child)
 {
+	const struct migrate_outcome_record *rec;
+
 	if (ret < 0)
 		return FALSE;
-	return array_count(&child->errors) == 0 ||
-		(migrate_run_copies_new(run) && !run->gmail);
+	if (migrate_run_copies_new(run) && !run->gmail)
+		return TRUE;
+	array_foreach(&child->records, rec) {
+		if (rec->kind == MIGRATE_OUTCOME_RECOPY)
+			return FALSE;
+	}
+	return array_count(&child->errors) == 0;
 }
 
 /* dsync keeps exiting 2 ("mailbox changes caused a desync") although
@@ -473,16 +504,16 @@ static bool migrate_run_in_step(struct migrate_run *run, const char **why_r)
 static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 {
 	struct doveadm_migrate_child child;
+	struct migrate_outcome_result result;
 	ARRAY_TYPE(const_string) cmd;
-	const char *cause, *detail;
-	char *const *errp;
+	const char *detail;
 	unsigned int attempt;
 	int ret, code = 0;
 
 	t_array_init(&cmd, 8);
 	migrate_run_copy_args(run, &cmd);
 	for (attempt = 1;; attempt++) {
-		ret = doveadm_migrate_child_run("doveadm",
+		ret = doveadm_migrate_child_run_user(run->user,
 			migrate_run_args(run, array_front(&cmd)), run->echo,
 			&child);
 		if (migrate_run_child_succeeded(run, ret, &child) ||
@@ -509,30 +540,18 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 		return MIGRATE_EXIT_TEMPFAIL;
 	}
 	if (!migrate_run_child_succeeded(run, ret, &child)) {
-		code = doveadm_migrate_classify(&child, &cause, &detail);
+		doveadm_migrate_child_judge(&child, &result);
+		code = result.exit_code;
 		if (code == MIGRATE_EXIT_SOFTWARE && child.exit_code == 0)
 			code = MIGRATE_EXIT_TEMPFAIL;
-		array_foreach(&child.errors, errp) {
-			if (strcmp(cause, "failed") == 0 &&
-			    strstr(*errp, "couldn't be matched") != NULL) {
-				/* migrate_pop3 refused with no server
-				   problem behind it: a matching problem */
-				code = MIGRATE_EXIT_MISMATCH;
-				cause = "UIDLs couldn't be matched";
-				if (strstr(*errp, "migrate_pop3: ") != NULL)
-					detail = strstr(*errp, "migrate_pop3: ");
-				break;
-			}
-		}
-		if (str_begins(cause, MIGRATE_CAUSE_THIS_SERVER)) {
+		if (result.where == MIGRATE_OUTCOME_HERE) {
 			*error_r = t_strdup_printf("copying failed (exit %d): "
-				"%s: %s", child.exit_code, cause, detail);
+				"%s", child.exit_code,
+				migrate_run_failure(run, &result, FALSE));
 		} else {
-			*error_r = t_strdup_printf(
-				"dsync failed (exit %d): %s: %s: %s",
-				child.exit_code, migrate_run_server_name(run,
-					strstr(detail, "pop3c(") != NULL),
-				cause, detail);
+			*error_r = t_strdup_printf("dsync failed (exit %d): %s",
+				child.exit_code,
+				migrate_run_failure(run, &result, FALSE));
 		}
 	}
 	doveadm_migrate_child_free(&child);

@@ -15,6 +15,7 @@
 #include "migrate-common.h"
 #include "migrate-csv.h"
 #include "migrate-file.h"
+#include "migrate-outcome.h"
 #include "migrate-settings.h"
 #include "migrate-state.h"
 #include "doveadm-migrate.h"
@@ -60,6 +61,13 @@ const char *doveadm_migrate_state_dir(void)
 	const char *dir = doveadm_plugin_getenv("migrate_state_dir");
 
 	return dir == NULL || *dir == '\0' ? MIGRATE_DEFAULT_STATE_DIR : dir;
+}
+
+static const char *
+doveadm_migrate_user_file_path(const char *user, const char *suffix)
+{
+	return t_strdup_printf("%s/%s", doveadm_migrate_state_dir(),
+			       migrate_state_file_name(user, suffix));
 }
 
 const char *doveadm_migrate_binary(const char *name)
@@ -133,19 +141,69 @@ void doveadm_migrate_child_exec(const char *binary, const char *const *args,
 	i_fatal("execve(%s) failed: %m", binary);
 }
 
-int doveadm_migrate_child_run(const char *binary_name,
-			      const char *const *args, bool echo,
-			      struct doveadm_migrate_child *child_r)
+/* Open the user's outcome file for a child (migrate-outcome.h): a new,
+   empty one. Returns the descriptor, or -1 (logged: the child then runs
+   without one, and is judged from its exit code and error lines). */
+static int doveadm_migrate_outcome_open(const char *path)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+	if (fd == -1)
+		i_error("migrate: open(%s) failed: %m", path);
+	return fd;
+}
+
+static void
+doveadm_migrate_outcome_read(const char *path,
+			     struct doveadm_migrate_child *child)
+{
+	string_t *data;
+	const char *error;
+	int ret;
+
+	ret = migrate_file_read(path, &data, &error);
+	if (ret > 0 && migrate_outcome_parse(str_c(data), child->pool,
+					     &child->records, &error) < 0)
+		ret = -1;
+	if (ret < 0)
+		i_error("migrate: %s: %s", path, error);
+}
+
+static int
+doveadm_migrate_child_run_full(const char *binary_name,
+			       const char *const *args, bool echo,
+			       const char *outcome_path,
+			       struct doveadm_migrate_child *child_r)
 {
 	const char *binary = doveadm_migrate_binary(binary_name);
+	ARRAY_TYPE(const_string) argv;
 	struct istream *input;
-	const char *line;
-	int fds[2], status;
+	const char *line, *arg;
+	int fds[2], status, outcome_fd = -1;
 	pid_t pid;
 
 	i_zero(child_r);
+	child_r->pool = pool_alloconly_create("migrate child", 1024);
 	child_r->output = str_new(default_pool, 256);
 	i_array_init(&child_r->errors, 4);
+	p_array_init(&child_r->records, child_r->pool, 4);
+
+	if (outcome_path != NULL &&
+	    (outcome_fd = doveadm_migrate_outcome_open(outcome_path)) != -1) {
+		/* the recorder in the child writes to this descriptor
+		   (doveadm-migrate-outcome.c); a global option, so it goes
+		   before the command */
+		t_array_init(&argv, 16);
+		array_push_back(&argv, &args[0]);
+		array_push_back(&argv, (const char *[]){ "-o" });
+		arg = t_strdup_printf("plugin/migrate_outcome_fd=%d",
+				      outcome_fd);
+		array_push_back(&argv, &arg);
+		array_append(&argv, args + 1, str_array_length(args + 1));
+		array_append_zero(&argv);
+		args = array_front(&argv);
+	}
 
 	if (pipe(fds) < 0)
 		i_fatal("pipe() failed: %m");
@@ -156,19 +214,17 @@ int doveadm_migrate_child_run(const char *binary_name,
 		doveadm_migrate_child_exec(binary, args, fds[1]);
 	}
 	i_close_fd(&fds[1]);
+	if (outcome_fd != -1)
+		i_close_fd(&outcome_fd);
 
 	/* passwords are never in args: they come from the config file */
 	input = i_stream_create_fd_autoclose(&fds[0], SIZE_MAX);
 	while ((line = i_stream_read_next_line(input)) != NULL) {
 		if (echo)
 			fprintf(stderr, "%s\n", line);
-		/* dsync's "Deleting mailbox" warning: backup found the
-		   destination out of step (e.g. after a broken FETCH) and
-		   starts that mailbox again */
 		if (strstr(line, "Error: ") != NULL ||
 		    strstr(line, "Panic: ") != NULL ||
-		    strstr(line, "Fatal: ") != NULL ||
-		    strstr(line, "Warning: Deleting mailbox") != NULL) {
+		    strstr(line, "Fatal: ") != NULL) {
 			char *err = i_strdup(line);
 
 			if (array_count(&child_r->errors) >=
@@ -194,7 +250,32 @@ int doveadm_migrate_child_run(const char *binary_name,
 		child_r->exit_code = 128 + WTERMSIG(status);
 	else
 		child_r->exit_code = MIGRATE_EXIT_SOFTWARE;
+	if (outcome_path != NULL)
+		doveadm_migrate_outcome_read(outcome_path, child_r);
 	return child_r->exit_code == 0 ? 0 : -1;
+}
+
+int doveadm_migrate_child_run(const char *binary_name,
+			      const char *const *args, bool echo,
+			      struct doveadm_migrate_child *child_r)
+{
+	return doveadm_migrate_child_run_full(binary_name, args, echo, NULL,
+					      child_r);
+}
+
+int doveadm_migrate_child_run_user(const char *user, const char *const *args,
+				   bool echo,
+				   struct doveadm_migrate_child *child_r)
+{
+	const char *dir = doveadm_migrate_state_dir();
+	const char *path = NULL;
+
+	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST)
+		i_error("migrate: mkdir(%s) failed: %m", dir);
+	else
+		path = doveadm_migrate_user_file_path(user, ".outcome");
+	return doveadm_migrate_child_run_full("doveadm", args, echo, path,
+					      child_r);
 }
 
 void doveadm_migrate_child_free(struct doveadm_migrate_child *child)
@@ -205,6 +286,7 @@ void doveadm_migrate_child_free(struct doveadm_migrate_child *child)
 		i_free(*err);
 	array_free(&child->errors);
 	str_free(&child->output);
+	pool_unref(&child->pool);
 }
 
 static const char *doveadm_migrate_error_text(const char *line)
@@ -238,115 +320,24 @@ doveadm_migrate_child_last_error(const struct doveadm_migrate_child *child)
 	return doveadm_migrate_error_text(errs[0]);
 }
 
-/* What a child's error lines mean, most telling first: rules of a lower
-   group win over any line matching a later group. */
-#define MIGRATE_ERROR_RULE_GROUPS 6
-static const struct doveadm_migrate_error_rule {
-	unsigned int group;
-	const char *pattern;
-	int code;
-	const char *cause;
-} doveadm_migrate_error_rules[] = {
-	/* this server's disk or quota: never the old server's fault, and
-	   the cause of what follows (lost UIDs, a mailbox out of step) */
-	{ 0, "No space left", MIGRATE_EXIT_TEMPFAIL,
-	  MIGRATE_CAUSE_THIS_SERVER"no space left (disk full): nothing "
-	  "here was deleted, free space and run again" },
-	{ 0, "Disk quota exceeded", MIGRATE_EXIT_TEMPFAIL,
-	  MIGRATE_CAUSE_THIS_SERVER"over the disk quota: nothing here was "
-	  "deleted, raise it and run again" },
-	{ 0, "Quota exceeded", MIGRATE_EXIT_TEMPFAIL,
-	  MIGRATE_CAUSE_THIS_SERVER"over the mail quota: nothing here was "
-	  "deleted, raise it and run again" },
-	/* a crash here (of Dovecot or of one of our plugins) is never the
-	   old server's fault */
-	{ 0, "Panic: ", MIGRATE_EXIT_SOFTWARE,
-	  MIGRATE_CAUSE_THIS_SERVER"doveadm crashed (a bug: please report "
-	  "it with this line)" },
-	/* TLS first: its errors also mention the connection */
-	{ 0, "SSL", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
-	{ 0, "TLS", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
-	{ 0, "certificate", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
-	{ 0, "handshake", MIGRATE_EXIT_UNREACHABLE, "TLS failure" },
-	/* a master user logged in but may not be (or find) this user */
-	{ 1, "AUTHORIZATIONFAILED", MIGRATE_EXIT_AUTH,
-	  "login refused (unknown user, or the master user may not log in "
-	  "as them)" },
-	{ 1, "Authentication failed", MIGRATE_EXIT_AUTH,
-	  "login refused (wrong password or unknown user)" },
-	{ 1, "[AUTH]", MIGRATE_EXIT_AUTH,
-	  "login refused (wrong password or unknown user)" },
-	{ 1, "Invalid credentials", MIGRATE_EXIT_AUTH,
-	  "login refused (wrong password or unknown user)" },
-	{ 2, "User doesn't exist", MIGRATE_EXIT_NOUSER,
-	  "unknown user on this server" },
-	{ 2, "Unknown user", MIGRATE_EXIT_NOUSER,
-	  "unknown user on this server" },
-	{ 3, "missing imapc_", MIGRATE_EXIT_CONFIG, "missing setting" },
-	{ 3, "missing pop3c_", MIGRATE_EXIT_CONFIG, "missing setting" },
-	{ 3, "Error in configuration file", MIGRATE_EXIT_CONFIG,
-	  "invalid setting" },
-	{ 3, "Invalid setting", MIGRATE_EXIT_CONFIG, "invalid setting" },
-	{ 3, "Unknown feature", MIGRATE_EXIT_CONFIG, "invalid setting" },
-	/* not IMAP/POP3 at all, or a broken answer: the root cause even
-	   when imapc then reconnects and loses the connection */
-	{ 4, "Server sent invalid", MIGRATE_EXIT_PROTOCOL,
-	  "protocol error (the server's answer isn't valid IMAP/POP3)" },
-	{ 4, "Error parsing input", MIGRATE_EXIT_PROTOCOL,
-	  "protocol error (the server's answer isn't valid IMAP/POP3)" },
-	{ 4, "Server sent unrecognized line", MIGRATE_EXIT_PROTOCOL,
-	  "protocol error (the server's answer isn't valid IMAP/POP3)" },
-	{ 4, "Server sent line when no command", MIGRATE_EXIT_PROTOCOL,
-	  "protocol error (the server's answer isn't valid IMAP/POP3)" },
-	{ 5, "Connection refused", MIGRATE_EXIT_UNREACHABLE,
-	  "connection refused" },
-	{ 5, "Command timed out", MIGRATE_EXIT_TEMPFAIL,
-	  "the server stopped answering (command timed out)" },
-	{ 5, "timed out", MIGRATE_EXIT_UNREACHABLE, "connection timed out" },
-	{ 5, "Timeout", MIGRATE_EXIT_UNREACHABLE, "connection timed out" },
-	{ 5, "dns_lookup", MIGRATE_EXIT_UNREACHABLE, "host unreachable" },
-	{ 5, "Name or service not known", MIGRATE_EXIT_UNREACHABLE,
-	  "host unreachable" },
-	{ 5, "resolution", MIGRATE_EXIT_UNREACHABLE, "host unreachable" },
-	{ 5, "No route", MIGRATE_EXIT_UNREACHABLE, "host unreachable" },
-	{ 5, "Network is unreachable", MIGRATE_EXIT_UNREACHABLE,
-	  "host unreachable" },
-	{ 5, "Deleting mailbox", MIGRATE_EXIT_TEMPFAIL,
-	  "a destination mailbox was out of step and is copied again on "
-	  "the next run" },
-	{ 5, "Disconnected", MIGRATE_EXIT_TEMPFAIL, "server disconnected" },
-	{ 5, "disconnected", MIGRATE_EXIT_TEMPFAIL, "server disconnected" },
-};
-
-int doveadm_migrate_classify(const struct doveadm_migrate_child *child,
-			     const char **cause_r, const char **detail_r)
+void doveadm_migrate_child_judge(const struct doveadm_migrate_child *child,
+				 struct migrate_outcome_result *result_r)
 {
-	const struct doveadm_migrate_error_rule *rule;
+	ARRAY_TYPE(const_string) lines;
 	char *const *errp;
-	unsigned int group, i;
+	const char *text;
 
-	for (group = 0; group < MIGRATE_ERROR_RULE_GROUPS; group++) {
-		array_foreach(&child->errors, errp) {
-			for (i = 0; i < N_ELEMENTS(doveadm_migrate_error_rules); i++) {
-				rule = &doveadm_migrate_error_rules[i];
-				if (rule->group != group ||
-				    strstr(*errp, rule->pattern) == NULL)
-					continue;
-				*cause_r = rule->cause;
-				*detail_r = doveadm_migrate_error_text(*errp);
-				return rule->code;
-			}
-		}
+	t_array_init(&lines, array_count(&child->errors) + 1);
+	array_foreach(&child->errors, errp) {
+		/* a panic line keeps its "Panic: " (a crash is told by it) */
+		text = strstr(*errp, "Panic: ") != NULL ?
+			strstr(*errp, "Panic: ") :
+			doveadm_migrate_error_text(*errp);
+		array_push_back(&lines, &text);
 	}
-	*detail_r = doveadm_migrate_child_last_error(child);
-	if (child->exit_code >= 128) {
-		*cause_r = MIGRATE_CAUSE_THIS_SERVER"doveadm was killed or "
-			"crashed";
-		return MIGRATE_EXIT_SOFTWARE;
-	}
-	*cause_r = "failed";
-	return child->exit_code == 0 ? MIGRATE_EXIT_SOFTWARE :
-		MIGRATE_EXIT_TEMPFAIL;
+	array_append_zero(&lines);
+	migrate_outcome_classify(&child->records, array_front(&lines),
+				 child->exit_code, result_r);
 }
 
 static void doveadm_migrate_warn_readable(const char *path, const char *what)
@@ -593,13 +584,6 @@ void doveadm_migrate_conf_check_settings(const char *cmd_name,
 				  def->plugin);
 		}
 	}
-}
-
-static const char *
-doveadm_migrate_user_file_path(const char *user, const char *suffix)
-{
-	return t_strdup_printf("%s/%s", doveadm_migrate_state_dir(),
-			       migrate_state_file_name(user, suffix));
 }
 
 int doveadm_migrate_user_file_read(const char *user, const char *suffix,

@@ -4,9 +4,11 @@
 #include "doveadm.h"
 #include "doveadm-cmd.h"
 #include "migrate-csv.h"
+#include "migrate-outcome.h"
 
 struct module;
 struct mail_user;
+struct mailbox;
 struct doveadm_mail_cmd_context;
 struct migrate_state;
 struct file_lock;
@@ -33,12 +35,15 @@ int doveadm_migrate_source_user_create(struct doveadm_mail_cmd_context *ctx,
 /* A doveadm/doveconf child process: the migration runs the same doveadm
    binary with the same config, so nothing secret goes through argv. */
 struct doveadm_migrate_child {
+	pool_t pool;
 	int exit_code;
 	/* stdout and non-error stderr lines (up to 64 KiB) */
 	string_t *output;
-	/* the last Error/Panic/Fatal lines (and dsync's "Deleting mailbox"
-	   warnings) */
+	/* the last Error/Panic/Fatal lines */
 	ARRAY(char *) errors;
+	/* what the plugins in the child recorded (migrate-outcome.h):
+	   empty unless run with doveadm_migrate_child_run_user() */
+	ARRAY_TYPE(migrate_outcome_record) records;
 };
 
 struct doveadm_migrate_lock {
@@ -73,13 +78,16 @@ void doveadm_migrate_child_free(struct doveadm_migrate_child *child);
 /* The child's most telling error message (data stack). */
 const char *
 doveadm_migrate_child_last_error(const struct doveadm_migrate_child *child);
-/* A cause that is this server's, not the old server's, starts with this */
-#define MIGRATE_CAUSE_THIS_SERVER "this server: "
-/* Map a failed child's errors to a MIGRATE_EXIT_* code, a short cause
-   ("login refused ...", "connection refused", "TLS failure", ...) and
-   the error line it was read from (data stack). */
-int doveadm_migrate_classify(const struct doveadm_migrate_child *child,
-			     const char **cause_r, const char **detail_r);
+/* Run doveadm with args for user's migration, with the outcome recorder
+   on (plugin/migrate_outcome_fd, <migrate_state_dir>/<user>.outcome):
+   child_r->records has what it recorded. */
+int doveadm_migrate_child_run_user(const char *user, const char *const *args,
+				   bool echo,
+				   struct doveadm_migrate_child *child_r);
+/* What a failed child means: its records, exit code and error lines
+   judged by migrate_outcome_classify() (data stack). */
+void doveadm_migrate_child_judge(const struct doveadm_migrate_child *child,
+				 struct migrate_outcome_result *result_r);
 /* Warn when the config file, a file it includes, or a
    "key = <file" it reads holds a password and is readable by group or
    others. */
@@ -277,6 +285,13 @@ doveadm_migrate_remote_field(const struct doveadm_migrate_remote_result *result,
    (plugin/migrate_guard = mirror|switched): see doveadm-migrate-guard.c */
 void doveadm_migrate_guard_init(struct module *module);
 void doveadm_migrate_guard_deinit(void);
+
+/* The recorder of a run child's outcome (plugin/migrate_outcome_fd): see
+   doveadm-migrate-outcome.c and migrate-outcome.h */
+void doveadm_migrate_outcome_init(struct module *module);
+void doveadm_migrate_outcome_deinit(void);
+/* dsync deleted box here to copy it again */
+void doveadm_migrate_outcome_recopy(struct mailbox *box);
 
 void doveadm_migrate_plugin_init(struct module *module);
 void doveadm_migrate_plugin_deinit(void);

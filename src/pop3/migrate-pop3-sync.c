@@ -13,6 +13,7 @@
 #include "mail-namespace.h"
 #include "mail-search-build.h"
 #include "migrate-file.h"
+#include "migrate-outcome.h"
 #include "migrate-uidl-cache.h"
 #include "migrate-uidl-format.h"
 #include "migrate-pop3-plugin.h"
@@ -708,6 +709,25 @@ static void migrate_pop3_report(struct migrate_pop3_sync *ctx,
 	}
 }
 
+/* Tell migrate run (plugin/migrate_outcome_fd, migrate-outcome.h) that
+   the pass failed because messages were left unmatched. */
+static void
+migrate_pop3_outcome_unmatched(struct migrate_pop3_sync *ctx,
+			       unsigned int count)
+{
+	struct mail_user *user = ctx->box->storage->user;
+	struct migrate_outcome_record rec = {
+		.kind = MIGRATE_OUTCOME_UNMATCHED,
+		.where = MIGRATE_OUTCOME_POP3,
+		.code = dec2str(count),
+		.text = t_strdup_printf("%s: %u messages couldn't be matched",
+					ctx->box->vname, count),
+	};
+
+	migrate_outcome_write(migrate_outcome_fd_parse(
+		mail_user_plugin_getenv(user, "migrate_outcome_fd")), &rec);
+}
+
 static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 {
 	struct migrate_match_stats stats;
@@ -796,6 +816,7 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 			"couldn't be matched (listed above) - set "
 			"migrate_pop3_unmatched=continue to migrate them "
 			"with new UIDLs", pop3_failed, imap_failed);
+		migrate_pop3_outcome_unmatched(ctx, pop3_failed + imap_failed);
 		return -1;
 	}
 	return 0;

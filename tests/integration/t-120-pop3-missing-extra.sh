@@ -52,6 +52,16 @@ assert_eq "$extra_line" "$got_pop3" "POP3-only message reported with number and 
 n=$(grep -c "has no POP3 UIDL\|has no IMAP message" "$log")
 assert_eq 3 "$n" "each unmatched message reported once" || exit 0
 
+# migrate run: exit 2 (docs/commands.md), from migrate_pop3's own record
+# of the three messages in the outcome file
+rc=0
+doveadm -c "$MIG_CONF" migrate run -u "$user" >"$LAB/run.out" 2>&1 || rc=$?
+assert_eq 2 "$rc" "migrate run exits 2 with messages unmatched" || cat "$LAB/run.out"
+assert_eq "unmatched pop3 3" \
+	"$(awk -F'\t' '$1=="unmatched"{print $1, $2, $3}' "$LAB/state/$user.outcome")" \
+	"the outcome records 3 unmatched messages"
+assert_eq failed "$(lab_status_field "$user" status)" "the account is recorded failed"
+
 lab_migration_conf migrate_pop3
 lab_migration_conf_add 'plugin {' '  migrate_pop3_unmatched = continue' '}'
 rc=0; lab_migrate_backup "$user" || rc=$?

@@ -19,7 +19,7 @@ set -euo pipefail
 
 LAB_TEST_NAME=faults
 SCENARIOS=(wrong-password wrong-pop3-password unknown-source-user
-	unknown-dest-user refused silent-server tls-handshake tls-untrusted
+	unknown-dest-user userdb-down refused silent-server tls-handshake tls-untrusted
 	tls-untrusted-starttls drop-mid-fetch drop-once garbage garbage-pop3
 	close-pop3 corrupt-fetch corrupt-fetch-noplugin stall-mid-fetch
 	missing-setting contradictory-setting)
@@ -72,6 +72,8 @@ results=()
 #   CODE   expected exit of the faulty run (0: the fault must be survived)
 #   CAUSE  extended regexp for what follows "migrate run: user U: "
 #   FAULT  "imap JSON" or "pop3 JSON" for the proxy, or "" (none)
+# OUTCOME: extended regexp a line of migrate_state_dir/USER.outcome must
+# match after the faulty run (the plugins' record of it, docs/commands.md).
 # Knobs for the repaired run: FIX_CONF (default: the bad config with the
 # fault removed = MIG_CONF, or PROXY_CONF when a fault was set), FIX_CMD
 # (run before it), FIX_RUNS (runs allowed, default 1), VERIFY_UIDL=0.
@@ -111,6 +113,13 @@ scenario() {
 		[ "$status" != finished ] ||
 			{ fail "$LAB_TEST_NAME" "$name: recorded as finished"; ok=0; }
 		echo "ok: $name: recorded as '$status'"
+		# what the plugins recorded inside the failed child
+		if [ -n "${OUTCOME:-}" ] &&
+			! grep -qE "$OUTCOME" "$LAB/state/$user.outcome"; then
+			fail "$LAB_TEST_NAME" "$name: no record '$OUTCOME' in $user.outcome:"
+			sed 's/^/    /' "$LAB/state/$user.outcome"
+			ok=0
+		fi
 		[ -z "${FIX_CMD:-}" ] || $FIX_CMD
 		for ((i = 1; i <= runs; i++)); do
 			rc=0
@@ -136,9 +145,12 @@ pimap="IMAP server 127.0.0.1:$FAULT_PORT_imap"
 ppop3="POP3 server 127.0.0.1:$FAULT_PORT_pop3"
 body='"trigger": "BODY[] {", "count": 60, "offset": 200'
 
-scenario wrong-password 77 "$imap: login refused \(wrong password" \
+t=$'\t'
+OUTCOME="^login${t}imap${t}refused$t" \
+	scenario wrong-password 77 "$imap: login refused \(wrong password" \
 	"$(conf bad-pw "imapc_password = not-the-password")"
-scenario wrong-pop3-password 77 "POP3 server 127.0.0.1:$SRC_POP3_PORT: login refused" \
+OUTCOME="^login${t}pop3${t}refused$t" \
+	scenario wrong-pop3-password 77 "POP3 server 127.0.0.1:$SRC_POP3_PORT: login refused" \
 	"$(conf bad-pop3-pw "pop3c_password = not-the-password")"
 readd_source_user() {
 	lab_user_add unknown-source-user@example.com pw-unknown-source-user
@@ -152,8 +164,13 @@ readd_dest_user() {
 }
 FIX_CMD=readd_dest_user scenario unknown-dest-user 67 \
 	"this server: unknown user" "$MIG_CONF"
+# this server's userdb can't be asked: its fault, not the old server's
+OUTCOME="^log${t}here${t}auth-client$t" \
+	scenario userdb-down 75 "this server: the user lookup failed \(this server's auth\): .*auth-userdb" \
+	"$(conf userdb-down "auth_socket_path = $LAB/no-such-auth-userdb")"
 down_port=$(lab_free_port)
-scenario refused 69 "IMAP server 127.0.0.1:$down_port: connection refused" \
+OUTCOME="^login${t}imap${t}disconnected$t" \
+	scenario refused 69 "IMAP server 127.0.0.1:$down_port: connection refused" \
 	"$(conf refused "imapc_port = $down_port")"
 # accepts the connection and never says a word: imapc's connect timeout
 # (30 s, not configurable in 2.3) applies; no retry to keep it at 30 s

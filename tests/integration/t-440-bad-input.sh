@@ -104,6 +104,12 @@ if [ -n "$mnt" ]; then
 	assert_eq 75 "$rc" "full-disk: exit 75"
 	expect_line full-disk "user full@example.com: copying failed"
 	expect_line full-disk "this server: no space left (disk full): nothing here was deleted"
+	# the plugins' record of it: a save that failed here (Dovecot 2.3
+	# reports ENOSPC as an internal error with errno's text)
+	assert_ok "full-disk: the outcome has this server's storage error" \
+		grep -qE "^storage$(printf '\t')here$(printf '\t')(noquota|temp)$(printf '\t').*No space left" \
+		"$LAB/state/full@example.com.outcome" ||
+		sed 's/^/    /' "$LAB/state/full@example.com.outcome"
 	before=$(count full@example.com)
 	assert_eq failed "$(lab_status_field full@example.com status)" "full-disk: recorded failed"
 	assert_eq "$before" "$(lab_status_field full@example.com messages)" "full-disk: the messages here are recorded ($before)"

@@ -1,0 +1,341 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "test-common.h"
+#include "migrate-common.h"
+#include "migrate-outcome.h"
+
+#include <unistd.h>
+
+/* records from "kind where code text" lines, as the child writes them */
+static void
+test_records(ARRAY_TYPE(migrate_outcome_record) *records,
+	     const char *const *lines)
+{
+	string_t *str = t_str_new(256);
+	const char *error;
+
+	for (; *lines != NULL; lines++) {
+		str_append(str, *lines);
+		str_append_c(str, '\n');
+	}
+	test_assert(migrate_outcome_parse(str_c(str), pool_datastack_create(),
+					  records, &error) == 0);
+}
+
+static void
+test_judge(const char *const *record_lines, const char *const *error_lines,
+	   int exit_code, struct migrate_outcome_result *result_r)
+{
+	ARRAY_TYPE(migrate_outcome_record) records;
+
+	test_records(&records, record_lines);
+	migrate_outcome_classify(&records, error_lines, exit_code, result_r);
+}
+
+static void test_migrate_outcome_roundtrip(void)
+{
+	ARRAY_TYPE(migrate_outcome_record) records;
+	const struct migrate_outcome_record *rec;
+	struct migrate_outcome_record in = {
+		.kind = MIGRATE_OUTCOME_LOGIN,
+		.where = MIGRATE_OUTCOME_POP3,
+		.code = MIGRATE_OUTCOME_LOGIN_REFUSED,
+		.text = "[AUTH]\tbad\\password\nsecond line",
+	};
+	string_t *str = t_str_new(128);
+	const char *error;
+
+	test_begin("outcome records write and read back");
+	migrate_outcome_append(str, &in);
+	in.kind = MIGRATE_OUTCOME_STORAGE;
+	in.where = MIGRATE_OUTCOME_HERE;
+	in.code = "noquota";
+	in.text = "Not enough disk space";
+	migrate_outcome_append(str, &in);
+	/* a record of a newer version */
+	str_append(str, "future\there\tx\ty\n");
+	test_assert(migrate_outcome_parse(str_c(str), pool_datastack_create(),
+					  &records, &error) == 0);
+	test_assert_ucmp(array_count(&records), ==, 2);
+	rec = array_idx(&records, 0);
+	test_assert(rec->kind == MIGRATE_OUTCOME_LOGIN &&
+		    rec->where == MIGRATE_OUTCOME_POP3);
+	test_assert_strcmp(rec->code, "refused");
+	/* one line per record */
+	test_assert_strcmp(rec->text, "[AUTH]\tbad\\password");
+	rec = array_idx(&records, 1);
+	test_assert(rec->kind == MIGRATE_OUTCOME_STORAGE &&
+		    rec->where == MIGRATE_OUTCOME_HERE);
+	test_assert_strcmp(rec->text, "Not enough disk space");
+
+	test_assert(migrate_outcome_parse("login\tnowhere\trefused\tx\n",
+					  pool_datastack_create(), &records,
+					  &error) < 0);
+	test_assert(migrate_outcome_parse("login\timap\n",
+					  pool_datastack_create(), &records,
+					  &error) < 0);
+
+	test_assert(migrate_outcome_fd_parse("7") == 7);
+	test_assert(migrate_outcome_fd_parse("2") == -1);
+	test_assert(migrate_outcome_fd_parse("x") == -1);
+	test_assert(migrate_outcome_fd_parse(NULL) == -1);
+	test_assert_strcmp(migrate_outcome_mail_error_name(MAIL_ERROR_NOQUOTA),
+			   "noquota");
+	test_end();
+}
+
+static void test_migrate_outcome_write(void)
+{
+	ARRAY_TYPE(migrate_outcome_record) records;
+	struct migrate_outcome_record rec = {
+		.kind = MIGRATE_OUTCOME_RECOPY,
+		.where = MIGRATE_OUTCOME_HERE,
+		.code = "",
+		.text = "Archive/2019",
+	};
+	char buf[256];
+	int fds[2];
+	ssize_t ret;
+	const char *error;
+
+	test_begin("outcome record written with one write()");
+	test_assert(pipe(fds) == 0);
+	migrate_outcome_write(fds[1], &rec);
+	rec.kind = MIGRATE_OUTCOME_UNMATCHED;
+	rec.where = MIGRATE_OUTCOME_POP3;
+	rec.code = "3";
+	migrate_outcome_write(fds[1], &rec);
+	/* no descriptor: nothing happens */
+	migrate_outcome_write(-1, &rec);
+	i_close_fd(&fds[1]);
+	ret = read(fds[0], buf, sizeof(buf) - 1);
+	i_close_fd(&fds[0]);
+	test_assert(ret > 0);
+	buf[ret < 0 ? 0 : ret] = '\0';
+	test_assert_strcmp(buf, "recopy\there\t\tArchive/2019\n"
+			   "unmatched\tpop3\t3\tArchive/2019\n");
+	test_assert(migrate_outcome_parse(buf, pool_datastack_create(),
+					  &records, &error) == 0);
+	test_assert_ucmp(array_count(&records), ==, 2);
+	test_end();
+}
+
+static void test_migrate_outcome_login(void)
+{
+	struct migrate_outcome_result result;
+
+	test_begin("outcome: a refused login");
+	test_judge((const char *[]){
+		"login\timap\trefused\t[AUTHENTICATIONFAILED] Authentication failed.",
+		NULL }, (const char *[]){
+		"Failed to initialize user: imapc: Login to 127.0.0.1 failed",
+		"Panic: file lib-event.c: line 506 (event_pop_global)",
+		NULL }, 134, &result);
+	/* Dovecot 2.3's dsync panics after it: the login is the cause */
+	test_assert_idx(result.exit_code == MIGRATE_EXIT_AUTH, 0);
+	test_assert(result.where == MIGRATE_OUTCOME_IMAP);
+	test_assert(strstr(result.cause, "wrong password") != NULL);
+	test_assert_strcmp(result.detail,
+		"[AUTHENTICATIONFAILED] Authentication failed.");
+
+	/* a master user may not log in as the user */
+	test_judge((const char *[]){
+		"login\timap\trefused\t[AUTHORIZATIONFAILED] Authorization failed",
+		NULL }, (const char *[]){ NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_AUTH);
+	test_assert(strstr(result.cause, "master user") != NULL);
+
+	/* pop3c's: told by the error code of the mailbox it opened */
+	test_judge((const char *[]){
+		"login\tpop3\trefused\t[AUTH] Authentication failed.",
+		NULL }, (const char *[]){ "Mailbox POP3/INBOX: [AUTH] ...",
+		NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_AUTH);
+	test_assert(result.where == MIGRATE_OUTCOME_POP3);
+
+	test_judge((const char *[]){
+		"login\tpop3\tin-use\tMailbox is locked", NULL },
+		(const char *[]){ NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert(result.where == MIGRATE_OUTCOME_POP3);
+	test_end();
+}
+
+static void test_migrate_outcome_this_server(void)
+{
+	struct migrate_outcome_result result;
+
+	test_begin("outcome: this server's failures are never the old server's");
+	/* the userdb lookup failed: its text looks like a connection
+	   failure, but its event is this server's auth client */
+	test_judge((const char *[]){
+		"log\there\tauth-client\tuserdb lookup(u): connect(/run/dovecot/auth-userdb) failed: Connection refused",
+		NULL }, (const char *[]){
+		"auth-master: userdb lookup(u): connect(/run/dovecot/auth-userdb) failed: Connection refused",
+		NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert(result.where == MIGRATE_OUTCOME_HERE);
+	test_assert(strstr(result.cause, "user lookup") != NULL);
+
+	/* the disk ran full: also when imapc lost its connection later */
+	test_judge((const char *[]){
+		"log\timap\timapc\tDisconnected from server",
+		"storage\there\tnoquota\tNot enough disk space", NULL },
+		(const char *[]){ "imapc(h): Disconnected", NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert(result.where == MIGRATE_OUTCOME_HERE);
+	test_assert(strstr(result.cause, "disk full") != NULL);
+	test_assert_strcmp(result.detail, "Not enough disk space");
+
+	/* a write that failed with ENOSPC, reported as an internal error */
+	test_judge((const char *[]){ t_strdup_printf(
+		"storage\there\ttemp\twrite(/m/u.1) failed: %s",
+		strerror(ENOSPC)), NULL }, (const char *[]){ NULL }, 75,
+		&result);
+	test_assert(strstr(result.cause, "disk full") != NULL);
+	test_judge((const char *[]){
+		"storage\there\tnoquota\tQuota exceeded (mailbox for user is full)",
+		NULL }, (const char *[]){ NULL }, 75, &result);
+	test_assert(strstr(result.cause, "mail quota") != NULL);
+
+	/* doveadm's EX_NOUSER */
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"User doesn't exist", NULL }, 67, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_NOUSER);
+	test_assert(result.where == MIGRATE_OUTCOME_HERE);
+
+	/* a crash, with or without its panic line */
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"Mailbox INBOX: sync failed", "Panic: file x.c: assertion failed",
+		NULL }, 134, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_SOFTWARE);
+	test_assert(result.where == MIGRATE_OUTCOME_HERE);
+	test_assert(strstr(result.cause, "a bug") != NULL);
+	test_assert_strcmp(result.detail, "Panic: file x.c: assertion failed");
+	test_judge((const char *[]){ NULL }, (const char *[]){ NULL }, 137,
+		   &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_SOFTWARE);
+	test_assert_strcmp(result.detail, "killed by signal 9");
+
+	/* another storage failure here */
+	test_judge((const char *[]){
+		"storage\there\tperm\tmkdir(/m) failed: Permission denied",
+		NULL }, (const char *[]){ NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert(result.where == MIGRATE_OUTCOME_HERE);
+	test_assert(strstr(result.cause, "(perm)") != NULL);
+
+	/* dsync deleted a mailbox to copy it again */
+	test_judge((const char *[]){ "recopy\there\t\tINBOX", NULL },
+		   (const char *[]){ NULL }, 0, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert_strcmp(result.detail, "INBOX");
+	test_end();
+}
+
+static void test_migrate_outcome_old_server(void)
+{
+	struct migrate_outcome_result result;
+
+	test_begin("outcome: the old server's connection failures");
+	test_judge((const char *[]){
+		"login\timap\tdisconnected\tDisconnected from server", NULL },
+		(const char *[]){
+		"imapc(127.0.0.1:1): connect(127.0.0.1, 1) failed: Connection refused - disconnecting",
+		NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_UNREACHABLE);
+	test_assert(result.where == MIGRATE_OUTCOME_IMAP);
+	test_assert_strcmp(result.cause, "connection refused");
+
+	/* TLS wins over the connection lines it causes */
+	test_judge((const char *[]){
+		"login\tpop3\tdisconnected\tpop3c: Disconnected from remote server",
+		NULL }, (const char *[]){
+		"pop3c(h): Server disconnected unexpectedly",
+		"pop3c(h): SSL handshake failed: wrong version number",
+		NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_UNREACHABLE);
+	test_assert(result.where == MIGRATE_OUTCOME_POP3);
+	test_assert_strcmp(result.cause, "TLS failure");
+
+	/* a broken answer, then the lost connection */
+	test_judge((const char *[]){
+		"storage\timap\ttemp\tDisconnected from server", NULL },
+		(const char *[]){ "imapc(h): Disconnected from server",
+		"imapc(h): Server sent invalid input: x", NULL }, 0, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_PROTOCOL);
+	test_assert(result.where == MIGRATE_OUTCOME_IMAP);
+
+	/* nothing but the error lines: still judged, server unknown */
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"imapc(h): Command timed out", NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert(result.where == MIGRATE_OUTCOME_UNKNOWN);
+	test_assert(strstr(result.cause, "stopped answering") != NULL);
+
+	/* the old server failed in a way no rule knows */
+	test_judge((const char *[]){
+		"storage\tpop3\ttemp\tUIDL failed", NULL },
+		(const char *[]){ NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert(result.where == MIGRATE_OUTCOME_POP3);
+	test_assert_strcmp(result.cause, "failed");
+	test_assert_strcmp(result.detail, "UIDL failed");
+	test_end();
+}
+
+static void test_migrate_outcome_other(void)
+{
+	struct migrate_outcome_result result;
+
+	test_begin("outcome: settings, unmatched messages, the rest");
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"Namespace '': Mailbox list driver imapc: missing imapc_host",
+		NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_CONFIG);
+	test_assert(result.where == MIGRATE_OUTCOME_IMAP);
+	test_assert_strcmp(result.cause, "missing setting");
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"pop3c: missing pop3c_host", NULL }, 75, &result);
+	test_assert(result.where == MIGRATE_OUTCOME_POP3);
+
+	/* migrate_pop3 fails the old server's INBOX when it refuses */
+	test_judge((const char *[]){
+		"storage\timap\ttemp\tmigrate_pop3: POP3 UIDLs couldn't be matched",
+		"unmatched\tpop3\t3\tINBOX: 3 messages couldn't be matched",
+		NULL }, (const char *[]){ "migrate_pop3: 3 POP3 ...", NULL },
+		75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_MISMATCH);
+	test_assert(result.where == MIGRATE_OUTCOME_POP3);
+
+	test_judge((const char *[]){ NULL }, (const char *[]){ NULL }, 78,
+		   &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_CONFIG);
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"something", NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert_strcmp(result.cause, "failed");
+	test_assert_strcmp(result.detail, "something");
+	/* error lines, yet exit 0 */
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"something", NULL }, 0, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_SOFTWARE);
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_migrate_outcome_roundtrip,
+		test_migrate_outcome_write,
+		test_migrate_outcome_login,
+		test_migrate_outcome_this_server,
+		test_migrate_outcome_old_server,
+		test_migrate_outcome_other,
+		NULL
+	};
+	return test_run(test_functions);
+}
