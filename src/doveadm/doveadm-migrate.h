@@ -130,6 +130,9 @@ int doveadm_migrate_state_read_path(const char *path, pool_t pool,
 				    const char **error_r);
 int doveadm_migrate_state_write(const struct migrate_state *state,
 				const char **error_r);
+/* migrate_state_dir/<user><suffix> (data stack) */
+const char *
+doveadm_migrate_user_file_path(const char *user, const char *suffix);
 /* The user's file with suffix (".snapshot", ...) in migrate_state_dir:
    read returns 1 with data_r (data stack), 0 if there is none, -1 on
    error; write replaces it atomically (mode 0600). */

@@ -1,0 +1,294 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "istream.h"
+#include "mkdir-parents.h"
+#include "write-full.h"
+#include "master-service.h"
+#include "doveadm-util.h"
+#include "doveadm-settings.h"
+#include "migrate-common.h"
+#include "migrate-file.h"
+#include "migrate-settings.h"
+#include "migrate-state.h"
+#include "doveadm-migrate.h"
+
+#include <unistd.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <sys/stat.h>
+
+/* The migration config as the migrate commands read and write it: its
+   path, passwords readable by others, the accounts' temporary configs,
+   settings read through doveconf, and the check of the migrate_*
+   settings. */
+
+/* !include levels followed when looking for passwords */
+#define MIGRATE_CONF_MAX_INCLUDE_DEPTH 8
+
+const char *doveadm_migrate_conf_path(void)
+{
+	const char *path = master_service_get_config_path(master_service);
+	const char *base_conf, *p;
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    (p = strrchr(path, '/')) != NULL) {
+		/* a doveadm server reads its config from the config socket
+		   in base_dir, where the master also links the config file
+		   it uses */
+		base_conf = t_strdup_printf("%s/dovecot.conf",
+					    t_strdup_until(path, p));
+		if (access(base_conf, R_OK) == 0)
+			return base_conf;
+	}
+	return path;
+}
+
+static void doveadm_migrate_warn_readable(const char *path, const char *what)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 0044) != 0) {
+		i_warning("migrate: %s holds %s and is readable by group or "
+			  "others: chmod 600 it", path, what);
+	}
+}
+
+static void doveadm_migrate_conf_scan(const char *path, unsigned int depth);
+
+static void
+doveadm_migrate_conf_include(const char *dir, const char *pattern,
+			     unsigned int depth)
+{
+	glob_t globbuf;
+	size_t i;
+
+	if (*pattern == '"')
+		pattern = t_strcut(pattern + 1, '"');
+	if (*pattern != '/')
+		pattern = t_strconcat(dir, "/", pattern, NULL);
+	if (glob(pattern, GLOB_BRACE, NULL, &globbuf) != 0)
+		return;
+	for (i = 0; i < globbuf.gl_pathc; i++)
+		doveadm_migrate_conf_scan(globbuf.gl_pathv[i], depth + 1);
+	globfree(&globbuf);
+}
+
+/* Warn about a config file (or a file it includes, or a "<file" value)
+   that holds a password and that group or others may read. */
+static void doveadm_migrate_conf_scan(const char *path, unsigned int depth)
+{
+	struct istream *input;
+	const char *line, *p, *key, *value, *dir;
+	size_t len;
+	bool secret = FALSE;
+
+	if (depth > MIGRATE_CONF_MAX_INCLUDE_DEPTH)
+		return;
+	p = strrchr(path, '/');
+	dir = p == NULL ? "." : t_strdup_until(path, p);
+	input = i_stream_create_file(path, 8192);
+	while ((line = i_stream_read_next_line(input)) != NULL) T_BEGIN {
+		line = t_str_trim(line, " \t");
+		if (str_begins(line, "!include_try ") ||
+		    str_begins(line, "!include ")) {
+			p = t_str_trim(strchr(line, ' '), " \t");
+			doveadm_migrate_conf_include(dir, p, depth);
+		} else if ((p = strchr(line, '=')) != NULL) {
+			key = t_str_trim(t_strdup_until(line, p), " \t");
+			value = t_str_trim(p + 1, " \t");
+			len = strlen(key);
+			if (len >= 8 && strcmp(key + len - 8, "password") == 0 &&
+			    *value != '\0') {
+				if (*value == '<') {
+					doveadm_migrate_warn_readable(
+						t_str_trim(value + 1, " \t"),
+						"a password");
+				} else {
+					secret = TRUE;
+				}
+			}
+		}
+	} T_END;
+	i_stream_unref(&input);
+	if (secret)
+		doveadm_migrate_warn_readable(path, "passwords");
+}
+
+void doveadm_migrate_conf_check_secrets(void)
+{
+	T_BEGIN {
+		doveadm_migrate_conf_scan(
+			doveadm_migrate_conf_path(), 0);
+	} T_END;
+}
+
+static const char *doveadm_migrate_conf_value(const char *value)
+{
+	string_t *str = t_str_new(64);
+	const char *p;
+
+	/* Dovecot expands %variables in user settings: keep them literal */
+	str_append_c(str, '"');
+	for (p = value; *p != '\0'; p++) {
+		if (*p == '%')
+			str_append(str, "%%");
+		else if (*p == '"' || *p == '\\')
+			str_printfa(str, "\\%c", *p);
+		else
+			str_append_c(str, *p);
+	}
+	str_append_c(str, '"');
+	return str_c(str);
+}
+
+static void
+doveadm_migrate_conf_line(string_t *conf, const char *key, const char *value)
+{
+	str_printfa(conf, "%s = %s\n", key, doveadm_migrate_conf_value(value));
+}
+
+int doveadm_migrate_conf_file_write(const char *user, const char *suffix,
+				    const string_t *conf, pool_t pool,
+				    const char **path_r, const char **error_r)
+{
+	const char *dir = t_strconcat(doveadm_migrate_state_dir(), "/tmp",
+				      NULL);
+	const char *path;
+	int fd;
+
+	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST) {
+		*error_r = t_strdup_printf("mkdir(%s) failed: %m", dir);
+		return -1;
+	}
+	path = t_strdup_printf("%s/%s", dir,
+			       migrate_state_file_name(user, suffix));
+	i_unlink_if_exists(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	if (write_full(fd, str_data(conf), str_len(conf)) < 0) {
+		*error_r = t_strdup_printf("write(%s) failed: %m", path);
+		i_close_fd(&fd);
+		i_unlink(path);
+		return -1;
+	}
+	i_close_fd(&fd);
+	*path_r = p_strdup(pool, path);
+	return 0;
+}
+
+int doveadm_migrate_account_conf_write(const char *base_conf,
+				       const char *user,
+				       const struct migrate_account *a,
+				       bool remote, const char *suffix,
+				       pool_t pool, const char **path_r,
+				       const char **error_r)
+{
+	string_t *conf = t_str_new(512);
+
+	str_printfa(conf, "# generated by doveadm migrate for %s, "
+		    "removed when its run ends\n!include %s\n",
+		    a->email, base_conf);
+	doveadm_migrate_conf_line(conf, "imapc_user", a->email);
+	doveadm_migrate_conf_line(conf, "pop3c_user", a->email);
+	if (a->password != NULL) {
+		str_append(conf, "imapc_master_user =\npop3c_master_user =\n");
+		doveadm_migrate_conf_line(conf, "imapc_password", a->password);
+		doveadm_migrate_conf_line(conf, "pop3c_password", a->password);
+		if (remote) {
+			/* what migrate run --backend hands on */
+			str_append(conf, "plugin {\n");
+			doveadm_migrate_conf_line(conf,
+				"migrate_source_password", a->password);
+			str_append(conf, "}\n");
+		}
+	}
+	if (a->host != NULL) {
+		doveadm_migrate_conf_line(conf, "imapc_host", a->host);
+		doveadm_migrate_conf_line(conf, "pop3c_host", a->host);
+	}
+	if (a->port != 0)
+		str_printfa(conf, "imapc_port = %u\n", a->port);
+	switch (a->ssl) {
+	case MIGRATE_CSV_SSL_DEFAULT:
+		break;
+	case MIGRATE_CSV_SSL_NO:
+		str_append(conf, "imapc_ssl = no\npop3c_ssl = no\n");
+		break;
+	case MIGRATE_CSV_SSL_IMAPS:
+		str_append(conf, "imapc_ssl = imaps\npop3c_ssl = pop3s\n");
+		break;
+	case MIGRATE_CSV_SSL_STARTTLS:
+		str_append(conf, "imapc_ssl = starttls\npop3c_ssl = starttls\n");
+		break;
+	}
+
+	return doveadm_migrate_conf_file_write(user, suffix, conf, pool,
+					       path_r, error_r);
+}
+
+const char *doveadm_migrate_conf_get_all(const char *key)
+{
+	struct doveadm_migrate_child child;
+	const char *args[] = {
+		"doveconf", "-c", doveadm_migrate_conf_path(), "-h", key, NULL
+	};
+	const char *value;
+
+	if (doveadm_migrate_child_run("doveconf", args, FALSE, &child) < 0)
+		value = "";
+	else
+		value = t_strdup(str_c(child.output));
+	doveadm_migrate_child_free(&child);
+	return value;
+}
+
+const char *doveadm_migrate_conf_get(const char *key)
+{
+	return t_strcut(doveadm_migrate_conf_get_all(key), '\n');
+}
+
+const char *const *doveadm_migrate_conf_doveadm_plugins(void)
+{
+	/* doveadm read its settings for protocol doveadm */
+	return t_strsplit_spaces(doveadm_settings->mail_plugins, " ");
+}
+
+void doveadm_migrate_conf_check_settings(const char *cmd_name,
+					 const char *const *doveadm_plugins)
+{
+	const char *const *envs, *key, *suggestion;
+	const struct migrate_setting_def *def;
+	unsigned int i, count;
+
+	if (!array_is_created(&doveadm_settings->plugin_envs))
+		return;
+	/* key, value, key, value, ... of the plugin section */
+	envs = array_get(&doveadm_settings->plugin_envs, &count);
+	for (i = 0; i + 1 < count; i += 2) {
+		key = envs[i];
+		if (!str_begins(key, "migrate_"))
+			continue;
+		def = migrate_setting_find(key);
+		if (def == NULL) {
+			suggestion = migrate_setting_suggest(key);
+			i_warning("%s: unknown setting %s: it does nothing%s",
+				  cmd_name, key, suggestion == NULL ? "" :
+				  t_strdup_printf(" (did you mean %s?)",
+						  suggestion));
+		} else if (def->plugin != NULL &&
+			   strcmp(def->plugin, "migrate_onlogin") != 0 &&
+			   !str_array_find(doveadm_plugins, def->plugin)) {
+			i_warning("%s: %s is set, but the %s plugin isn't "
+				  "loaded (protocol doveadm { mail_plugins }): "
+				  "it does nothing", cmd_name, key,
+				  def->plugin);
+		}
+	}
+}
