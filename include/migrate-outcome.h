@@ -27,6 +27,8 @@
                      (text: the mailbox)
           unmatched  migrate_pop3 left messages without a UIDL
                      (code: how many, text: the mailbox)
+          server     the old server the child talked to (code:
+                     host:port, as the user's settings have it)
    where  here (this server: its storage, its userdb), imap (the old
           server's IMAP, imapc), pop3 (its POP3, pop3c), or "" (not known)
 
@@ -38,6 +40,7 @@ enum migrate_outcome_kind {
 	MIGRATE_OUTCOME_LOG,
 	MIGRATE_OUTCOME_RECOPY,
 	MIGRATE_OUTCOME_UNMATCHED,
+	MIGRATE_OUTCOME_SERVER,
 
 	MIGRATE_OUTCOME_KIND_COUNT
 };
@@ -94,6 +97,12 @@ int migrate_outcome_parse(const char *data, pool_t pool,
 int migrate_outcome_fd_parse(const char *value);
 /* "noquota" for MAIL_ERROR_NOQUOTA etc. */
 const char *migrate_outcome_mail_error_name(enum mail_error error);
+
+/* The "host:port" of the old server's IMAP or POP3 the child recorded,
+   or NULL. */
+const char *
+migrate_outcome_server(const ARRAY_TYPE(migrate_outcome_record) *records,
+		       enum migrate_outcome_where where);
 
 /* Judge a child that failed (exit code != 0, or error lines): from its
    records first, then from its exit code (doveadm's sysexits: 67 unknown

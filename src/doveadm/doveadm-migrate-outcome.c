@@ -10,6 +10,8 @@
 #include "mail-storage-hooks.h"
 #include "index-mail.h"
 #include "imapc-storage.h"
+#include "imapc-settings.h"
+#include "pop3c-settings.h"
 #include "pop3c-storage.h"
 #include "doveadm-settings.h"
 #include "doveadm-util.h"
@@ -213,13 +215,47 @@ static void migrate_outcome_storage_destroy(struct mail_storage *storage)
 	ostorage->module_ctx.super.destroy(storage);
 }
 
+/* The old server as this user's settings name it (userdb fields may
+   give each user a host of their own), for migrate run's error line. */
+static void migrate_outcome_record_server(struct mail_storage *storage)
+{
+	const char *host;
+	in_port_t port;
+
+	switch (migrate_outcome_storage_where(storage)) {
+	case MIGRATE_OUTCOME_IMAP: {
+		const struct imapc_settings *set =
+			((struct imapc_storage *)storage)->set;
+
+		host = set->imapc_host;
+		port = set->imapc_port;
+		break;
+	}
+	case MIGRATE_OUTCOME_POP3: {
+		const struct pop3c_settings *set =
+			((struct pop3c_storage *)storage)->set;
+
+		host = set->pop3c_host;
+		port = set->pop3c_port;
+		break;
+	}
+	default:
+		return;
+	}
+	migrate_outcome_record(MIGRATE_OUTCOME_SERVER,
+			       migrate_outcome_storage_where(storage),
+			       t_strdup_printf("%s:%u", host, port), "");
+}
+
 static void migrate_outcome_mail_storage_created(struct mail_storage *storage)
 {
 	struct mail_storage_vfuncs *v = storage->vlast;
 	struct migrate_outcome_storage *ostorage;
 
-	if (doveadm_migrate_outcome_fd() == -1 ||
-	    strcmp(storage->name, IMAPC_STORAGE_NAME) != 0)
+	if (doveadm_migrate_outcome_fd() == -1)
+		return;
+	migrate_outcome_record_server(storage);
+	if (strcmp(storage->name, IMAPC_STORAGE_NAME) != 0)
 		return;
 	ostorage = p_new(storage->pool, struct migrate_outcome_storage, 1);
 	ostorage->module_ctx.super = *v;

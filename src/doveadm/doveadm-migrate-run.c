@@ -110,11 +110,19 @@ migrate_run_server(struct migrate_run *run, const char *proto)
 	return *port == '\0' ? host : t_strdup_printf("%s:%s", host, port);
 }
 
-/* "IMAP server host:port" for error messages. */
-static const char *migrate_run_server_name(struct migrate_run *run, bool pop3)
+/* "IMAP server host:port" for error messages: the server the child
+   recorded it talked to, else the one of the config. */
+static const char *
+migrate_run_server_name(struct migrate_run *run, bool pop3,
+			const struct doveadm_migrate_child *child)
 {
-	return t_strdup_printf("%s server %s", pop3 ? "POP3" : "IMAP",
-			       migrate_run_server(run, pop3 ? "pop3c" : "imapc"));
+	const char *server = child == NULL ? NULL :
+		migrate_outcome_server(&child->records, pop3 ?
+			MIGRATE_OUTCOME_POP3 : MIGRATE_OUTCOME_IMAP);
+
+	if (server == NULL)
+		server = migrate_run_server(run, pop3 ? "pop3c" : "imapc");
+	return t_strdup_printf("%s server %s", pop3 ? "POP3" : "IMAP", server);
 }
 
 /* "<whose>: <cause>: <detail>" for a failed child: "this server", or the
@@ -122,12 +130,15 @@ static const char *migrate_run_server_name(struct migrate_run *run, bool pop3)
    know). */
 static const char *
 migrate_run_failure(struct migrate_run *run,
-		    const struct migrate_outcome_result *result, bool pop3)
+		    const struct doveadm_migrate_child *child, bool pop3)
 {
-	switch (result->where) {
+	struct migrate_outcome_result result;
+
+	doveadm_migrate_child_judge(child, &result);
+	switch (result.where) {
 	case MIGRATE_OUTCOME_HERE:
-		return t_strdup_printf("this server: %s: %s", result->cause,
-				       result->detail);
+		return t_strdup_printf("this server: %s: %s", result.cause,
+				       result.detail);
 	case MIGRATE_OUTCOME_IMAP:
 		pop3 = FALSE;
 		break;
@@ -137,8 +148,9 @@ migrate_run_failure(struct migrate_run *run,
 	case MIGRATE_OUTCOME_UNKNOWN:
 		break;
 	}
-	return t_strdup_printf("%s: %s: %s", migrate_run_server_name(run, pop3),
-			       result->cause, result->detail);
+	return t_strdup_printf("%s: %s: %s",
+			       migrate_run_server_name(run, pop3, child),
+			       result.cause, result.detail);
 }
 
 /* Log in to the old server's IMAP (or POP3) without copying anything.
@@ -173,7 +185,7 @@ migrate_run_check_login(struct migrate_run *run, bool pop3,
 				pop3_vname,
 				doveadm_migrate_child_last_error(&child));
 		} else {
-			*error_r = migrate_run_failure(run, &result, pop3);
+			*error_r = migrate_run_failure(run, &child, pop3);
 		}
 	}
 	doveadm_migrate_child_free(&child);
@@ -547,11 +559,11 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 		if (result.where == MIGRATE_OUTCOME_HERE) {
 			*error_r = t_strdup_printf("copying failed (exit %d): "
 				"%s", child.exit_code,
-				migrate_run_failure(run, &result, FALSE));
+				migrate_run_failure(run, &child, FALSE));
 		} else {
 			*error_r = t_strdup_printf("dsync failed (exit %d): %s",
 				child.exit_code,
-				migrate_run_failure(run, &result, FALSE));
+				migrate_run_failure(run, &child, FALSE));
 		}
 	}
 	doveadm_migrate_child_free(&child);

@@ -18,6 +18,7 @@ migrate_outcome_kind_names[MIGRATE_OUTCOME_KIND_COUNT] = {
 	[MIGRATE_OUTCOME_LOG] = "log",
 	[MIGRATE_OUTCOME_RECOPY] = "recopy",
 	[MIGRATE_OUTCOME_UNMATCHED] = "unmatched",
+	[MIGRATE_OUTCOME_SERVER] = "server",
 };
 
 static const char *const migrate_outcome_where_names[] = {
@@ -155,6 +156,20 @@ const char *migrate_outcome_mail_error_name(enum mail_error error)
 		return "unavailable";
 	}
 	return "unknown";
+}
+
+const char *
+migrate_outcome_server(const ARRAY_TYPE(migrate_outcome_record) *records,
+		       enum migrate_outcome_where where)
+{
+	const struct migrate_outcome_record *rec;
+
+	array_foreach(records, rec) {
+		if (rec->kind == MIGRATE_OUTCOME_SERVER && rec->where == where &&
+		    rec->code[0] != '\0')
+			return rec->code;
+	}
+	return NULL;
 }
 
 /* --- judging a child --- */
@@ -451,24 +466,25 @@ void migrate_outcome_classify(const ARRAY_TYPE(migrate_outcome_record) *records,
 		return;
 	}
 
-	rec = migrate_outcome_find(records, MIGRATE_OUTCOME_UNMATCHED,
-				   MIGRATE_OUTCOME_UNKNOWN, NULL);
-	if (rec != NULL) {
-		/* migrate_pop3 read both lists and refused to go on (it
-		   fails the old server's mailbox, so its error is also
-		   there) */
-		result_r->where = MIGRATE_OUTCOME_POP3;
-		result_r->exit_code = MIGRATE_EXIT_MISMATCH;
-		result_r->cause = "UIDLs couldn't be matched";
-		result_r->detail = rec->text;
-		return;
-	}
 	/* the old server: which connection failure */
 	texts = migrate_outcome_source_texts(records, error_lines, &where);
 	if (migrate_outcome_rules_match(migrate_outcome_connection_rules,
 			N_ELEMENTS(migrate_outcome_connection_rules),
 			texts, result_r)) {
 		result_r->where = where;
+		return;
+	}
+	rec = migrate_outcome_find(records, MIGRATE_OUTCOME_UNMATCHED,
+				   MIGRATE_OUTCOME_UNKNOWN, NULL);
+	if (rec != NULL) {
+		/* migrate_pop3 read both lists and refused to go on: the
+		   cause unless the old server's connection failed (a broken
+		   FETCH answer also leaves messages unmatched); it fails
+		   the old server's mailbox, so its error is there too */
+		result_r->where = MIGRATE_OUTCOME_POP3;
+		result_r->exit_code = MIGRATE_EXIT_MISMATCH;
+		result_r->cause = "UIDLs couldn't be matched";
+		result_r->detail = rec->text;
 		return;
 	}
 	if (where != MIGRATE_OUTCOME_UNKNOWN) {

@@ -9,6 +9,9 @@
 # view (TOP n 0, LIST sizes) differs from the IMAP view (BODY.PEEK[HEADER],
 # RFC822.SIZE) and what the built-in pop3_migration plugin makes of the
 # server is printed as "finding:" lines (information, not pass/fail).
+# Reporting (lib.sh): "ok: SERVER-CHECK ..." per passed check, a FAIL line
+# (lib.sh's fail) per failed one, then "PASS: nondovecot-sources" only when
+# nothing failed.
 # Environment: T020_COUNT (messages, default 20), T020_SEED (default 20),
 # T020_SERVERS (default "courier mailutils-maildir mailutils-mbox").
 set -uo pipefail
@@ -18,23 +21,15 @@ count=${T020_COUNT:-20}
 seed=${T020_SEED:-20}
 servers=${T020_SERVERS:-courier mailutils-maildir mailutils-mbox}
 t0=$SECONDS
-npass=0
-nfail=0
+nok=0
 
-t_pass() { echo "PASS: $1"; npass=$((npass + 1)); }
-t_fail() { local n=$1; shift; echo "FAIL: $n: $*"; nfail=$((nfail + 1)); }
+# ok WHAT: one passed check (failures: lib.sh's fail, counted in LAB_FAILS)
+ok() { echo "ok: $1"; nok=$((nok + 1)); }
 finding() { echo "finding: $*"; }
 
-if [ -f "$here/lib.sh" ]; then
-	. "$here/lib.sh"
-	lab_init || { echo "FAIL: t-020: lab_init failed"; exit 1; }
-else
-	LAB=$(mktemp -d /tmp/dmlab.XXXXXXXX)
-	export LAB
-	chmod 0755 "$LAB"
-	lab_cleanup() { [ "${KEEP_LAB:-0}" = 1 ] || rm -rf -- "$LAB"; }
-	trap 'rc=$?; lab_cleanup; exit $rc' EXIT
-fi
+. "$here/lib.sh"
+LAB_TEST_NAME=nondovecot-sources
+lab_init || { fail "$LAB_TEST_NAME" "lab_init failed"; exit 1; }
 . "$here/lib-courier.sh"
 . "$here/lib-mailutils.sh"
 
@@ -55,7 +50,7 @@ trap t020__on_exit EXIT
 corpus=$LAB/corpus-md
 if [ -f "$here/gen-corpus.py" ]; then
 	python3 "$here/gen-corpus.py" --count "$count" --seed "$seed" --out "$corpus" --quiet ||
-		{ echo "FAIL: t-020: gen-corpus.py failed"; exit 1; }
+		{ fail "$LAB_TEST_NAME" "gen-corpus.py failed"; exit 1; }
 else
 	mkdir -p "$corpus/new" "$corpus/cur" "$corpus/tmp"
 	python3 - "$corpus/new" "$count" "$seed" <<'EOF'
@@ -77,7 +72,7 @@ EOF
 fi
 mapfile -t corpus_files < <(cd "$corpus" && find new cur -type f | sort -t/ -k2 -n | sed "s|^|$corpus/|")
 if [ "${#corpus_files[@]}" -ne "$count" ]; then
-	echo "FAIL: t-020: corpus has ${#corpus_files[@]} files, expected $count"
+	fail "$LAB_TEST_NAME" "corpus has ${#corpus_files[@]} files, expected $count"
 	exit 1
 fi
 
@@ -223,16 +218,16 @@ probe() {
 			# shellcheck disable=SC2086
 			set -- $line
 			if [ "$3" = OK ]; then
-				t_pass "t-020-$name-$2 (${line#"CHECK $2 OK "})"
+				ok "$name-$2 (${line#"CHECK $2 OK "})"
 			else
-				t_fail "t-020-$name-$2" "${line#"CHECK $2 FAIL "}"
+				fail "$LAB_TEST_NAME" "$name-$2: ${line#"CHECK $2 FAIL "}"
 			fi
 			;;
 		"INFO "*) finding "$name: ${line#INFO }" ;;
 		*) echo "  $name probe: $line" ;;
 		esac
 	done <<<"$out"
-	[ "$st" -eq 0 ] || t_fail "t-020-$name-probe" "probe exited $st"
+	[ "$st" -eq 0 ] || fail "$LAB_TEST_NAME" "$name-probe: probe exited $st"
 	return "$st"
 }
 
@@ -306,9 +301,9 @@ dsync_check() {
 	as_mail "$d" timeout 300 doveadm -c "$d/dovecot.conf" backup -R imapc: >"$d/backup.log" 2>&1 || rc=$?
 	n=$(inbox_count "$d")
 	if [ "$rc" -eq 0 ] && [ "${n:-0}" -eq "$count" ]; then
-		t_pass "t-020-$name-dsync-imapc ($n/$count messages in the sdbox)"
+		ok "$name-dsync-imapc ($n/$count messages in the sdbox)"
 	else
-		t_fail "t-020-$name-dsync-imapc" "doveadm backup -R imapc: exit $rc, INBOX ${n:-?}/$count: $(grep -E 'Error|Panic|Fatal' "$d/backup.log" | head -n 3 | tr '\n' ' ')"
+		fail "$LAB_TEST_NAME" "$name-dsync-imapc: doveadm backup -R imapc: exit $rc, INBOX ${n:-?}/$count: $(grep -E 'Error|Panic|Fatal' "$d/backup.log" | head -n 3 | tr '\n' ' ')"
 	fi
 }
 
@@ -348,14 +343,14 @@ run_courier() {
 	local t1 t2 t3 t4
 	t1=$(date +%s.%N)
 	if ! lab_courier_fetch; then
-		t_fail t-020-courier-fetch "apt-get download / dpkg -x failed"
+		fail "$LAB_TEST_NAME" "courier-fetch: apt-get download / dpkg -x failed"
 		return
 	fi
 	t2=$(date +%s.%N)
-	lab_courier_user_add alice courier-pw || { t_fail t-020-courier-user "lab_courier_user_add failed"; return; }
-	lab_courier_user_add fresh courier-pw2 || { t_fail t-020-courier-user "lab_courier_user_add failed"; return; }
-	lab_courier_deliver alice "${corpus_files[@]}" || { t_fail t-020-courier-deliver "copy failed"; return; }
-	lab_courier_deliver fresh "${corpus_files[@]}" || { t_fail t-020-courier-deliver "copy failed"; return; }
+	lab_courier_user_add alice courier-pw || { fail "$LAB_TEST_NAME" "courier-user: lab_courier_user_add failed"; return; }
+	lab_courier_user_add fresh courier-pw2 || { fail "$LAB_TEST_NAME" "courier-user: lab_courier_user_add failed"; return; }
+	lab_courier_deliver alice "${corpus_files[@]}" || { fail "$LAB_TEST_NAME" "courier-deliver: copy failed"; return; }
+	lab_courier_deliver fresh "${corpus_files[@]}" || { fail "$LAB_TEST_NAME" "courier-deliver: copy failed"; return; }
 	mkdir -p "$LAB/quirks"
 	local i
 	for i in 1 2 3; do
@@ -366,14 +361,14 @@ run_courier() {
 	printf 'From: a@example.com\r\nTo: quirks@example.com\r\nSubject: stored with CRLF\r\nMessage-ID: <crlf@example.com>\r\n\r\nbody\r\n' >"$LAB/quirks/5.eml"
 	printf 'From: a@example.com\nTo: quirks@example.com\nSubject: no newline at the end\nMessage-ID: <nonl@example.com>\n\nbody' >"$LAB/quirks/6.eml"
 	lab_courier_user_add quirks courier-pw3 &&
-		lab_courier_deliver quirks "$LAB"/quirks/{1,2,3,4,5,6}.eml || { t_fail t-020-courier-deliver "quirks"; return; }
+		lab_courier_deliver quirks "$LAB"/quirks/{1,2,3,4,5,6}.eml || { fail "$LAB_TEST_NAME" "courier-deliver: quirks"; return; }
 	t3=$(date +%s.%N)
 	if ! lab_courier_start; then
-		t_fail t-020-courier-start "see $COURIER_LOG"
+		fail "$LAB_TEST_NAME" "courier-start: see $COURIER_LOG"
 		return
 	fi
 	t4=$(date +%s.%N)
-	t_pass "t-020-courier-start (imap $COURIER_IMAP_PORT, pop3 $COURIER_POP3_PORT)"
+	ok "courier-start (imap $COURIER_IMAP_PORT, pop3 $COURIER_POP3_PORT)"
 	finding "courier: fetch $(python3 -c "print(round($t2-$t1,2))")s, start $(python3 -c "print(round($t4-$t3,2))")s"
 	probe courier "$COURIER_IMAP_PORT" "$COURIER_POP3_PORT" alice courier-pw 'UID[0-9]+-[0-9]+' &&
 		dsync_check courier "$COURIER_IMAP_PORT" "$COURIER_POP3_PORT" alice courier-pw INBOX
@@ -389,18 +384,18 @@ run_courier() {
 run_mailutils() {
 	local fmt=$1 user=mu$1 pw=mu-pw name=mailutils-$1 f
 	if ! lab_mailutils_fetch; then
-		t_fail "t-020-$name-fetch" "mailutils-imap4d/-pop3d not installable"
+		fail "$LAB_TEST_NAME" "$name-fetch: mailutils-imap4d/-pop3d not installable"
 		return
 	fi
-	lab_mailutils_user_add "$user" "$pw" "$fmt" || { t_fail "t-020-$name-user" "user_add failed"; return; }
-	lab_mailutils_user_add "fresh$fmt" "$pw" "$fmt" || { t_fail "t-020-$name-user" "user_add failed"; return; }
-	lab_mailutils_deliver "$user" "${corpus_files[@]}" || { t_fail "t-020-$name-deliver" "deliver failed"; return; }
-	lab_mailutils_deliver "fresh$fmt" "${corpus_files[@]}" || { t_fail "t-020-$name-deliver" "deliver failed"; return; }
+	lab_mailutils_user_add "$user" "$pw" "$fmt" || { fail "$LAB_TEST_NAME" "$name-user: user_add failed"; return; }
+	lab_mailutils_user_add "fresh$fmt" "$pw" "$fmt" || { fail "$LAB_TEST_NAME" "$name-user: user_add failed"; return; }
+	lab_mailutils_deliver "$user" "${corpus_files[@]}" || { fail "$LAB_TEST_NAME" "$name-deliver: deliver failed"; return; }
+	lab_mailutils_deliver "fresh$fmt" "${corpus_files[@]}" || { fail "$LAB_TEST_NAME" "$name-deliver: deliver failed"; return; }
 	if ! lab_mailutils_start "$fmt"; then
-		t_fail "t-020-$name-start" "see $MU_LOG"
+		fail "$LAB_TEST_NAME" "$name-start: see $MU_LOG"
 		return
 	fi
-	t_pass "t-020-$name-start (imap $MU_IMAP_PORT, pop3 $MU_POP3_PORT)"
+	ok "$name-start (imap $MU_IMAP_PORT, pop3 $MU_POP3_PORT)"
 	probe "$name" "$MU_IMAP_PORT" "$MU_POP3_PORT" "$(lab_mailutils_login "$user")" "$pw" \
 		'[0-9a-f]{32}\.[0-9]+\.[0-9]+' &&
 		dsync_check "$name" "$MU_IMAP_PORT" "$MU_POP3_PORT" "$(lab_mailutils_login "$user")" "$pw" ""
@@ -413,12 +408,12 @@ for s in $servers; do
 	courier) run_courier ;;
 	mailutils-maildir) run_mailutils maildir ;;
 	mailutils-mbox) run_mailutils mbox ;;
-	*) t_fail t-020 "unknown server $s" ;;
+	*) fail "$LAB_TEST_NAME" "unknown server $s" ;;
 	esac
 done
 
 lab_courier_stop
 lab_mailutils_stop
 echo "t-020 done in $((SECONDS - t0))s"
-echo "$npass passed, $nfail failed"
-[ "$nfail" -eq 0 ]
+echo "$nok ok, $LAB_FAILS failed"
+[ "$LAB_FAILS" -eq 0 ] && pass "$LAB_TEST_NAME"

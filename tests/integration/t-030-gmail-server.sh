@@ -4,58 +4,52 @@
 # python3 imaplib over 127.0.0.1, what Dovecot's imapc relies on: X-GM-EXT-1
 # and SPECIAL-USE, folder counts equal to the manifest, one X-GM-MSGID across
 # label folders, X-GM-LABELS in All Mail, trash/spam outside All Mail, ESEARCH
-# for X-GM-RAW "in:^pop", loopback-only listening. One PASS/FAIL line per check.
+# for X-GM-RAW "in:^pop", loopback-only listening, Gmail's label model under
+# APPEND / STORE X-GM-LABELS / COPY to Trash; then that the server stops and
+# its log has no "Error processing command".  One "ok: CHECK" or
+# "FAIL: gmail-server: CHECK: ..." line per check (lib.sh's fail for the shell
+# checks, the same format from the python3 block), then "PASS: gmail-server"
+# only when nothing failed.
 set -u
 
 T030_DIR=$(cd "$(dirname "$0")" && pwd)
-if [ -f "$T030_DIR/lib.sh" ]; then
-	# shellcheck source=/dev/null
-	. "$T030_DIR/lib.sh"
-	if declare -F lab_init >/dev/null; then
-		lab_init || {
-			echo "FAIL: gmail-server start: lab_init failed"
-			exit 1
-		}
-	fi
-fi
+# shellcheck source=/dev/null
+. "$T030_DIR/lib.sh"
+LAB_TEST_NAME=gmail-server
+lab_init || {
+	fail "$LAB_TEST_NAME" "start: lab_init failed"
+	exit 1
+}
 # shellcheck source=gmail/lib-gmail.sh
 . "$T030_DIR/gmail/lib-gmail.sh"
 
 T030_USER=alice@gmail.example
 T030_PASS='s3cret pass'
-t030_fail=0
-
-t030_result() {
-	# $1 = name, $2 = empty for PASS or the failure reason
-	if [ -z "$2" ]; then
-		echo "PASS: $1"
-	else
-		echo "FAIL: $1: $2"
-		t030_fail=1
-	fi
-}
 
 if ! lab_gmail_setup; then
-	t030_result "gmail-server setup" "npm ci failed"
+	fail "$LAB_TEST_NAME" "setup: npm ci failed"
 	exit 1
 fi
 if ! lab_gmail_generate "$LAB/t030-account" --seed 30 --count 480; then
-	t030_result "gmail-server account" "gen-gmail-account.py failed"
+	fail "$LAB_TEST_NAME" "account: gen-gmail-account.py failed"
 	exit 1
 fi
 if ! lab_gmail_start "$GMAIL_ACCOUNT" "$T030_USER" "$T030_PASS"; then
-	t030_result "gmail-server start" "server did not become ready"
+	fail "$LAB_TEST_NAME" "start: server did not become ready"
 	exit 1
 fi
-t030_result "gmail-server start" ""
+echo "ok: start (port $GMAIL_IMAP_PORT, pid $GMAIL_PID)"
 
-python3 - "$GMAIL_IMAP_PORT" "$GMAIL_MANIFEST" "$T030_USER" "$T030_PASS" "$GMAIL_PID" <<'EOF' || t030_fail=1
+# prints "ok: CHECK" or "FAIL: <test name>: CHECK: reason" per check and
+# exits non-zero if any failed (or if it could not run them at all)
+python3 - "$GMAIL_IMAP_PORT" "$GMAIL_MANIFEST" "$T030_USER" "$T030_PASS" "$GMAIL_PID" \
+	"$LAB_TEST_NAME" <<'EOF' || fail "$LAB_TEST_NAME" "imaplib checks failed"
 import imaplib
 import json
 import re
 import sys
 
-port, manifest_file, user, password, pid = sys.argv[1:6]
+port, manifest_file, user, password, pid, test_name = sys.argv[1:7]
 port = int(port)
 mf = json.load(open(manifest_file, encoding="utf-8"))
 failed = False
@@ -65,9 +59,9 @@ def result(name, reason):
     global failed
     if reason:
         failed = True
-        print("FAIL: gmail-server %s: %s" % (name, reason))
+        print("FAIL: %s: %s: %s" % (test_name, name, reason))
     else:
-        print("PASS: gmail-server %s" % name)
+        print("ok: %s" % name)
     sys.stdout.flush()
 
 
@@ -323,12 +317,14 @@ EOF
 t030_pid=$GMAIL_PID
 lab_gmail_stop
 if kill -0 "$t030_pid" 2>/dev/null; then
-	t030_result "gmail-server stop" "pid $t030_pid still running"
+	fail "$LAB_TEST_NAME" "stop: pid $t030_pid still running"
 else
-	t030_result "gmail-server stop" ""
+	echo "ok: stop (pid $t030_pid gone)"
 fi
 if grep -q 'Error processing command' "$GMAIL_LOG"; then
-	t030_result "gmail-server log clean" "$(grep -m1 'Error processing command' "$GMAIL_LOG")"
+	fail "$LAB_TEST_NAME" "log clean: $(grep -m1 'Error processing command' "$GMAIL_LOG")"
+else
+	echo "ok: log clean (no 'Error processing command')"
 fi
 
-exit "$t030_fail"
+[ "$LAB_FAILS" -eq 0 ] && pass "$LAB_TEST_NAME"

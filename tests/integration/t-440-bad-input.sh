@@ -20,6 +20,7 @@
 #   stale-tmp-config       0     removed ... left by a run that was killed
 #   wrong-password         77    login refused
 #   unreachable            69    connection refused
+#   own-source-port        69    IMAP server 127.0.0.1:<the user's own port> (userdb field)
 #   concurrent-run         73    a migration is already running
 #   crash                  70    this server: doveadm was killed or crashed
 #   state-dir-missing      64    migrate_state_dir ... doesn't exist (status)
@@ -37,7 +38,7 @@ unmount_home() {
 	return 0
 }
 
-users=(empty full pct odd conf plugin bom pw down lock crash)
+users=(empty full pct odd conf plugin bom pw down own lock crash)
 for u in "${users[@]}"; do
 	lab_user_add "$u@example.com" "pw-$u"
 done
@@ -48,7 +49,7 @@ lab_corpus pct@example.com 3 904 "50% off"
 lab_corpus pct@example.com 2 905 "a%b/c%d"
 lab_corpus odd@example.com 4 906
 lab_corpus crash@example.com 300 911
-for u in conf plugin bom pw down lock; do
+for u in conf plugin bom pw down own lock; do
 	lab_corpus "$u@example.com" 20 910
 done
 lab_source_start
@@ -208,6 +209,21 @@ grep -q "connection refused" "$LAB/unreachable.err" ||
 run unreachable-fixed down@example.com
 assert_eq 0 "$rc" "unreachable: fixed, exit 0"
 identical unreachable down@example.com
+
+# --- own-source-port: the user's userdb gives them a source of their own
+# (imapc_port=...): the line names the server the copy really talked to,
+# not the config's
+own_port=$(lab_free_port)
+sed -i "s|^\(own@example.com:.*\)::\$|\1::userdb_imapc_port=$own_port|" "$LAB/dst/passwd"
+sleep 1.1	# passwd-file looks at its file at most once a second
+run own-source-port own@example.com
+assert_eq 69 "$rc" "own-source-port: exit 69"
+expect_line own-source-port "user own@example.com: IMAP server 127.0.0.1:$own_port: connection refused"
+sed -i "s|::userdb_imapc_port=$own_port\$|::|" "$LAB/dst/passwd"
+sleep 1.1
+run own-source-port-fixed own@example.com
+assert_eq 0 "$rc" "own-source-port: fixed, exit 0"
+identical own-source-port own@example.com
 
 # --- concurrent-run: a second run for an account that runs is refused
 exec 9>"$LAB/state/lock@example.com.lock"

@@ -71,6 +71,17 @@ static void test_migrate_outcome_roundtrip(void)
 		    rec->where == MIGRATE_OUTCOME_HERE);
 	test_assert_strcmp(rec->text, "Not enough disk space");
 
+	/* the server the child talked to */
+	test_records(&records, (const char *[]){
+		"server\tpop3\t192.0.2.1:110\t",
+		"server\timap\t192.0.2.1:143\t", NULL });
+	test_assert_strcmp(migrate_outcome_server(&records,
+		MIGRATE_OUTCOME_IMAP), "192.0.2.1:143");
+	test_assert_strcmp(migrate_outcome_server(&records,
+		MIGRATE_OUTCOME_POP3), "192.0.2.1:110");
+	test_assert(migrate_outcome_server(&records,
+		MIGRATE_OUTCOME_HERE) == NULL);
+
 	test_assert(migrate_outcome_parse("login\tnowhere\trefused\tx\n",
 					  pool_datastack_create(), &records,
 					  &error) < 0);
@@ -310,6 +321,12 @@ static void test_migrate_outcome_other(void)
 		75, &result);
 	test_assert(result.exit_code == MIGRATE_EXIT_MISMATCH);
 	test_assert(result.where == MIGRATE_OUTCOME_POP3);
+	/* ...unless a broken answer of the old server left them so */
+	test_judge((const char *[]){
+		"unmatched\tpop3\t2\tINBOX: 2 messages couldn't be matched",
+		NULL }, (const char *[]){ "Error parsing input: Unexpected ')'",
+		NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_PROTOCOL);
 
 	test_judge((const char *[]){ NULL }, (const char *[]){ NULL }, 78,
 		   &result);

@@ -1,0 +1,487 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "mail-search-build.h"
+#include "mailbox-list-iter.h"
+#include "migrate-gmail-sync-private.h"
+
+/* Steps 1-3 of a pass (see migrate-gmail-sync.c): the source's folders
+   by SPECIAL-USE, which message is in which folder, and what the
+   destination has already. */
+
+int
+migrate_gmail_box_error(struct migrate_gmail_sync *sync, struct mailbox *box,
+			const char *what)
+{
+	const char *error;
+
+	error = mailbox_get_last_internal_error(box, &sync->mail_error);
+	sync->error = p_strdup_printf(sync->pool, "%s %s: %s", what,
+				      mailbox_get_vname(box), error);
+	return -1;
+}
+
+static const char *
+migrate_gmail_dest_special_use_name(struct migrate_gmail_sync *sync,
+				    enum migrate_gmail_folder_kind kind)
+{
+	const char *special_use = migrate_gmail_folder_special_use(kind);
+	struct mailbox_settings *const *boxp;
+
+	i_assert(special_use != NULL);
+	/* the folder the destination's config gives this SPECIAL-USE */
+	if (array_is_created(&sync->dest_ns->set->mailboxes)) {
+		array_foreach(&sync->dest_ns->set->mailboxes, boxp) {
+			const char *const *uses =
+				t_strsplit_spaces((*boxp)->special_use, " ");
+
+			if (str_array_icase_find(uses, special_use))
+				return (*boxp)->name;
+		}
+	}
+	/* none configured: the usual name */
+	return special_use + 1;
+}
+
+static struct migrate_gmail_folder *
+migrate_gmail_folder_get(struct migrate_gmail_sync *sync, const char *dest_vname,
+			 enum migrate_gmail_folder_kind kind)
+{
+	struct migrate_gmail_folder *folder;
+
+	/* two sources may land in one folder (a label named like the
+	   archive folder): they share it */
+	array_foreach_elem(&sync->folders, folder) {
+		if (strcmp(folder->dest_vname, dest_vname) == 0)
+			return folder;
+	}
+	folder = p_new(sync->pool, struct migrate_gmail_folder, 1);
+	folder->dest_vname = p_strdup(sync->pool, dest_vname);
+	folder->kind = kind;
+	folder->is_inbox = strcasecmp(dest_vname, "INBOX") == 0;
+	p_array_init(&folder->members, sync->pool, 64);
+	hash_table_create(&folder->member_guids, sync->pool, 0, str_hash,
+			  strcmp);
+	hash_table_create(&folder->copies, sync->pool, 0, str_hash, strcmp);
+	array_push_back(&sync->folders, &folder);
+	return folder;
+}
+
+static struct mailbox *
+migrate_gmail_src_open(struct migrate_gmail_sync *sync, const char *vname)
+{
+	struct mailbox *box;
+
+	box = mailbox_alloc(sync->src_ns->list, vname, MAILBOX_FLAG_READONLY);
+	if (mailbox_sync(box, 0) < 0) {
+		(void)migrate_gmail_box_error(sync, box,
+					      "can't open source folder");
+		mailbox_free(&box);
+		return NULL;
+	}
+	return box;
+}
+
+/* 1. the source's folders, by SPECIAL-USE */
+int migrate_gmail_list_source(struct migrate_gmail_sync *sync)
+{
+	struct mailbox_list_iterate_context *iter;
+	const struct mailbox_info *info;
+	struct migrate_gmail_folder *folder;
+	enum migrate_gmail_folder_kind kind;
+	const char *dest_vname, *all_vname = NULL;
+	ARRAY_TYPE(const_string) views;
+	bool want;
+	int ret = 0;
+
+	t_array_init(&views, 4);
+	iter = mailbox_list_iter_init(sync->src_ns->list, "*",
+				      MAILBOX_LIST_ITER_RETURN_SPECIALUSE);
+	while ((info = mailbox_list_iter_next(iter)) != NULL) {
+		if ((info->flags & (MAILBOX_NOSELECT |
+				    MAILBOX_NONEXISTENT)) != 0)
+			continue;
+		kind = migrate_gmail_folder_classify(info->special_use);
+		switch (kind) {
+		case MIGRATE_GMAIL_FOLDER_ALL:
+			all_vname = t_strdup(info->vname);
+			continue;
+		case MIGRATE_GMAIL_FOLDER_VIEW: {
+			const char *vname = t_strdup(info->vname);
+
+			/* \Important becomes a keyword; \Flagged (Starred)
+			   is the \Flagged flag already */
+			if (str_array_icase_find(t_strsplit_spaces(
+					info->special_use, " "), "\\Important"))
+				array_push_back(&views, &vname);
+			sync->result.folders_skipped++;
+			e_debug(sync->dest_user->event, "migrate_gmail: "
+				"skipping view %s (%s)", info->vname,
+				info->special_use);
+			continue;
+		}
+		case MIGRATE_GMAIL_FOLDER_TRASH:
+		case MIGRATE_GMAIL_FOLDER_JUNK:
+			want = kind == MIGRATE_GMAIL_FOLDER_TRASH ?
+				sync->include_trash : sync->include_junk;
+			if (!want) {
+				sync->result.folders_skipped++;
+				e_debug(sync->dest_user->event,
+					"migrate_gmail: skipping %s (%s, "
+					"see migrate_gmail_include)",
+					info->vname, info->special_use);
+				continue;
+			}
+			/* fall through */
+		case MIGRATE_GMAIL_FOLDER_SENT:
+		case MIGRATE_GMAIL_FOLDER_DRAFTS:
+			dest_vname = migrate_gmail_dest_special_use_name(sync,
+									 kind);
+			break;
+		case MIGRATE_GMAIL_FOLDER_LABEL:
+		default:
+			dest_vname = info->vname;
+			break;
+		}
+		folder = migrate_gmail_folder_get(sync, dest_vname, kind);
+		folder->src_vname = p_strdup(sync->pool, info->vname);
+		if (sync->label_keywords && kind == MIGRATE_GMAIL_FOLDER_LABEL &&
+		    !folder->is_inbox) {
+			folder->label_keyword = p_strdup(sync->pool,
+				migrate_gmail_label_keyword(info->vname));
+		}
+	}
+	if (mailbox_list_iter_deinit(&iter) < 0) {
+		sync->error = p_strdup_printf(sync->pool,
+			"listing the source's folders failed: %s",
+			mailbox_list_get_last_internal_error(
+				sync->src_ns->list, &sync->mail_error));
+		return -1;
+	}
+	if (all_vname == NULL) {
+		sync->mail_error = MAIL_ERROR_NOTPOSSIBLE;
+		sync->error = "the source has no \\All (All Mail) folder in "
+			"its SPECIAL-USE LIST: is it Gmail?";
+		return -1;
+	}
+	if ((sync->all_box = migrate_gmail_src_open(sync, all_vname)) == NULL)
+		return -1;
+	sync->result.folders = array_count(&sync->folders) + 1;
+
+	sync->archive = migrate_gmail_folder_get(sync, sync->archive_name,
+						 MIGRATE_GMAIL_FOLDER_LABEL);
+	if (sync->label_keywords) {
+		const char *const *vnamep;
+		struct mailbox *box;
+
+		/* only read, for the $Important keyword */
+		array_foreach(&views, vnamep) {
+			if ((box = migrate_gmail_src_open(sync, *vnamep)) == NULL) {
+				ret = -1;
+				break;
+			}
+			array_push_back(&sync->views, &box);
+		}
+	}
+	return ret;
+}
+
+static bool migrate_gmail_keyword_wanted(const char *keyword)
+{
+	/* imapc's marker of labelled All Mail messages is not a property
+	   of the message: the labels become folders */
+	return strcasecmp(keyword, MIGRATE_GMAIL_IMAPC_KEYWORD) != 0;
+}
+
+static const char *
+migrate_gmail_keywords_join(pool_t pool, const ARRAY_TYPE(const_string) *kws)
+{
+	ARRAY_TYPE(const_string) sorted;
+	const char *kw;
+
+	t_array_init(&sorted, array_count(kws) + 1);
+	array_foreach_elem(kws, kw) {
+		if (!array_lsearch(&sorted, &kw, i_strcmp_p))
+			array_push_back(&sorted, &kw);
+	}
+	array_sort(&sorted, i_strcmp_p);
+	array_append_zero(&sorted);
+	return p_strdup(pool, t_strarray_join(array_front(&sorted), " "));
+}
+
+static const char *
+migrate_gmail_mail_keywords(pool_t pool, struct mail *mail)
+{
+	ARRAY_TYPE(const_string) kws;
+	const char *const *kw;
+
+	t_array_init(&kws, 8);
+	for (kw = mail_get_keywords(mail); *kw != NULL; kw++) {
+		if (migrate_gmail_keyword_wanted(*kw))
+			array_push_back(&kws, kw);
+	}
+	return migrate_gmail_keywords_join(pool, &kws);
+}
+
+static struct migrate_gmail_msg *
+migrate_gmail_msg_get(struct migrate_gmail_sync *sync, const char *guid)
+{
+	struct migrate_gmail_msg *msg;
+
+	msg = hash_table_lookup(sync->msgs, guid);
+	if (msg == NULL) {
+		msg = p_new(sync->pool, struct migrate_gmail_msg, 1);
+		msg->guid = p_strdup(sync->pool, guid);
+		hash_table_insert(sync->msgs, msg->guid, msg);
+	}
+	return msg;
+}
+
+typedef void
+migrate_gmail_read_callback_t(struct migrate_gmail_sync *sync,
+			      struct mail *mail, const char *guid,
+			      void *context);
+
+/* Every message of a source folder: its GUID (X-GM-MSGID) and flags. */
+static int
+migrate_gmail_read_folder(struct migrate_gmail_sync *sync, struct mailbox *box,
+			  migrate_gmail_read_callback_t *callback,
+			  void *context)
+{
+	struct mailbox_transaction_context *trans;
+	struct mail_search_args *search_args;
+	struct mail_search_context *search_ctx;
+	struct mail *mail;
+	const char *guid;
+	int ret = 0;
+
+	trans = mailbox_transaction_begin(box, 0, __func__);
+	search_args = mail_search_build_init();
+	mail_search_build_add_all(search_args);
+	search_ctx = mailbox_search_init(trans, search_args, NULL,
+					 MAIL_FETCH_GUID | MAIL_FETCH_FLAGS,
+					 NULL);
+	mail_search_args_unref(&search_args);
+	while (mailbox_search_next(search_ctx, &mail)) {
+		if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0) {
+			ret = migrate_gmail_box_error(sync, box,
+				"can't read message ids of");
+			break;
+		}
+		if (*guid == '\0' &&
+		    mailbox_get_namespace(box) == sync->src_ns) {
+			sync->mail_error = MAIL_ERROR_NOTPOSSIBLE;
+			sync->error = p_strdup_printf(sync->pool,
+				"source folder %s: message UID %u has no "
+				"X-GM-MSGID (the server doesn't offer "
+				"X-GM-EXT-1)", mailbox_get_vname(box),
+				mail->uid);
+			ret = -1;
+			break;
+		}
+		T_BEGIN {
+			callback(sync, mail, guid, context);
+		} T_END;
+	}
+	if (mailbox_search_deinit(&search_ctx) < 0 && ret == 0)
+		ret = migrate_gmail_box_error(sync, box, "can't read");
+	(void)mailbox_transaction_commit(&trans);
+	return ret;
+}
+
+static void
+migrate_gmail_member_add(struct migrate_gmail_folder *folder,
+			 struct migrate_gmail_msg *msg, struct mailbox *src_box,
+			 uint32_t src_uid)
+{
+	struct migrate_gmail_member *member;
+
+	if (hash_table_lookup(folder->member_guids, msg->guid) != NULL)
+		return;
+	hash_table_insert(folder->member_guids, msg->guid, msg);
+	member = array_append_space(&folder->members);
+	member->msg = msg;
+	member->src_box = src_box;
+	member->src_uid = src_uid;
+}
+
+static void
+migrate_gmail_read_label_mail(struct migrate_gmail_sync *sync,
+			      struct mail *mail, const char *guid,
+			      void *context)
+{
+	struct migrate_gmail_folder *folder = context;
+	struct migrate_gmail_msg *msg = migrate_gmail_msg_get(sync, guid);
+
+	if (!msg->in_label_folder) {
+		/* All Mail's flags win later; Trash/Junk mail has only
+		   these */
+		msg->flags = mail_get_flags(mail) & MAIL_FLAGS_NONRECENT;
+		msg->keywords = migrate_gmail_mail_keywords(sync->pool, mail);
+	}
+	msg->in_label_folder = TRUE;
+	if (folder->label_keyword != NULL) {
+		if (!array_is_created(&msg->labels))
+			p_array_init(&msg->labels, sync->pool, 2);
+		array_push_back(&msg->labels, &folder->label_keyword);
+	}
+	migrate_gmail_member_add(folder, msg, folder->src_box, mail->uid);
+}
+
+static void
+migrate_gmail_read_all_mail(struct migrate_gmail_sync *sync,
+			    struct mail *mail, const char *guid,
+			    void *context ATTR_UNUSED)
+{
+	struct migrate_gmail_msg *msg = hash_table_lookup(sync->msgs, guid);
+
+	if (msg == NULL) {
+		/* in no label folder: archived */
+		msg = migrate_gmail_msg_get(sync, guid);
+		migrate_gmail_member_add(sync->archive, msg, sync->all_box,
+					 mail->uid);
+		sync->result.archived++;
+	}
+	msg->flags = mail_get_flags(mail) & MAIL_FLAGS_NONRECENT;
+	msg->keywords = migrate_gmail_mail_keywords(sync->pool, mail);
+	sync->result.messages++;
+}
+
+static void
+migrate_gmail_read_view_mail(struct migrate_gmail_sync *sync,
+			     struct mail *mail ATTR_UNUSED, const char *guid,
+			     void *context ATTR_UNUSED)
+{
+	struct migrate_gmail_msg *msg = hash_table_lookup(sync->msgs, guid);
+
+	if (msg != NULL)
+		msg->important = TRUE;
+}
+
+/* the keywords every copy of msg gets */
+static void
+migrate_gmail_msg_finish_keywords(struct migrate_gmail_sync *sync,
+				  struct migrate_gmail_msg *msg)
+{
+	ARRAY_TYPE(const_string) kws;
+	const char *kw;
+
+	if (!array_is_created(&msg->labels) && !msg->important)
+		return;
+	t_array_init(&kws, 8);
+	if (*msg->keywords != '\0') {
+		const char *const *old = t_strsplit(msg->keywords, " ");
+
+		array_append(&kws, old, str_array_length(old));
+	}
+	if (array_is_created(&msg->labels))
+		array_append_array(&kws, &msg->labels);
+	if (msg->important) {
+		kw = MIGRATE_GMAIL_IMPORTANT_KEYWORD;
+		array_push_back(&kws, &kw);
+	}
+	msg->keywords = migrate_gmail_keywords_join(sync->pool, &kws);
+}
+
+/* 2. which message belongs in which folder */
+int migrate_gmail_read_source(struct migrate_gmail_sync *sync)
+{
+	struct migrate_gmail_folder *folder;
+	struct mailbox *box;
+	struct hash_iterate_context *iter;
+	struct migrate_gmail_msg *msg;
+	const char *guid;
+
+	array_foreach_elem(&sync->folders, folder) {
+		if (folder->src_vname == NULL)
+			continue;
+		folder->src_box = migrate_gmail_src_open(sync, folder->src_vname);
+		if (folder->src_box == NULL ||
+		    migrate_gmail_read_folder(sync, folder->src_box,
+				migrate_gmail_read_label_mail, folder) < 0)
+			return -1;
+		sync->result.memberships += array_count(&folder->members);
+	}
+	/* trash/junk mail isn't in All Mail, but is a message too */
+	array_foreach_elem(&sync->folders, folder) {
+		if (folder->kind == MIGRATE_GMAIL_FOLDER_TRASH ||
+		    folder->kind == MIGRATE_GMAIL_FOLDER_JUNK)
+			sync->result.messages += array_count(&folder->members);
+	}
+	if (migrate_gmail_read_folder(sync, sync->all_box,
+				      migrate_gmail_read_all_mail, NULL) < 0)
+		return -1;
+	sync->result.memberships += sync->result.archived;
+	array_foreach_elem(&sync->views, box) {
+		if (migrate_gmail_read_folder(sync, box,
+				migrate_gmail_read_view_mail, NULL) < 0)
+			return -1;
+	}
+	iter = hash_table_iterate_init(sync->msgs);
+	while (hash_table_iterate(iter, sync->msgs, &guid, &msg)) T_BEGIN {
+		migrate_gmail_msg_finish_keywords(sync, msg);
+	} T_END;
+	hash_table_iterate_deinit(&iter);
+	return 0;
+}
+
+static void
+migrate_gmail_read_dest_mail(struct migrate_gmail_sync *sync,
+			     struct mail *mail, const char *guid,
+			     void *context)
+{
+	struct migrate_gmail_folder *folder = context;
+	struct migrate_gmail_copy *copy;
+	struct migrate_gmail_msg *msg;
+
+	/* only migrated Gmail mail is ours to update or remove; mail
+	   delivered to the new server has other GUIDs */
+	if (!migrate_gmail_guid_is_msgid(guid) ||
+	    hash_table_lookup(folder->copies, guid) != NULL)
+		return;
+	copy = p_new(sync->pool, struct migrate_gmail_copy, 1);
+	copy->uid = mail->uid;
+	copy->flags = mail_get_flags(mail) & MAIL_FLAGS_NONRECENT;
+	copy->keywords = migrate_gmail_mail_keywords(sync->pool, mail);
+	guid = p_strdup(sync->pool, guid);
+	hash_table_insert(folder->copies, guid, copy);
+
+	msg = hash_table_lookup(sync->msgs, guid);
+	if (msg != NULL && msg->local_folder == NULL) {
+		msg->local_folder = folder;
+		msg->local_uid = mail->uid;
+	}
+}
+
+/* 3. what the destination has already */
+int migrate_gmail_read_dest(struct migrate_gmail_sync *sync)
+{
+	struct migrate_gmail_folder *folder;
+
+	array_foreach_elem(&sync->folders, folder) {
+		folder->dest_box = mailbox_alloc(sync->dest_ns->list,
+						 folder->dest_vname, 0);
+		if (mailbox_open(folder->dest_box) < 0) {
+			enum mail_error error;
+
+			(void)mailbox_get_last_error(folder->dest_box, &error);
+			if (error != MAIL_ERROR_NOTFOUND) {
+				return migrate_gmail_box_error(sync,
+					folder->dest_box,
+					"can't open destination folder");
+			}
+			continue;
+		}
+		folder->dest_exists = TRUE;
+		if (mailbox_sync(folder->dest_box, 0) < 0) {
+			return migrate_gmail_box_error(sync, folder->dest_box,
+				"can't read destination folder");
+		}
+		/* read_folder() says what failed */
+		if (migrate_gmail_read_folder(sync, folder->dest_box,
+				migrate_gmail_read_dest_mail, folder) < 0)
+			return -1;
+	}
+	return 0;
+}
