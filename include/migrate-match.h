@@ -65,15 +65,29 @@ struct migrate_match_settings {
 	bool skip_size_match;
 };
 
-struct migrate_match_pop3 {
-	unsigned int idx;	/* index in the POP3 list (0-based) */
+/* One message of the old server's POP3 list. The caller lists it once
+   for a whole session (several mailboxes may be matched against one POP3
+   list, see migrate_match_add_pop3_list()), and what is learnt of it (its
+   header's identity, that its header can't be read, that a mailbox has
+   it) serves every matcher of the session. */
+struct migrate_pop3_msg {
 	uint32_t seq;		/* POP3 message number (1-based) */
 	const char *uidl;
 	uoff_t size;
-	/* set when have_ident */
+	/* set when have_ident (only for the few whose header was read) */
 	const struct migrate_msg_ident *ident;
 	bool have_ident:1;
-	/* pairing */
+	/* its header couldn't be read: never matched */
+	bool unreadable:1;
+	/* paired with a message of some migrated mailbox (the caller's) */
+	bool claimed:1;
+};
+ARRAY_DEFINE_TYPE(migrate_pop3_msg, struct migrate_pop3_msg);
+
+/* A POP3 message in one matcher: the message and its pairing here */
+struct migrate_match_pop3 {
+	unsigned int idx;	/* index in the POP3 list (0-based) */
+	struct migrate_pop3_msg *msg;
 	unsigned int imap_idx;	/* valid when method != NONE */
 	enum migrate_match_method method;
 	enum migrate_unmatched_reason reason;
@@ -120,6 +134,13 @@ void migrate_match_reserve(struct migrate_match *match,
    reason NO_UIDL). Strings are copied. */
 void migrate_match_add_pop3(struct migrate_match *match, uint32_t seq,
 			    const char *uidl, uoff_t size);
+/* Add the caller's POP3 list, in POP3 order, without copying it: msgs
+   must neither grow nor go away while the matcher lives. The header
+   identities given for its messages (migrate_match_set_pop3_ident()) are
+   kept in pool, so a later matcher over the same list finds them. */
+void migrate_match_add_pop3_list(struct migrate_match *match,
+				 ARRAY_TYPE(migrate_pop3_msg) *msgs,
+				 pool_t pool);
 void migrate_match_add_imap(struct migrate_match *match, uint32_t uid,
 			    uoff_t size);
 /* A pairing known before matching: remembered from an earlier run
@@ -141,8 +162,8 @@ const ARRAY_TYPE(uint32_t) *
 migrate_match_need_pop3_ident(struct migrate_match *match);
 const ARRAY_TYPE(uint32_t) *
 migrate_match_need_imap_ident(struct migrate_match *match);
-/* Give the header identity of a message (ident's strings must live at
-   least as long as the matcher's pool, or be copied: they are copied). */
+/* Give the header identity of a message (copied: into the matcher's
+   pool, or the pool of migrate_match_add_pop3_list() for its messages). */
 void migrate_match_set_pop3_ident(struct migrate_match *match,
 				  unsigned int idx,
 				  const struct migrate_msg_ident *ident);

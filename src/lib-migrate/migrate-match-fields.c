@@ -350,9 +350,9 @@ void migrate_match_by_fields(struct migrate_match *match)
 	migrate_match_field_index_init(&imap);
 	array_foreach(&match->pop3, pmsg) {
 		if (migrate_match_is_open(pmsg->method, pmsg->reason,
-					  pmsg->have_ident)) {
-			migrate_match_field_index_add(&pop3, pmsg->ident,
-						      pmsg->size, pmsg->idx);
+					  pmsg->msg->have_ident)) {
+			migrate_match_field_index_add(&pop3, pmsg->msg->ident,
+						      pmsg->msg->size, pmsg->idx);
 		}
 	}
 	array_foreach(&match->imap, imsg) {
@@ -403,7 +403,7 @@ migrate_match_order_gap_collect(struct migrate_match *match,
 		pmsg = array_idx(&match->pop3, i);
 		if (pmsg->method != MIGRATE_MATCH_NONE)
 			continue;
-		if (!pmsg->have_ident || pmsg->uidl[0] == '\0')
+		if (!pmsg->msg->have_ident || pmsg->msg->uidl[0] == '\0')
 			return FALSE;
 		array_push_back(pop3_r, &i);
 	}
@@ -445,7 +445,7 @@ migrate_match_order_gap(struct migrate_match *match,
 		pmsg = array_idx(&match->pop3, p[i]);
 		imsg = array_idx(&match->imap, m[i]);
 		if (!migrate_match_idents_compatible(&match->set,
-				pmsg->ident, pmsg->size,
+				pmsg->msg->ident, pmsg->msg->size,
 				imsg->ident, imsg->size))
 			return;
 	}

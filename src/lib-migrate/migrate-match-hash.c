@@ -257,9 +257,9 @@ void migrate_match_by_hash(struct migrate_match *match, bool pair)
 	i_array_init(&imap, array_count(&match->need_imap) + 1);
 	array_foreach(&match->pop3, pmsg) {
 		if (migrate_match_is_open(pmsg->method, pmsg->reason,
-					  pmsg->have_ident)) {
-			migrate_match_hash_entry_add(&pop3, pmsg->ident,
-						     pmsg->size, pmsg->idx);
+					  pmsg->msg->have_ident)) {
+			migrate_match_hash_entry_add(&pop3, pmsg->msg->ident,
+						     pmsg->msg->size, pmsg->idx);
 		}
 	}
 	array_foreach(&match->imap, imsg) {

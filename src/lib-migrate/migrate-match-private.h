@@ -28,6 +28,12 @@ struct migrate_match {
 	ARRAY_TYPE(migrate_match_imap) imap;
 	ARRAY(struct migrate_match_cached) cached;
 	ARRAY_TYPE(uint32_t) need_pop3, need_imap;
+	/* where the POP3 messages' header identities are kept: the
+	   matcher's pool, or the caller's for a list of its own */
+	pool_t pop3_pool;
+	/* POP3 headers this matcher needed: known already (read for an
+	   earlier matcher of the list), or given to it */
+	unsigned int pop3_idents_known, pop3_idents_given;
 
 	bool cheap_done:1;
 	bool full_done:1;

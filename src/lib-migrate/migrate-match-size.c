@@ -107,7 +107,7 @@ migrate_match_size_pos(const struct migrate_match_size_walk *walk,
 					  MIGRATE_MATCH_SIZE_NEIGHBOURS))
 		return;
 
-	if (migrate_match_pop3_get(match, pop3_idx)->uidl[0] != '\0') {
+	if (migrate_match_pop3_get(match, pop3_idx)->msg->uidl[0] != '\0') {
 		migrate_match_pair(match, pop3_idx, imap_idx,
 				   MIGRATE_MATCH_SIZE);
 	} else {
@@ -289,7 +289,7 @@ void migrate_match_by_size(struct migrate_match *match)
 	migrate_match_size_list_init(&imap, array_count(&match->imap));
 	array_foreach(&match->pop3, pmsg) {
 		if (pmsg->method == MIGRATE_MATCH_NONE)
-			migrate_match_size_list_add(&pop3, pmsg->idx, pmsg->size);
+			migrate_match_size_list_add(&pop3, pmsg->idx, pmsg->msg->size);
 	}
 	array_foreach(&match->imap, imsg) {
 		if (imsg->method == MIGRATE_MATCH_NONE)

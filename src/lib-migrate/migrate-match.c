@@ -13,6 +13,7 @@ migrate_match_init(pool_t pool, const struct migrate_match_settings *set)
 	pool_ref(pool);
 	match = p_new(pool, struct migrate_match, 1);
 	match->pool = pool;
+	match->pop3_pool = pool;
 	match->set = *set;
 	i_array_init(&match->pop3, 64);
 	i_array_init(&match->imap, 64);
@@ -48,20 +49,43 @@ void migrate_match_reserve(struct migrate_match *match,
 	}
 }
 
-void migrate_match_add_pop3(struct migrate_match *match, uint32_t seq,
-			    const char *uidl, uoff_t size)
+static void
+migrate_match_pop3_add(struct migrate_match *match, struct migrate_pop3_msg *msg)
 {
-	struct migrate_match_pop3 *msg;
+	struct migrate_match_pop3 *pmsg;
 
 	i_assert(!match->cheap_done);
 
-	msg = array_append_space(&match->pop3);
-	msg->idx = array_count(&match->pop3) - 1;
+	pmsg = array_append_space(&match->pop3);
+	pmsg->idx = array_count(&match->pop3) - 1;
+	pmsg->msg = msg;
+	if (msg->uidl == NULL || msg->uidl[0] == '\0')
+		pmsg->reason = MIGRATE_UNMATCHED_NO_UIDL;
+}
+
+void migrate_match_add_pop3(struct migrate_match *match, uint32_t seq,
+			    const char *uidl, uoff_t size)
+{
+	struct migrate_pop3_msg *msg;
+
+	msg = p_new(match->pool, struct migrate_pop3_msg, 1);
 	msg->seq = seq;
 	msg->uidl = p_strdup(match->pool, uidl == NULL ? "" : uidl);
 	msg->size = size;
-	if (msg->uidl[0] == '\0')
-		msg->reason = MIGRATE_UNMATCHED_NO_UIDL;
+	migrate_match_pop3_add(match, msg);
+}
+
+void migrate_match_add_pop3_list(struct migrate_match *match,
+				 ARRAY_TYPE(migrate_pop3_msg) *msgs,
+				 pool_t pool)
+{
+	struct migrate_pop3_msg *msg;
+
+	/* (any messages added before by migrate_match_add_pop3() get
+	   their identities from there too: it lives longer) */
+	match->pop3_pool = pool;
+	array_foreach_modifiable(msgs, msg)
+		migrate_match_pop3_add(match, msg);
 }
 
 void migrate_match_add_imap(struct migrate_match *match, uint32_t uid,
@@ -106,7 +130,7 @@ migrate_match_pair(struct migrate_match *match, unsigned int pop3_idx,
 
 	i_assert(pmsg->method == MIGRATE_MATCH_NONE);
 	i_assert(imsg->method == MIGRATE_MATCH_NONE);
-	i_assert(pmsg->uidl[0] != '\0');
+	i_assert(pmsg->msg->uidl[0] != '\0');
 
 	pmsg->method = method;
 	pmsg->imap_idx = imap_idx;
@@ -172,13 +196,13 @@ static void migrate_match_apply_cache(struct migrate_match *match)
 	hash_table_create(&uidls, default_pool, array_count(&match->pop3),
 			  str_hash, strcmp);
 	array_foreach(&match->pop3, pmsg) {
-		if (pmsg->uidl[0] == '\0')
+		if (pmsg->msg->uidl[0] == '\0')
 			continue;
-		if (hash_table_lookup(uidls, pmsg->uidl) != NULL) {
-			hash_table_update(uidls, pmsg->uidl,
+		if (hash_table_lookup(uidls, pmsg->msg->uidl) != NULL) {
+			hash_table_update(uidls, pmsg->msg->uidl,
 					  POINTER_CAST(UINT_MAX));
 		} else {
-			hash_table_insert(uidls, pmsg->uidl,
+			hash_table_insert(uidls, pmsg->msg->uidl,
 					  POINTER_CAST(pmsg->idx + 1));
 		}
 	}
@@ -203,7 +227,7 @@ static void migrate_match_apply_cache(struct migrate_match *match)
 		   messages of other sizes, and none can be trusted */
 		pmsg = migrate_match_pop3_get(match, pop3_idx);
 		if (cached->method == MIGRATE_MATCH_CACHED &&
-		    !migrate_match_size_within(&match->set, pmsg->size,
+		    !migrate_match_size_within(&match->set, pmsg->msg->size,
 					       imsg->size)) {
 			match->cache_distrusted = TRUE;
 			array_clear(&pairs);
@@ -233,13 +257,20 @@ migrate_match_needs_ident(enum migrate_match_method method,
 
 static void migrate_match_need_init(struct migrate_match *match)
 {
-	const struct migrate_match_pop3 *pmsg;
+	struct migrate_match_pop3 *pmsg;
 	const struct migrate_match_imap *imsg;
 	unsigned int pop3_count = 0, imap_count = 0;
 	uint32_t idx;
 
-	array_foreach(&match->pop3, pmsg) {
-		if (migrate_match_needs_ident(pmsg->method, pmsg->reason))
+	array_foreach_modifiable(&match->pop3, pmsg) {
+		if (!migrate_match_needs_ident(pmsg->method, pmsg->reason))
+			continue;
+		/* what an earlier matcher of the caller's list learnt */
+		if (pmsg->msg->unreadable)
+			pmsg->reason = MIGRATE_UNMATCHED_UNREADABLE;
+		else if (pmsg->msg->have_ident)
+			match->pop3_idents_known++;
+		else
 			pop3_count++;
 	}
 	array_foreach(&match->imap, imsg) {
@@ -250,7 +281,8 @@ static void migrate_match_need_init(struct migrate_match *match)
 	p_array_init(&match->need_pop3, match->pool, I_MAX(pop3_count, 1));
 	p_array_init(&match->need_imap, match->pool, I_MAX(imap_count, 1));
 	array_foreach(&match->pop3, pmsg) {
-		if (migrate_match_needs_ident(pmsg->method, pmsg->reason)) {
+		if (migrate_match_needs_ident(pmsg->method, pmsg->reason) &&
+		    !pmsg->msg->have_ident) {
 			idx = pmsg->idx;
 			array_push_back(&match->need_pop3, &idx);
 		}
@@ -314,11 +346,12 @@ void migrate_match_set_pop3_ident(struct migrate_match *match,
 				  unsigned int idx,
 				  const struct migrate_msg_ident *ident)
 {
-	struct migrate_match_pop3 *msg = migrate_match_pop3_get(match, idx);
+	struct migrate_pop3_msg *msg = migrate_match_pop3_get(match, idx)->msg;
 
 	i_assert(!match->full_done);
-	msg->ident = migrate_match_ident_dup(match->pool, ident);
+	msg->ident = migrate_match_ident_dup(match->pop3_pool, ident);
 	msg->have_ident = TRUE;
+	match->pop3_idents_given++;
 }
 
 void migrate_match_set_imap_ident(struct migrate_match *match,
@@ -335,12 +368,13 @@ void migrate_match_set_imap_ident(struct migrate_match *match,
 void migrate_match_set_pop3_unreadable(struct migrate_match *match,
 				       unsigned int idx)
 {
-	struct migrate_match_pop3 *msg = migrate_match_pop3_get(match, idx);
+	struct migrate_match_pop3 *pmsg = migrate_match_pop3_get(match, idx);
 
 	i_assert(!match->full_done);
-	if (msg->method == MIGRATE_MATCH_NONE &&
-	    msg->reason == MIGRATE_UNMATCHED_NONE)
-		msg->reason = MIGRATE_UNMATCHED_UNREADABLE;
+	pmsg->msg->unreadable = TRUE;
+	if (pmsg->method == MIGRATE_MATCH_NONE &&
+	    pmsg->reason == MIGRATE_UNMATCHED_NONE)
+		pmsg->reason = MIGRATE_UNMATCHED_UNREADABLE;
 }
 
 void migrate_match_set_imap_unreadable(struct migrate_match *match,
@@ -370,7 +404,7 @@ void migrate_match_run_full(struct migrate_match *match)
 	array_foreach_modifiable(&match->pop3, pmsg) {
 		if (pmsg->method == MIGRATE_MATCH_NONE) {
 			pmsg->reason = migrate_match_final_reason(
-				pmsg->reason, pmsg->have_ident);
+				pmsg->reason, pmsg->msg->have_ident);
 		}
 	}
 	array_foreach_modifiable(&match->imap, imsg) {
@@ -445,11 +479,11 @@ void migrate_match_get_stats(struct migrate_match *match,
 	stats_r->pop3_count = array_count(&match->pop3);
 	stats_r->imap_count = array_count(&match->imap);
 	/* pairs are counted once, from the POP3 side */
-	array_foreach(&match->pop3, pmsg) {
+	array_foreach(&match->pop3, pmsg)
 		migrate_match_stats_add(stats_r, pmsg->method);
-		if (pmsg->have_ident)
-			stats_r->pop3_idents++;
-	}
+	/* the headers this matcher needed (read for it or before) */
+	stats_r->pop3_idents = match->pop3_idents_known +
+		match->pop3_idents_given;
 	array_foreach(&match->imap, imsg) {
 		if (imsg->method == MIGRATE_MATCH_NONE)
 			stats_r->imap_unmatched++;

@@ -98,7 +98,7 @@ migrate_uidl_format_hits(const char *format,
 		} T_END;
 		if (pop3 == NULL)
 			continue;
-		if (pop3->size != msg->size) {
+		if (pop3->msg->size != msg->size) {
 			/* the formula names another message */
 			return 0;
 		}
@@ -123,11 +123,11 @@ migrate_uidl_format_detect(const ARRAY_TYPE(migrate_match_pop3) *pop3,
 		return NULL;
 	hash_table_create(&by_uidl, default_pool, count, str_hash, strcmp);
 	array_foreach(pop3, msg) {
-		if (hash_table_lookup(by_uidl, msg->uidl) != NULL) {
+		if (hash_table_lookup(by_uidl, msg->msg->uidl) != NULL) {
 			duplicates = TRUE;
 			break;
 		}
-		hash_table_insert(by_uidl, msg->uidl, msg);
+		hash_table_insert(by_uidl, msg->msg->uidl, msg);
 	}
 	for (format = migrate_uidl_known_formats;
 	     *format != NULL && !duplicates; format++) {

@@ -305,8 +305,8 @@ migrate_pop3_get_special(struct mail *_mail, enum mail_fetch_field field,
 		return 0;
 	}
 	if (field == MAIL_FETCH_UIDL_BACKEND)
-		*value_r = pop3->uidl;
-	else if (pop3->seq == 0) {
+		*value_r = pop3->msg->uidl;
+	else if (pop3->msg->seq == 0) {
 		/* no POP3 list (migrate_pop3_uidl_format alone) */
 		*value_r = "";
 	} else {

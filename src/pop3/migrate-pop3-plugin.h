@@ -43,21 +43,6 @@ struct migrate_pop3_settings {
 	bool uidl_detect;
 };
 
-/* One message of the old server's POP3 list, kept for the whole user
-   session: with several mailboxes matched against one POP3 list, it is
-   listed once and each header is read at most once. */
-struct migrate_pop3_msg {
-	uint32_t seq;
-	const char *uidl;
-	uoff_t size;
-	/* set when have_ident (only for the few whose header was read) */
-	const struct migrate_msg_ident *ident;
-	bool have_ident:1;
-	bool unreadable:1;
-	/* paired with a message of some migrated mailbox */
-	bool claimed:1;
-};
-ARRAY_DEFINE_TYPE(migrate_pop3_msg, struct migrate_pop3_msg);
 
 struct migrate_pop3_user {
 	union mail_user_module_context module_ctx;

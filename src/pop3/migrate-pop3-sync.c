@@ -46,8 +46,10 @@ struct migrate_pop3_sync {
 	unsigned int cached_uidls;
 	/* UIDL -> the POP3 order an earlier pass gave it */
 	HASH_TABLE(const char *, void *) cached_orders;
-	/* matcher indexes of the headers migrate_pop3_idents_read() reads */
+	/* matcher indexes of the headers migrate_pop3_idents_read() reads,
+	   of the POP3 list or of the IMAP one */
 	const uint32_t *ident_idx;
+	bool pop3_idents;
 };
 
 static const char *migrate_pop3_cache_name(struct mailbox *box,
@@ -150,10 +152,10 @@ static void migrate_pop3_orders_assign(struct migrate_pop3_sync *ctx)
 	orders = p_new(ctx->pool, uint32_t, array_count(pop3_list) + 1);
 	if (hash_table_is_created(ctx->cached_orders)) {
 		array_foreach(pop3_list, pop3) {
-			if (pop3->uidl == NULL)
+			if (pop3->msg->uidl == NULL)
 				continue;
 			orders[pop3->idx] = POINTER_CAST_TO(hash_table_lookup(
-				ctx->cached_orders, pop3->uidl), uint32_t);
+				ctx->cached_orders, pop3->msg->uidl), uint32_t);
 		}
 	}
 	migrate_uidl_cache_assign_orders(orders, array_count(pop3_list));
@@ -176,8 +178,8 @@ static void migrate_pop3_cache_write(struct migrate_pop3_sync *ctx)
 		if (imap->method == MIGRATE_MATCH_NONE)
 			continue;
 		pop3 = array_idx(pop3_list, imap->pop3_idx);
-		migrate_uidl_cache_append_entry(str, imap->uid, pop3->uidl,
-			pop3->seq == 0 ? 0 : ctx->mbox->pop3_orders[pop3->idx]);
+		migrate_uidl_cache_append_entry(str, imap->uid, pop3->msg->uidl,
+			pop3->msg->seq == 0 ? 0 : ctx->mbox->pop3_orders[pop3->idx]);
 	}
 	(void)migrate_pop3_file_replace(ctx,
 		migrate_pop3_cache_name(ctx->box, "pop3-uidl."), str);
@@ -364,11 +366,11 @@ static int migrate_pop3_pop3_list_read(struct migrate_pop3_sync *ctx)
 
 static void migrate_pop3_pop3_list_feed(struct migrate_pop3_sync *ctx)
 {
-	const struct migrate_pop3_msg *msg;
-
+	/* the user's list itself: what a mailbox's matching learns of a
+	   POP3 message (its header, that it is paired) serves the next */
 	migrate_match_reserve(ctx->match, array_count(&ctx->muser->pop3_msgs), 0);
-	array_foreach(&ctx->muser->pop3_msgs, msg)
-		migrate_match_add_pop3(ctx->match, msg->seq, msg->uidl, msg->size);
+	migrate_match_add_pop3_list(ctx->match, &ctx->muser->pop3_msgs,
+				    ctx->muser->pop3_pool);
 }
 
 static int
@@ -417,60 +419,28 @@ migrate_pop3_mail_ident(struct migrate_pop3_sync *ctx, struct mail *mail,
 	return 0;
 }
 
-/* POP3 headers read earlier in this session (for another mailbox) are
-   given from the user's list; returns the ones still to be read. */
-static void
-migrate_pop3_idents_from_list(struct migrate_pop3_sync *ctx,
-			      ARRAY_TYPE(uint32_t) *to_read)
-{
-	const struct migrate_pop3_msg *msg;
-	const uint32_t *idxp;
-
-	array_foreach(migrate_match_need_pop3_ident(ctx->match), idxp) {
-		msg = array_idx(&ctx->muser->pop3_msgs, *idxp);
-		if (msg->have_ident)
-			migrate_match_set_pop3_ident(ctx->match, *idxp, msg->ident);
-		else if (msg->unreadable)
-			migrate_match_set_pop3_unreadable(ctx->match, *idxp);
-		else
-			array_push_back(to_read, idxp);
-	}
-}
-
+/* One header read for the matcher: ctx->pop3_idents says which side */
 static int
-migrate_pop3_imap_ident_read(struct migrate_pop3_sync *ctx, struct mail *mail,
-			     unsigned int n)
+migrate_pop3_ident_read(struct migrate_pop3_sync *ctx, struct mail *mail,
+			unsigned int n)
 {
 	struct migrate_msg_ident ident;
 	uint32_t idx = ctx->ident_idx[n];
+	bool pop3 = ctx->pop3_idents;
 
+	/* (the matcher copies it: the POP3 side's into the user's pool,
+	   for the other mailboxes of this session) */
 	i_zero(&ident);
-	if (migrate_pop3_mail_ident(ctx, mail, ctx->pool, &ident) < 0)
-		migrate_match_set_imap_unreadable(ctx->match, idx);
-	else
-		migrate_match_set_imap_ident(ctx->match, idx, &ident);
-	return 0;
-}
-
-static int
-migrate_pop3_pop3_ident_read(struct migrate_pop3_sync *ctx, struct mail *mail,
-			     unsigned int n)
-{
-	uint32_t idx = ctx->ident_idx[n];
-	struct migrate_pop3_msg *msg =
-		array_idx_modifiable(&ctx->muser->pop3_msgs, idx);
-	struct migrate_msg_ident *ident;
-
-	/* kept for the other mailboxes of this session */
-	ident = p_new(ctx->muser->pop3_pool, struct migrate_msg_ident, 1);
-	if (migrate_pop3_mail_ident(ctx, mail, ctx->muser->pop3_pool,
-				    ident) < 0) {
-		msg->unreadable = TRUE;
-		migrate_match_set_pop3_unreadable(ctx->match, idx);
+	if (migrate_pop3_mail_ident(ctx, mail, ctx->pool, &ident) < 0) {
+		if (pop3)
+			migrate_match_set_pop3_unreadable(ctx->match, idx);
+		else
+			migrate_match_set_imap_unreadable(ctx->match, idx);
 	} else {
-		msg->ident = ident;
-		msg->have_ident = TRUE;
-		migrate_match_set_pop3_ident(ctx->match, idx, ident);
+		if (pop3)
+			migrate_match_set_pop3_ident(ctx->match, idx, &ident);
+		else
+			migrate_match_set_imap_ident(ctx->match, idx, &ident);
 	}
 	return 0;
 }
@@ -478,21 +448,16 @@ migrate_pop3_pop3_ident_read(struct migrate_pop3_sync *ctx, struct mail *mail,
 static int
 migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 {
-	ARRAY_TYPE(uint32_t) pop3_need, keys;
-	const struct migrate_pop3_msg *msg;
+	ARRAY_TYPE(uint32_t) keys;
+	const struct migrate_match_pop3 *pmsg;
 	const struct migrate_match_imap *imap;
 	const ARRAY_TYPE(uint32_t) *need;
 	const uint32_t *idxp;
 	uint32_t key;
 	int ret;
 
-	if (pop3) {
-		t_array_init(&pop3_need, 64);
-		migrate_pop3_idents_from_list(ctx, &pop3_need);
-		need = &pop3_need;
-	} else {
-		need = migrate_match_need_imap_ident(ctx->match);
-	}
+	need = pop3 ? migrate_match_need_pop3_ident(ctx->match) :
+		migrate_match_need_imap_ident(ctx->match);
 	if (array_count(need) == 0)
 		return 0;
 
@@ -500,8 +465,9 @@ migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 	t_array_init(&keys, array_count(need));
 	array_foreach(need, idxp) {
 		if (pop3) {
-			msg = array_idx(&ctx->muser->pop3_msgs, *idxp);
-			key = msg->seq;
+			pmsg = array_idx(migrate_match_get_pop3(ctx->match),
+					 *idxp);
+			key = pmsg->msg->seq;
 		} else {
 			imap = array_idx(migrate_match_get_imap(ctx->match), *idxp);
 			key = imap->uid;
@@ -509,15 +475,15 @@ migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 		array_push_back(&keys, &key);
 	}
 	ctx->ident_idx = array_front(need);
+	ctx->pop3_idents = pop3;
 	ret = migrate_pop3_read_batched(ctx,
 		pop3 ? migrate_pop3_pop3_box(ctx) : ctx->box,
 		array_front(&keys), array_count(need), !pop3,
-		MAIL_FETCH_STREAM_HEADER,
-		pop3 ? migrate_pop3_pop3_ident_read :
-		migrate_pop3_imap_ident_read);
+		MAIL_FETCH_STREAM_HEADER, migrate_pop3_ident_read);
 	ctx->ident_idx = NULL;
 	return ret;
 }
+
 /* Formula mode: every IMAP message's UIDL is computed. When the POP3 list
    was read, a sample of it must agree before anything is trusted. */
 static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
@@ -547,14 +513,14 @@ static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
 		for (i = 0; i < count; i += step) {
 			pop3 = array_idx(pop3_list, i);
 			checked++;
-			if (hash_table_lookup(formula_uidls, pop3->uidl) != NULL)
+			if (hash_table_lookup(formula_uidls, pop3->msg->uidl) != NULL)
 				continue;
 			e_error(ctx->event, "migrate_pop3_uidl_format=%s "
 				"doesn't give the old server's UIDLs: POP3 "
 				"message %u has UIDL '%s', which no IMAP "
 				"message's UID/UIDVALIDITY (%u) produces - "
 				"refusing to use the formula",
-				ctx->set->uidl_format, pop3->seq, pop3->uidl,
+				ctx->set->uidl_format, pop3->msg->seq, pop3->msg->uidl,
 				ctx->uidvalidity);
 			ret = -1;
 			break;
@@ -655,15 +621,12 @@ static bool migrate_pop3_report_imap(struct migrate_pop3_sync *ctx)
 static void migrate_pop3_claim(struct migrate_pop3_sync *ctx)
 {
 	const struct migrate_match_pop3 *pop3;
-	struct migrate_pop3_msg *msg;
 
 	if (!ctx->muser->pop3_listed)
 		return;
 	array_foreach(migrate_match_get_pop3(ctx->match), pop3) {
-		if (pop3->method == MIGRATE_MATCH_NONE)
-			continue;
-		msg = array_idx_modifiable(&ctx->muser->pop3_msgs, pop3->idx);
-		msg->claimed = TRUE;
+		if (pop3->method != MIGRATE_MATCH_NONE)
+			pop3->msg->claimed = TRUE;
 	}
 }
 
@@ -679,13 +642,13 @@ static void migrate_pop3_report(struct migrate_pop3_sync *ctx,
 		    !migrate_pop3_report_pop3(ctx))
 			continue;
 		e_warning(ctx->event, "POP3 message %u UIDL %s size %"
-			  PRIuUOFF_T" has no IMAP message: %s", pop3->seq,
-			  pop3->uidl == NULL ? "(none)" : pop3->uidl,
-			  pop3->size, migrate_match_reason_name(pop3->reason));
-		str_printfa(report, "pop3\t%u\t", pop3->seq);
-		str_append_tabescaped(report, pop3->uidl == NULL ? "" :
-				      pop3->uidl);
-		str_printfa(report, "\t%"PRIuUOFF_T"\t%s\n", pop3->size,
+			  PRIuUOFF_T" has no IMAP message: %s", pop3->msg->seq,
+			  pop3->msg->uidl == NULL ? "(none)" : pop3->msg->uidl,
+			  pop3->msg->size, migrate_match_reason_name(pop3->reason));
+		str_printfa(report, "pop3\t%u\t", pop3->msg->seq);
+		str_append_tabescaped(report, pop3->msg->uidl == NULL ? "" :
+				      pop3->msg->uidl);
+		str_printfa(report, "\t%"PRIuUOFF_T"\t%s\n", pop3->msg->size,
 			    migrate_match_reason_name(pop3->reason));
 	}
 	array_foreach(migrate_match_get_imap(ctx->match), imap) {

@@ -253,7 +253,7 @@ static void test_match_identical(void)
 	test_assert(array_count(migrate_match_need_imap_ident(match)) == 0);
 	for (i = 0; i < N_ELEMENTS(sizes); i++)
 		test_assert_pair(match, i, i, MIGRATE_MATCH_SIZE);
-	test_assert_strcmp(migrate_match_get_pop3_for_uid(match, test_uid(3))->uidl,
+	test_assert_strcmp(migrate_match_get_pop3_for_uid(match, test_uid(3))->msg->uidl,
 			   "uidl-3");
 	test_assert(migrate_match_get_pop3_for_uid(match, 5) == NULL);
 	test_assert(migrate_match_get_pop3_for_uid(match, 100000) == NULL);
@@ -1032,6 +1032,81 @@ static void test_match_unreadable(void)
 	test_end();
 }
 
+/* Two mailboxes matched against one POP3 list (the session's): a header
+   read for the first isn't asked for again, an unreadable one stays so,
+   and the identities outlive the first matcher. */
+static void test_match_shared_list(void)
+{
+	ARRAY_TYPE(migrate_pop3_msg) msgs;
+	struct migrate_pop3_msg *msg;
+	struct migrate_match_settings set = test_default_set;
+	struct migrate_match *match;
+	struct migrate_match_stats stats;
+	struct migrate_msg_ident ident;
+	pool_t list_pool, pool;
+	unsigned int i;
+
+	test_begin("match two mailboxes against one POP3 list");
+	set.skip_size_match = TRUE;
+	list_pool = pool_alloconly_create("test list", 1024);
+	p_array_init(&msgs, list_pool, 3);
+	for (i = 0; i < 3; i++) {
+		msg = array_append_space(&msgs);
+		msg->seq = i + 1;
+		msg->uidl = p_strdup_printf(list_pool, "uidl-%u", i + 1);
+		msg->size = 100 * (i + 1);
+	}
+
+	/* first mailbox: has message 1; header 2 can't be read */
+	pool = pool_alloconly_create("test match", 1024);
+	match = migrate_match_init(pool, &set);
+	migrate_match_add_pop3_list(match, &msgs, list_pool);
+	migrate_match_add_imap(match, 10, 100);
+	migrate_match_run_cheap(match);
+	test_assert_ucmp(array_count(migrate_match_need_pop3_ident(match)), ==, 3);
+	test_ident_init(&ident, "m1", "m1");
+	migrate_match_set_pop3_ident(match, 0, &ident);
+	migrate_match_set_pop3_unreadable(match, 1);
+	test_ident_init(&ident, "m3", "m3");
+	migrate_match_set_pop3_ident(match, 2, &ident);
+	test_ident_init(&ident, "m1", "m1");
+	migrate_match_set_imap_ident(match, 0, &ident);
+	migrate_match_run_full(match);
+	test_assert_pair(match, 0, 0, MIGRATE_MATCH_HASH);
+	migrate_match_get_stats(match, &stats);
+	/* two headers given (the unreadable one isn't a header) */
+	test_assert_ucmp(stats.pop3_idents, ==, 2);
+	migrate_match_deinit(&match);
+	pool_unref(&pool);
+
+	/* what it learnt stays with the list */
+	msg = array_idx_modifiable(&msgs, 0);
+	test_assert(msg[0].have_ident && !msg[0].unreadable);
+	test_assert(!msg[1].have_ident && msg[1].unreadable);
+	test_assert_strcmp(msg[2].ident->message_id, "m3");
+
+	/* second mailbox: has message 3; nothing is read again */
+	pool = pool_alloconly_create("test match", 1024);
+	match = migrate_match_init(pool, &set);
+	migrate_match_add_pop3_list(match, &msgs, list_pool);
+	migrate_match_add_imap(match, 20, 300);
+	migrate_match_run_cheap(match);
+	test_assert_ucmp(array_count(migrate_match_need_pop3_ident(match)), ==, 0);
+	test_ident_init(&ident, "m3", "m3");
+	migrate_match_set_imap_ident(match, 0, &ident);
+	migrate_match_run_full(match);
+	test_assert_pair(match, 2, 0, MIGRATE_MATCH_HASH);
+	test_assert_pop3_unmatched(match, 1, MIGRATE_UNMATCHED_UNREADABLE);
+	migrate_match_get_stats(match, &stats);
+	/* the headers it needed were known: none given to it */
+	test_assert_ucmp(stats.pop3_idents, ==, 2);
+	test_match_check_consistent(match);
+	migrate_match_deinit(&match);
+	pool_unref(&pool);
+	pool_unref(&list_pool);
+	test_end();
+}
+
 static void test_match_empty(void)
 {
 	struct migrate_match_stats stats;
@@ -1355,6 +1430,7 @@ int main(void)
 		test_match_cache_alignment,
 		test_match_no_uidl,
 		test_match_unreadable,
+		test_match_shared_list,
 		test_match_empty,
 		test_match_names,
 		test_match_random,

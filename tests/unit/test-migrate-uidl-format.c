@@ -72,10 +72,12 @@ test_uidl_lists(ARRAY_TYPE(migrate_match_pop3) *pop3,
 		m->uid = 3 + i * 2;
 		m->size = 1000 + (i % 4);
 		p = array_append_space(pop3);
-		p->seq = i + 1;
-		p->uidl = t_strdup(migrate_uidl_format_expand(format,
+		p->idx = i;
+		p->msg = t_new(struct migrate_pop3_msg, 1);
+		p->msg->seq = i + 1;
+		p->msg->uidl = t_strdup(migrate_uidl_format_expand(format,
 			uidvalidity, m->uid));
-		p->size = m->size;
+		p->msg->size = m->size;
 	}
 }
 
@@ -103,7 +105,7 @@ static void test_migrate_uidl_format_detect(void)
 	   message somewhere, so it isn't trusted at all */
 	test_uidl_lists(&pop3, &imap, "%u", 1, 40);
 	p = array_idx_modifiable(&pop3, 17);
-	p->size++;
+	p->msg->size++;
 	test_assert(migrate_uidl_format_detect(&pop3, &imap, 1, &hits) == NULL);
 
 	/* fewer than half of the POP3 list given by it: not this server's
@@ -115,7 +117,7 @@ static void test_migrate_uidl_format_detect(void)
 	/* duplicate UIDLs on the old server: no formula */
 	test_uidl_lists(&pop3, &imap, "%u", 1, 40);
 	p = array_idx_modifiable(&pop3, 5);
-	p->uidl = p[-1].uidl;
+	p->msg->uidl = p[-1].msg->uidl;
 	test_assert(migrate_uidl_format_detect(&pop3, &imap, 1, &hits) == NULL);
 
 	/* UIDLs of their own (Courier, Exchange): nothing fits */
