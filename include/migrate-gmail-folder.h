@@ -5,6 +5,12 @@
    is, from its SPECIAL-USE flags, and how Gmail's message ids become GUIDs,
    POP3 UIDLs and label keywords on the destination. */
 
+struct mailbox_settings;
+
+/* Default of migrate_gmail_archive_folder: where mail in no label folder
+   goes */
+#define MIGRATE_GMAIL_DEFAULT_ARCHIVE "Archive"
+
 enum migrate_gmail_folder_kind {
 	/* INBOX or a user label: copied under its own name */
 	MIGRATE_GMAIL_FOLDER_LABEL = 0,
@@ -31,6 +37,13 @@ migrate_gmail_folder_classify(const char *special_use);
 /* The SPECIAL-USE flag the destination folder of a kind has, or NULL
    (labels keep their name; \All and views are not copied). */
 const char *migrate_gmail_folder_special_use(enum migrate_gmail_folder_kind kind);
+/* The destination folder of a \Sent, \Drafts, \Trash or \Junk folder:
+   the first of the destination namespace's mailbox settings (count of
+   them) with that SPECIAL-USE, else the flag's name ("Sent"). */
+const char *
+migrate_gmail_folder_dest_name(enum migrate_gmail_folder_kind kind,
+			       struct mailbox_settings *const *mailboxes,
+			       unsigned int count);
 
 /* Parse migrate_gmail_include: words among \Trash and \Junk (also "Trash",
    "Junk", "Spam", case-insensitive). Returns -1 with error_r for others. */

@@ -104,6 +104,10 @@ const char *
 migrate_outcome_server(const ARRAY_TYPE(migrate_outcome_record) *records,
 		       enum migrate_outcome_where where);
 
+/* What an exit code of the migrate commands (MIGRATE_EXIT_*) means, in a
+   few words: "login refused", "unreachable", ... */
+const char *migrate_exit_code_name(int exit_code);
+
 /* Judge a child that failed (exit code != 0, or error lines): from its
    records first, then from its exit code (doveadm's sysexits: 67 unknown
    user here, 64/78 settings, >= 128 a signal), and only to tell

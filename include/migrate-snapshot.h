@@ -53,6 +53,18 @@ int migrate_snapshot_parse(const char *data, pool_t pool,
 void migrate_snapshot_totals(const struct migrate_snapshot *snapshot,
 			     uint64_t *messages_r, uint64_t *vsize_r);
 
+/* What a mirroring pass has to copy, folder by folder: the messages and
+   bytes the old server's folder (source) has beyond this server's folder
+   of the same name (here), a folder missing here counting whole. An
+   estimate for the progress of a pass (mail deleted at the old server
+   and copied mail of the same count hide each other). */
+void migrate_snapshot_todo(const struct migrate_snapshot *source,
+			   const struct migrate_snapshot *here,
+			   uint64_t *messages_r, uint64_t *vsize_r);
+/* The 1-based place of the folder name in snapshot, 0 if not there. */
+unsigned int migrate_snapshot_position(const struct migrate_snapshot *snapshot,
+				       const char *name);
+
 /* Did anything change between what the last pass left (prev) and now
    (cur)? Returns TRUE with reason_r saying what (the first difference,
    one line naming the folder), FALSE if both are the same. */

@@ -1,6 +1,8 @@
 #ifndef MIGRATE_STATE_H
 #define MIGRATE_STATE_H
 
+#include "migrate-progress.h"
+
 /* The recorded state of one account's migration: a small text file per
    user in migrate_state_dir, replaced atomically, never holding a
    password. One "key<TAB>value" line per field (values tab-escaped), so
@@ -40,6 +42,11 @@ struct migrate_state {
 	/* the doveadm HTTP API URL of the backend that ran it (migrate run
 	   --backend), NULL if it ran here */
 	const char *backend;
+	/* the log file of the last run (its output and its doveadm
+	   children's), NULL if none */
+	const char *log_path;
+	/* while running: how far the pass is (progress.updated != 0) */
+	struct migrate_progress progress;
 };
 
 /* Parse a state file. Returns 0 on success, -1 if broken (error_r).

@@ -11,6 +11,7 @@
 #include "migrate-common.h"
 #include "migrate-csv.h"
 #include "migrate-state.h"
+#include "migrate-progress.h"
 #include "doveadm-migrate.h"
 
 #include <stdio.h>
@@ -52,6 +53,8 @@ struct migrate_batch_job {
 	const char *result;
 	/* why it didn't start (else the error is in its state) */
 	const char *error;
+	/* its size, for the batch's ETA */
+	struct migrate_progress_account eta;
 };
 
 struct migrate_batch {
@@ -77,7 +80,11 @@ struct migrate_batch {
 	unsigned int skipped;
 	uint64_t messages, bytes;
 	time_t started;
-	bool progress;
+	/* show the progress: on a terminal rewritten every second (tty),
+	   else logged every log_interval seconds */
+	bool progress, tty;
+	unsigned int log_interval;
+	time_t logged;
 };
 
 /* The account's own config: the migration config plus its login (and
@@ -265,50 +272,83 @@ migrate_batch_ended(void *context, struct doveadm_migrate_job *_job,
 	job->result = job->exit_code == 0 ? "finished" : "failed";
 	if (job->exit_code != 0)
 		batch->failed++;
+	job->eta.finished = TRUE;
+	job->eta.bytes_done = 0;
 	if (doveadm_migrate_state_read(job->job.user, pool_datastack_create(),
 				       &state, &error) > 0) {
 		batch->messages += state.messages_copied;
 		batch->bytes += state.bytes_copied;
+		job->eta.bytes_done = state.bytes_copied;
 	}
 }
 
-static const char *migrate_batch_size_str(uint64_t bytes)
+/* What the running accounts have copied so far, from the progress their
+   runs keep in their state. */
+static void migrate_batch_progress_read(struct migrate_batch *batch,
+					uint64_t *messages_r)
 {
-	if (bytes >= 1024ULL * 1024 * 1024)
-		return t_strdup_printf("%.1f GB", bytes / (1024.0 * 1024 * 1024));
-	if (bytes >= 1024 * 1024)
-		return t_strdup_printf("%.1f MB", bytes / (1024.0 * 1024));
-	return t_strdup_printf("%.1f kB", bytes / 1024.0);
+	struct migrate_batch_job *job;
+	struct migrate_state state;
+	const char *error;
+
+	*messages_r = 0;
+	array_foreach_modifiable(&batch->jobs, job) {
+		if (job->job.pid <= 0 || job->eta.finished)
+			continue;
+		if (doveadm_migrate_state_read(job->job.user,
+				pool_datastack_create(), &state, &error) <= 0 ||
+		    state.progress.updated < job->job.started)
+			continue;
+		job->eta.bytes_done = state.progress.bytes;
+		job->eta.bytes_todo = state.progress.bytes_todo;
+		*messages_r += state.progress.messages;
+	}
 }
 
-static void migrate_batch_progress(struct migrate_batch *batch)
+static void migrate_batch_progress(struct migrate_batch *batch, bool last)
 {
 	unsigned int count = array_count(&batch->jobs);
-	unsigned int ran = batch->done - batch->skipped;
-	unsigned int to_run = count - batch->skipped;
-	time_t elapsed = time(NULL) - batch->started;
-	const char *eta = "?";
-	unsigned long left;
+	time_t now = time(NULL), elapsed = now - batch->started;
+	ARRAY(struct migrate_progress_account) accounts;
+	const struct migrate_batch_job *job;
+	uint64_t running_messages, bytes = 0, left;
+	unsigned int eta_secs;
+	const char *line;
 
 	if (!batch->progress)
 		return;
-	if (ran > 0 && elapsed > 0) {
-		/* wall time per finished account so far, concurrency
-		   included */
-		left = (unsigned long)elapsed * (to_run - ran) / ran;
-		eta = t_strdup_printf("%lu:%02lu:%02lu", left / 3600,
-				      left / 60 % 60, left % 60);
+	/* the last one on a terminal: what the batch did */
+	if (!(last && batch->tty) &&
+	    (batch->tty ? now == batch->logged :
+	     (batch->log_interval == 0 ||
+	      now - batch->logged < (time_t)batch->log_interval)))
+		return;
+	batch->logged = now;
+
+	migrate_batch_progress_read(batch, &running_messages);
+	t_array_init(&accounts, count);
+	array_foreach(&batch->jobs, job) {
+		if (job->result != NULL && job->job.pid <= 0 &&
+		    !job->eta.finished)
+			continue;	/* skipped: not part of the work */
+		array_push_back(&accounts, &job->eta);
+		bytes += job->eta.bytes_done;
 	}
-	T_BEGIN {
-		fprintf(stderr, "\rmigrate batch: %u/%u accounts done, "
-			"%u running, %u failed, %"PRIu64" messages, %s, "
-			"%s/s, ETA %s   ", batch->done, count,
-			batch->running, batch->failed, batch->messages,
-			migrate_batch_size_str(batch->bytes),
-			migrate_batch_size_str(elapsed > 0 ?
-				batch->bytes / elapsed : batch->bytes), eta);
-	} T_END;
-	fflush(stderr);
+	eta_secs = migrate_progress_batch_eta(array_front(&accounts),
+		array_count(&accounts), elapsed, &left);
+	line = t_strdup_printf("migrate batch: %u/%u accounts done, %u running, "
+		"%u failed, %"PRIu64" messages, %s, %s/s%s", batch->done, count,
+		batch->running, batch->failed,
+		batch->messages + running_messages, migrate_size_str(bytes),
+		migrate_size_str(elapsed > 0 ? bytes / elapsed : bytes),
+		eta_secs == 0 ? "" : t_strdup_printf(", %s left",
+			migrate_duration_str(eta_secs)));
+	if (batch->tty) {
+		fprintf(stderr, "\r\033[K%s", line);
+		fflush(stderr);
+	} else {
+		i_info("%s", line);
+	}
 }
 
 /* Start what may start now. */
@@ -330,7 +370,7 @@ static void migrate_batch_fill(void *context, time_t now ATTR_UNUSED)
 		migrate_batch_start(batch, job, backend);
 		batch->next++;
 	}
-	migrate_batch_progress(batch);
+	migrate_batch_progress(batch, FALSE);
 }
 
 static bool migrate_batch_done(void *context)
@@ -352,7 +392,8 @@ static void migrate_batch_loop(struct migrate_batch *batch)
 		"migrate batch", &migrate_batch_vfuncs, batch);
 	doveadm_migrate_scheduler_run(batch->scheduler);
 	doveadm_migrate_scheduler_deinit(&batch->scheduler);
-	if (batch->progress)
+	migrate_batch_progress(batch, TRUE);
+	if (batch->progress && batch->tty)
 		fprintf(stderr, "\n");
 }
 
@@ -466,7 +507,9 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 		pool_unref(&batch.pool);
 		return;
 	}
-	batch.progress = isatty(STDERR_FILENO) != 0 && !batch.dry_run;
+	batch.progress = !batch.dry_run;
+	batch.tty = isatty(STDERR_FILENO) != 0;
+	batch.log_interval = doveadm_migrate_progress_interval();
 
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
 	doveadm_print_header_simple("user");
@@ -505,6 +548,8 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 	}
 	batch.skipped = batch.done;
 	batch.started = time(NULL);
+	/* the first progress line after a whole interval */
+	batch.logged = batch.started;
 	if (!batch.dry_run)
 		migrate_batch_loop(&batch);
 	migrate_batch_print(&batch);

@@ -3,12 +3,16 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
+#include "ioloop.h"
 #include "istream.h"
+#include "write-full.h"
+#include "fd-util.h"
 #include "mkdir-parents.h"
 #include "doveadm-util.h"
 #include "migrate-common.h"
 #include "migrate-file.h"
 #include "migrate-outcome.h"
+#include "migrate-progress.h"
 #include "doveadm-migrate.h"
 
 #include <stdio.h>
@@ -23,6 +27,8 @@
 
 /* error lines of a child kept for the report */
 #define MIGRATE_CHILD_MAX_ERRORS 8
+/* how often a child's progress record is read */
+#define MIGRATE_CHILD_PROGRESS_INTERVAL_MSECS 1000
 
 const char *doveadm_migrate_binary(const char *name)
 {
@@ -95,19 +101,6 @@ void doveadm_migrate_child_exec(const char *binary, const char *const *args,
 	i_fatal("execve(%s) failed: %m", binary);
 }
 
-/* Open the user's outcome file for a child (migrate-outcome.h): a new,
-   empty one. Returns the descriptor, or -1 (logged: the child then runs
-   without one, and is judged from its exit code and error lines). */
-static int doveadm_migrate_outcome_open(const char *path)
-{
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-	if (fd == -1)
-		i_error("migrate: open(%s) failed: %m", path);
-	return fd;
-}
-
 static void
 doveadm_migrate_outcome_read(const char *path,
 			     struct doveadm_migrate_child *child)
@@ -124,16 +117,113 @@ doveadm_migrate_outcome_read(const char *path,
 		i_error("migrate: %s: %s", path, error);
 }
 
-static int
-doveadm_migrate_child_run_full(const char *binary_name,
-			       const char *const *args, bool echo,
-			       const char *outcome_path,
-			       struct doveadm_migrate_child *child_r)
-{
-	const char *binary = doveadm_migrate_binary(binary_name);
-	ARRAY_TYPE(const_string) argv;
+/* A child being run: its output read as it comes, its progress record
+   read every second. */
+struct doveadm_migrate_child_io {
+	struct doveadm_migrate_child *child;
+	const struct doveadm_migrate_child_settings *set;
+	struct ioloop *ioloop;
 	struct istream *input;
-	const char *line, *arg;
+	int progress_fd;
+	bool tty;
+};
+
+static void
+doveadm_migrate_child_line(struct doveadm_migrate_child_io *cio,
+			   const char *line)
+{
+	struct doveadm_migrate_child *child = cio->child;
+
+	if (cio->set->echo) {
+		/* over a progress line migrate run may show there */
+		fprintf(stderr, "%s%s\n", cio->tty ? "\r\033[K" : "", line);
+	}
+	if (cio->set->log_fd != -1) {
+		/* the run's log has its children's output too */
+		const char *log_line = t_strconcat(line, "\n", NULL);
+
+		if (write_full(cio->set->log_fd, log_line,
+			       strlen(log_line)) < 0)
+			i_error("migrate: write(log) failed: %m");
+	}
+	if (strstr(line, "Error: ") != NULL ||
+	    strstr(line, "Panic: ") != NULL ||
+	    strstr(line, "Fatal: ") != NULL) {
+		char *err = i_strdup(line);
+
+		if (array_count(&child->errors) >= MIGRATE_CHILD_MAX_ERRORS) {
+			char **first = array_front_modifiable(&child->errors);
+			i_free(*first);
+			array_pop_front(&child->errors);
+		}
+		array_push_back(&child->errors, &err);
+	} else if (str_len(child->output) < 65536) {
+		str_append(child->output, line);
+		str_append_c(child->output, '\n');
+	}
+}
+
+static void doveadm_migrate_child_input(struct doveadm_migrate_child_io *cio)
+{
+	const char *line;
+
+	while ((line = i_stream_read_next_line(cio->input)) != NULL)
+		doveadm_migrate_child_line(cio, line);
+	if (cio->input->eof || cio->input->stream_errno != 0)
+		io_loop_stop(cio->ioloop);
+}
+
+static void doveadm_migrate_child_progress(struct doveadm_migrate_child_io *cio)
+{
+	char buf[MIGRATE_PROGRESS_RECORD_SIZE];
+	struct migrate_progress progress;
+	ssize_t ret;
+
+	i_zero(&progress);
+	ret = pread(cio->progress_fd, buf, sizeof(buf), 0);
+	if (ret < 0)
+		i_error("migrate: pread(progress) failed: %m");
+	T_BEGIN {
+		if (ret > 0 &&
+		    migrate_progress_record_parse(buf, ret,
+			pool_datastack_create(), &progress) < 0)
+			i_error("migrate: broken progress record");
+		cio->set->progress(cio->set->context, &progress);
+	} T_END;
+}
+
+/* Open migrate_state_dir/<user><suffix> for a child's records: a new,
+   empty one. Returns the descriptor, or -1 (logged: the child then runs
+   without it). */
+static int
+doveadm_migrate_child_record_open(const char *user, const char *suffix,
+				  int flags)
+{
+	const char *dir = doveadm_migrate_state_dir(), *path;
+	int fd;
+
+	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST) {
+		i_error("migrate: mkdir(%s) failed: %m", dir);
+		return -1;
+	}
+	path = doveadm_migrate_user_file_path(user, suffix);
+	fd = open(path, flags | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1)
+		i_error("migrate: open(%s) failed: %m", path);
+	return fd;
+}
+
+int doveadm_migrate_child_run_set(const char *const *args,
+				  const struct doveadm_migrate_child_settings *set,
+				  struct doveadm_migrate_child *child_r)
+{
+	const char *binary = doveadm_migrate_binary(args[0]);
+	struct doveadm_migrate_child_io cio;
+	struct ioloop *prev_ioloop = current_ioloop;
+	ARRAY_TYPE(const_string) argv;
+	struct timeout *to = NULL;
+	struct io *io;
+	const char *arg;
 	int fds[2], status, outcome_fd = -1;
 	pid_t pid;
 
@@ -142,22 +232,39 @@ doveadm_migrate_child_run_full(const char *binary_name,
 	child_r->output = str_new(default_pool, 256);
 	i_array_init(&child_r->errors, 4);
 	p_array_init(&child_r->records, child_r->pool, 4);
+	i_zero(&cio);
+	cio.child = child_r;
+	cio.set = set;
+	cio.progress_fd = -1;
+	cio.tty = set->echo && isatty(STDERR_FILENO) != 0;
 
-	if (outcome_path != NULL &&
-	    (outcome_fd = doveadm_migrate_outcome_open(outcome_path)) != -1) {
-		/* the recorder in the child writes to this descriptor
-		   (doveadm-migrate-outcome.c); a global option, so it goes
-		   before the command */
-		t_array_init(&argv, 16);
-		array_push_back(&argv, &args[0]);
-		array_push_back(&argv, (const char *[]){ "-o" });
+	/* the recorder in the child writes to these descriptors
+	   (doveadm-migrate-outcome.c); global options, so they go before
+	   the command */
+	t_array_init(&argv, 16);
+	array_push_back(&argv, &args[0]);
+	if (set->user != NULL) {
+		outcome_fd = doveadm_migrate_child_record_open(set->user,
+			".outcome", O_WRONLY | O_APPEND);
+	}
+	if (outcome_fd != -1) {
 		arg = t_strdup_printf("plugin/migrate_outcome_fd=%d",
 				      outcome_fd);
+		array_push_back(&argv, (const char *[]){ "-o" });
 		array_push_back(&argv, &arg);
-		array_append(&argv, args + 1, str_array_length(args + 1));
-		array_append_zero(&argv);
-		args = array_front(&argv);
 	}
+	if (set->user != NULL && set->progress != NULL) {
+		cio.progress_fd = doveadm_migrate_child_record_open(set->user,
+			".progress", O_RDWR);
+	}
+	if (cio.progress_fd != -1) {
+		arg = t_strdup_printf("plugin/migrate_progress_fd=%d",
+				      cio.progress_fd);
+		array_push_back(&argv, (const char *[]){ "-o" });
+		array_push_back(&argv, &arg);
+	}
+	array_append(&argv, args + 1, str_array_length(args + 1));
+	array_append_zero(&argv);
 
 	if (pipe(fds) < 0)
 		i_fatal("pipe() failed: %m");
@@ -165,36 +272,30 @@ doveadm_migrate_child_run_full(const char *binary_name,
 		i_fatal("fork() failed: %m");
 	if (pid == 0) {
 		i_close_fd(&fds[0]);
-		doveadm_migrate_child_exec(binary, args, fds[1]);
+		doveadm_migrate_child_exec(binary, array_front(&argv), fds[1]);
 	}
 	i_close_fd(&fds[1]);
 	if (outcome_fd != -1)
 		i_close_fd(&outcome_fd);
 
 	/* passwords are never in args: they come from the config file */
-	input = i_stream_create_fd_autoclose(&fds[0], SIZE_MAX);
-	while ((line = i_stream_read_next_line(input)) != NULL) {
-		if (echo)
-			fprintf(stderr, "%s\n", line);
-		if (strstr(line, "Error: ") != NULL ||
-		    strstr(line, "Panic: ") != NULL ||
-		    strstr(line, "Fatal: ") != NULL) {
-			char *err = i_strdup(line);
-
-			if (array_count(&child_r->errors) >=
-			    MIGRATE_CHILD_MAX_ERRORS) {
-				char **first = array_front_modifiable(
-					&child_r->errors);
-				i_free(*first);
-				array_pop_front(&child_r->errors);
-			}
-			array_push_back(&child_r->errors, &err);
-		} else if (str_len(child_r->output) < 65536) {
-			str_append(child_r->output, line);
-			str_append_c(child_r->output, '\n');
-		}
+	fd_set_nonblock(fds[0], TRUE);
+	cio.ioloop = io_loop_create();
+	cio.input = i_stream_create_fd_autoclose(&fds[0], SIZE_MAX);
+	io = io_add_istream(cio.input, doveadm_migrate_child_input, &cio);
+	if (cio.progress_fd != -1) {
+		to = timeout_add(MIGRATE_CHILD_PROGRESS_INTERVAL_MSECS,
+				 doveadm_migrate_child_progress, &cio);
 	}
-	i_stream_unref(&input);
+	doveadm_migrate_child_input(&cio);
+	if (!cio.input->eof && cio.input->stream_errno == 0)
+		io_loop_run(cio.ioloop);
+	io_remove(&io);
+	timeout_remove(&to);
+	i_stream_unref(&cio.input);
+	io_loop_set_current(prev_ioloop);
+	io_loop_set_current(cio.ioloop);
+	io_loop_destroy(&cio.ioloop);
 
 	if (waitpid(pid, &status, 0) < 0)
 		i_fatal("waitpid() failed: %m");
@@ -204,8 +305,16 @@ doveadm_migrate_child_run_full(const char *binary_name,
 		child_r->exit_code = 128 + WTERMSIG(status);
 	else
 		child_r->exit_code = MIGRATE_EXIT_SOFTWARE;
-	if (outcome_path != NULL)
-		doveadm_migrate_outcome_read(outcome_path, child_r);
+	if (cio.progress_fd != -1) {
+		/* the last count */
+		doveadm_migrate_child_progress(&cio);
+		i_close_fd(&cio.progress_fd);
+	}
+	if (set->user != NULL) {
+		doveadm_migrate_outcome_read(
+			doveadm_migrate_user_file_path(set->user, ".outcome"),
+			child_r);
+	}
 	return child_r->exit_code == 0 ? 0 : -1;
 }
 
@@ -213,23 +322,35 @@ int doveadm_migrate_child_run(const char *binary_name,
 			      const char *const *args, bool echo,
 			      struct doveadm_migrate_child *child_r)
 {
-	return doveadm_migrate_child_run_full(binary_name, args, echo, NULL,
-					      child_r);
+	struct doveadm_migrate_child_settings set = {
+		.echo = echo,
+		.log_fd = -1,
+	};
+	const char *const *argv = args;
+
+	if (strcmp(args[0], binary_name) != 0) {
+		ARRAY_TYPE(const_string) arr;
+
+		t_array_init(&arr, 16);
+		array_push_back(&arr, &binary_name);
+		array_append(&arr, args + 1, str_array_length(args + 1));
+		array_append_zero(&arr);
+		argv = array_front(&arr);
+	}
+	return doveadm_migrate_child_run_set(argv, &set, child_r);
 }
 
 int doveadm_migrate_child_run_user(const char *user, const char *const *args,
 				   bool echo,
 				   struct doveadm_migrate_child *child_r)
 {
-	const char *dir = doveadm_migrate_state_dir();
-	const char *path = NULL;
+	struct doveadm_migrate_child_settings set = {
+		.echo = echo,
+		.user = user,
+		.log_fd = -1,
+	};
 
-	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST)
-		i_error("migrate: mkdir(%s) failed: %m", dir);
-	else
-		path = doveadm_migrate_user_file_path(user, ".outcome");
-	return doveadm_migrate_child_run_full("doveadm", args, echo, path,
-					      child_r);
+	return doveadm_migrate_child_run_set(args, &set, child_r);
 }
 
 void doveadm_migrate_child_free(struct doveadm_migrate_child *child)

@@ -143,16 +143,6 @@ migrate_copy_new_marks_write(struct migrate_copy_new *cn, const char **error_r)
 	return migrate_file_replace(cn->path, str, error_r);
 }
 
-/* The namespaces dsync would copy: private ones with the default mail
-   location (not the hidden pop3c one), no aliases. */
-static bool migrate_copy_new_want_namespace(struct mail_namespace *ns)
-{
-	return ns->type == MAIL_NAMESPACE_TYPE_PRIVATE &&
-		ns->alias_for == NULL &&
-		strcmp(ns->unexpanded_set->location,
-		       SETTING_STRVAR_UNEXPANDED) == 0;
-}
-
 /* -x as dsync takes it: a \SpecialUse flag or a folder name pattern */
 static bool
 migrate_copy_new_excluded(struct copy_new_cmd_context *cmd,
@@ -702,7 +692,7 @@ migrate_copy_new_run(struct migrate_copy_new *cn, struct mail_user *src_user)
 	int ret = 0;
 
 	for (ns = src_user->namespaces; ns != NULL; ns = ns->next) {
-		if (!migrate_copy_new_want_namespace(ns))
+		if (!doveadm_migrate_namespace_is_copied(ns))
 			continue;
 		iter = mailbox_list_iter_init(ns->list, "*",
 			MAILBOX_LIST_ITER_RETURN_SPECIALUSE |
@@ -807,7 +797,7 @@ static int migrate_copy_new_mark(struct migrate_copy_new *cn)
 
 	array_clear(&cn->marks);
 	for (ns = cn->dest_user->namespaces; ns != NULL; ns = ns->next) {
-		if (!migrate_copy_new_want_namespace(ns))
+		if (!doveadm_migrate_namespace_is_copied(ns))
 			continue;
 		iter = mailbox_list_iter_init(ns->list, "*",
 					      MAILBOX_LIST_ITER_NO_AUTO_BOXES);

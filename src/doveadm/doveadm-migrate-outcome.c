@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "array.h"
 #include "fd-util.h"
+#include "ostream.h"
 #include "lib-event-private.h"
 #include "module-context.h"
 #include "mail-user.h"
@@ -16,6 +17,7 @@
 #include "doveadm-settings.h"
 #include "doveadm-util.h"
 #include "migrate-outcome.h"
+#include "migrate-progress.h"
 #include "doveadm-migrate.h"
 
 /* The recorder of a migrate run child's outcome (migrate-outcome.h). It
@@ -60,6 +62,15 @@ static bool migrate_outcome_fd_known = FALSE;
 #define MIGRATE_OUTCOME_MAX_RECORDS 200
 static unsigned int migrate_outcome_records = 0;
 
+/* the progress record's descriptor (migrate-progress.h), -1 if none;
+   known with the outcome's */
+static int migrate_progress_fd = -1;
+static struct {
+	uint64_t messages, bytes;
+	char *folder;
+	time_t written;
+} migrate_progress;
+
 static int doveadm_migrate_outcome_fd(void)
 {
 	if (migrate_outcome_fd_known)
@@ -69,11 +80,49 @@ static int doveadm_migrate_outcome_fd(void)
 	migrate_outcome_fd_known = TRUE;
 	migrate_outcome_fd = migrate_outcome_fd_parse(
 		doveadm_plugin_getenv("migrate_outcome_fd"));
-	if (migrate_outcome_fd != -1) {
-		/* not for the processes this one starts */
+	migrate_progress_fd = migrate_outcome_fd_parse(
+		doveadm_plugin_getenv("migrate_progress_fd"));
+	/* not for the processes this one starts */
+	if (migrate_outcome_fd != -1)
 		fd_close_on_exec(migrate_outcome_fd, TRUE);
-	}
+	if (migrate_progress_fd != -1)
+		fd_close_on_exec(migrate_progress_fd, TRUE);
 	return migrate_outcome_fd;
+}
+
+static void migrate_outcome_progress_write(void)
+{
+	char buf[MIGRATE_PROGRESS_RECORD_SIZE];
+
+	T_BEGIN {
+		migrate_progress_record(buf, migrate_progress.messages,
+					migrate_progress.bytes,
+					migrate_progress.folder);
+	} T_END;
+	/* overwritten in place: migrate run reads it every second */
+	if (pwrite(migrate_progress_fd, buf, sizeof(buf), 0) < 0)
+		i_error("migrate: pwrite(progress) failed: %m");
+	migrate_progress.written = time(NULL);
+}
+
+/* A message was saved (or copied) here: count it, and let migrate run
+   know at most once a second, or when the folder changes. */
+static void migrate_outcome_progress_add(struct mailbox *box, uoff_t size)
+{
+	bool new_folder;
+
+	if (migrate_progress_fd == -1)
+		return;
+	migrate_progress.messages++;
+	migrate_progress.bytes += size;
+	new_folder = migrate_progress.folder == NULL ||
+		strcmp(migrate_progress.folder, box->vname) != 0;
+	if (new_folder) {
+		i_free(migrate_progress.folder);
+		migrate_progress.folder = i_strdup(box->vname);
+	}
+	if (new_folder || migrate_progress.written != time(NULL))
+		migrate_outcome_progress_write();
 }
 
 static void
@@ -339,11 +388,18 @@ static int migrate_outcome_save_finish(struct mail_save_context *ctx)
 {
 	struct mailbox *box = ctx->transaction->box;
 	struct migrate_outcome_box *obox = MIGRATE_OUTCOME_BOX_CONTEXT(box);
+	/* what was written of the message */
+	uoff_t size = ctx->data.output == NULL ? 0 : ctx->data.output->offset;
+	/* a copy made by saving (dsync copies the old server's mail into
+	   this one): counted by migrate_outcome_copy() */
+	bool copying = ctx->copying_via_save;
 
 	if (obox->module_ctx.super.save_finish(ctx) < 0) {
 		migrate_outcome_box_failed(box, FALSE);
 		return -1;
 	}
+	if (!copying)
+		migrate_outcome_progress_add(box, size);
 	return 0;
 }
 
@@ -353,10 +409,15 @@ migrate_outcome_copy(struct mail_save_context *ctx, struct mail *mail)
 	struct mailbox *box = ctx->transaction->box;
 	struct migrate_outcome_box *obox = MIGRATE_OUTCOME_BOX_CONTEXT(box);
 
+	uoff_t size;
+
 	if (obox->module_ctx.super.copy(ctx, mail) < 0) {
 		migrate_outcome_box_failed(box, FALSE);
 		return -1;
 	}
+	if (mail_get_physical_size(mail, &size) < 0)
+		size = 0;
+	migrate_outcome_progress_add(box, size);
 	return 0;
 }
 
@@ -371,6 +432,8 @@ migrate_outcome_transaction_commit(struct mailbox_transaction_context *t,
 		migrate_outcome_box_failed(box, FALSE);
 		return -1;
 	}
+	if (migrate_progress_fd != -1 && migrate_progress.messages > 0)
+		migrate_outcome_progress_write();
 	return 0;
 }
 
@@ -417,5 +480,6 @@ void doveadm_migrate_outcome_init(struct module *module)
 void doveadm_migrate_outcome_deinit(void)
 {
 	event_unregister_callback(migrate_outcome_event_callback);
+	i_free(migrate_progress.folder);
 	/* the storage hooks: as the guard's (doveadm-migrate-guard.c) */
 }

@@ -15,6 +15,7 @@ static struct doveadm_cmd_ver2 *const doveadm_migrate_commands[] = {
 	&doveadm_cmd_migrate_run,
 	&doveadm_cmd_migrate_status,
 	&doveadm_cmd_migrate_switch,
+	&doveadm_cmd_migrate_verify,
 	&doveadm_cmd_migrate_verify_uidl,
 	&doveadm_cmd_migrate_worker,
 };

@@ -5,6 +5,8 @@
 #include "str.h"
 #include "strescape.h"
 #include "ioloop.h"
+#include "write-full.h"
+#include "time-util.h"
 #include "master-service.h"
 #include "doveadm-print.h"
 #include "doveadm-util.h"
@@ -16,6 +18,8 @@
 #include "doveadm-migrate.h"
 
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 /* doveadm migrate run: one account, old server -> this Dovecot, through
    Dovecot's own dsync run as a child process with the same config. The
@@ -74,6 +78,17 @@ struct migrate_run {
 	/* the last pass was killed before it recorded what it left */
 	bool prev_interrupted;
 	uint64_t messages_before, bytes_before;
+
+	/* the run's events (category migrate, field user) */
+	struct event *event;
+	/* the log of the run, with its children's output (-1: stderr is
+	   it already, under batch and worker) */
+	int log_fd;
+	/* the old server's folders before a mirroring pass, for the
+	   progress (what the pass has to copy) */
+	struct migrate_snapshot source_before;
+	bool have_source_before;
+	struct doveadm_migrate_tracker *tracker;
 };
 
 static const char *const *
@@ -293,6 +308,45 @@ static void migrate_run_print(const struct migrate_state *state)
 	doveadm_print(state->last_error == NULL ? "" : state->last_error);
 }
 
+/* A line of the run itself in its log (the children's output is there
+   already). */
+static void migrate_run_log(struct migrate_run *run, const char *line)
+{
+	const char *text;
+
+	if (run->log_fd == -1)
+		return;
+	text = t_strdup_printf("%s migrate run: user %s: %s\n",
+			       t_strflocaltime("%Y-%m-%d %H:%M:%S", time(NULL)),
+			       run->user, line);
+	if (write_full(run->log_fd, text, strlen(text)) < 0) {
+		i_error("migrate run: user %s: write(%s) failed: %m",
+			run->user, run->state.log_path);
+	}
+}
+
+/* The run's log: migrate_state_dir/<user>.log, appended to. Under batch
+   and worker stderr is that file already. */
+static void migrate_run_log_open(struct migrate_run *run)
+{
+	const char *path = doveadm_migrate_user_file_path(run->user, ".log");
+	struct stat st_err, st_log;
+
+	run->state.log_path = path;
+	if (fstat(STDERR_FILENO, &st_err) == 0 && stat(path, &st_log) == 0 &&
+	    st_err.st_dev == st_log.st_dev && st_err.st_ino == st_log.st_ino)
+		return;
+	run->log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	if (run->log_fd == -1) {
+		i_error("migrate run: user %s: open(%s) failed: %m",
+			run->user, path);
+		run->state.log_path = NULL;
+		return;
+	}
+	migrate_run_log(run, t_strdup_printf("started (pid %ld)",
+					     (long)getpid()));
+}
+
 static int migrate_run_finish(struct migrate_run *run, int exit_code,
 			      const char *error)
 {
@@ -312,6 +366,24 @@ static int migrate_run_finish(struct migrate_run *run, int exit_code,
 	migrate_run_print(&run->state);
 	if (error != NULL)
 		i_error("migrate run: user %s: %s", run->user, error);
+	migrate_run_log(run, exit_code == 0 ?
+		t_strdup_printf("finished: %"PRIu64" messages, %s copied",
+				run->state.messages_copied,
+				migrate_size_str(run->state.bytes_copied)) :
+		t_strdup_printf("failed (exit %d): %s", exit_code,
+				error == NULL ? "" : error));
+	e_debug(event_create_passthrough(run->event)->
+		set_name("migrate_run_finished")->
+		add_str("phase", migrate_phase_name(run->state.phase))->
+		add_int("exit_code", exit_code)->
+		add_int("messages", run->state.messages_copied)->
+		add_int("bytes", run->state.bytes_copied)->
+		add_int("messages_total", run->state.messages_total)->
+		add_int("bytes_total", run->state.bytes_total)->
+		add_int("duration", run->state.finished - run->state.started)->
+		add_str("error", error == NULL ? "" : error)->event(),
+		"migrate run: user %s: %s", run->user,
+		exit_code == 0 ? "finished" : "failed");
 	return exit_code;
 }
 
@@ -522,12 +594,20 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 	unsigned int attempt;
 	int ret, code = 0;
 
+	struct doveadm_migrate_child_settings set = {
+		.echo = run->echo,
+		.user = run->user,
+		.progress = doveadm_migrate_tracker_update,
+		.context = run->tracker,
+		.log_fd = run->log_fd,
+	};
+
 	t_array_init(&cmd, 8);
 	migrate_run_copy_args(run, &cmd);
 	for (attempt = 1;; attempt++) {
-		ret = doveadm_migrate_child_run_user(run->user,
-			migrate_run_args(run, array_front(&cmd)), run->echo,
-			&child);
+		ret = doveadm_migrate_child_run_set(
+			migrate_run_args(run, array_front(&cmd)), &set, &child);
+		doveadm_migrate_tracker_child_done(run->tracker);
 		if (migrate_run_child_succeeded(run, ret, &child) ||
 		    attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS ||
 		    !migrate_run_dsync_again(run, &child))
@@ -613,11 +693,17 @@ static int migrate_run_begin(struct migrate_run *run)
 	run->state.pid = getpid();
 	run->state.runs = prev.runs + 1;
 	run->state.backend = run->backend;
+	if (run->backend == NULL)
+		migrate_run_log_open(run);
 	if (doveadm_migrate_state_write(&run->state, &error) < 0) {
 		i_error("migrate run: user %s: can't record the state: %s",
 			run->user, error);
 		return MIGRATE_EXIT_SOFTWARE;
 	}
+	e_debug(event_create_passthrough(run->event)->
+		set_name("migrate_run_started")->
+		add_str("phase", migrate_phase_name(run->state.phase))->event(),
+		"migrate run: user %s: started", run->user);
 	return 0;
 }
 
@@ -727,7 +813,23 @@ static int migrate_run_local(struct migrate_run *run)
 	migrate_snapshot_totals(&run->before, &run->messages_before,
 				&run->bytes_before);
 
+	/* what a mirroring pass has to copy, for its progress; a pass
+	   that copies what is new, and Gmail's, don't know in advance */
+	if (!migrate_run_copies_new(run) && !run->gmail) {
+		run->have_source_before = migrate_run_mailboxes_read(run, TRUE,
+			&run->source_before, &error) == 0;
+		if (!run->have_source_before) {
+			e_debug(run->event, "migrate run: user %s: the old "
+				"server's folder sizes can't be read, the "
+				"progress has no total: %s", run->user, error);
+		}
+	}
+	run->tracker = doveadm_migrate_tracker_init(&run->state,
+		run->have_source_before ? &run->source_before : NULL,
+		&run->before, run->event,
+		run->echo && isatty(STDERR_FILENO) != 0);
 	code = migrate_run_dsync(run, &error);
+	doveadm_migrate_tracker_deinit(&run->tracker);
 	if (code == 0 && !migrate_run_copies_new(run) && !run->gmail)
 		migrate_run_mark(run);
 
@@ -956,6 +1058,7 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 	int code;
 
 	i_zero(&run);
+	run.log_fd = -1;
 	if (!doveadm_cmd_param_str(cctx, "user", &run.user) ||
 	    run.user[0] == '\0') {
 		i_error("migrate run: -u <user> is required");
@@ -1009,6 +1112,9 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 	doveadm_print_header("error", "error",
 			     DOVEADM_PRINT_HEADER_FLAG_EXPAND);
 
+	run.event = event_create(NULL);
+	event_add_category(run.event, &event_category_migrate);
+	event_add_str(run.event, "user", run.user);
 	code = migrate_run_begin(&run);
 	if (code == 0 && run.backend != NULL)
 		code = migrate_run_remote(&run);
@@ -1018,6 +1124,9 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 		i_unlink_if_exists(run.source_conf);
 	if (run.lock.path != NULL)
 		doveadm_migrate_unlock(&run.lock);
+	if (run.log_fd != -1)
+		i_close_fd(&run.log_fd);
+	event_unref(&run.event);
 	doveadm_exit_code = code;
 }
 

@@ -3,8 +3,10 @@
 #include "lib.h"
 #include "settings-parser.h"
 #include "mail-user.h"
+#include "mail-namespace.h"
 #include "mail-storage-settings.h"
 #include "mail-storage-service.h"
+#include "imapc-storage.h"
 #include "doveadm-mail.h"
 #include "migrate-common.h"
 #include "doveadm-migrate.h"
@@ -45,4 +47,138 @@ int doveadm_migrate_source_user_create(struct doveadm_mail_cmd_context *ctx,
 	}
 	(*src_user_r)->admin = TRUE;
 	return 0;
+}
+
+/* imapc keeps no record of why a connection failed, and logs it with
+   i_error(): the last error logged while logging in is quoted in the one
+   line that says the server is unreachable (the exit code comes from the
+   login reply's state, never from this text) */
+static failure_callback_t *doveadm_migrate_source_prev_error_handler;
+static char *doveadm_migrate_source_login_error = NULL;
+
+static void
+doveadm_migrate_source_login_error_handler(const struct failure_context *ctx,
+					   const char *format, va_list args)
+{
+	va_list args2;
+
+	VA_COPY(args2, args);
+	i_free(doveadm_migrate_source_login_error);
+	doveadm_migrate_source_login_error = i_strdup_vprintf(format, args2);
+	va_end(args2);
+	doveadm_migrate_source_prev_error_handler(ctx, format, args);
+}
+
+bool doveadm_migrate_namespace_is_copied(struct mail_namespace *ns)
+{
+	return ns->type == MAIL_NAMESPACE_TYPE_PRIVATE &&
+		ns->alias_for == NULL &&
+		strcmp(ns->unexpanded_set->location,
+		       SETTING_STRVAR_UNEXPANDED) == 0;
+}
+
+static struct imapc_storage *
+doveadm_migrate_source_imapc(struct mail_user *src_user)
+{
+	struct mail_namespace *ns;
+	struct mail_storage *storage;
+
+	ns = mail_namespace_find_inbox(src_user->namespaces);
+	storage = ns == NULL ? NULL : mail_namespace_get_default_storage(ns);
+	if (storage == NULL || strcmp(storage->name, IMAPC_STORAGE_NAME) != 0)
+		return NULL;
+	return IMAPC_STORAGE(storage);
+}
+
+const char *doveadm_migrate_source_server(struct mail_user *src_user)
+{
+	struct imapc_storage *storage = doveadm_migrate_source_imapc(src_user);
+
+	if (storage == NULL)
+		return "IMAP server (none)";
+	return t_strdup_printf("IMAP server %s:%u", storage->set->imapc_host,
+			       storage->set->imapc_port);
+}
+
+int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
+				      struct mail_user *user,
+				      const char *cmd_name,
+				      struct mail_user **src_user_r,
+				      bool *gmail_r)
+{
+	struct setting_parser_context *set_parser;
+	struct imapc_storage *storage;
+	struct imapc_storage_client *client;
+	enum imapc_capability capabilities;
+	failure_callback_t *fatal_handler, *info_handler, *debug_handler;
+	enum setting_type type;
+	const char *const *features, *value;
+	int ret;
+
+	/* imapc logs in while the user is set up, and a failed login fails
+	   that with nothing but a text: log in below instead, where the
+	   reply's state says what happened */
+	set_parser = mail_storage_service_user_get_settings_parser(
+		ctx->cur_service_user);
+	features = settings_parse_get_value(set_parser, "imapc_features",
+					    &type);
+	value = features == NULL || *features == NULL ? "delay-login" :
+		t_strconcat(*features, " delay-login", NULL);
+	if (settings_parse_keyvalue(set_parser, "imapc_features", value) < 0)
+		i_unreached();
+	if (doveadm_migrate_source_user_create(ctx, user, cmd_name,
+					       src_user_r) < 0)
+		return -1;
+
+	storage = doveadm_migrate_source_imapc(*src_user_r);
+	if (storage == NULL) {
+		i_error("%s: user %s: the old server isn't IMAP: the inbox "
+			"namespace has a location of its own, not imapc:",
+			cmd_name, user->username);
+		ctx->exit_code = MIGRATE_EXIT_CONFIG;
+		mail_user_deinit(src_user_r);
+		return -1;
+	}
+	client = storage->client;
+	i_get_failure_handlers(&fatal_handler,
+			       &doveadm_migrate_source_prev_error_handler,
+			       &info_handler, &debug_handler);
+	i_set_error_handler(doveadm_migrate_source_login_error_handler);
+	ret = imapc_client_get_capabilities(client->client, &capabilities);
+	i_set_error_handler(doveadm_migrate_source_prev_error_handler);
+	if (ret == 0) {
+		i_free(doveadm_migrate_source_login_error);
+		*gmail_r = (capabilities & IMAPC_CAPABILITY_X_GM_EXT_1) != 0;
+		return 0;
+	}
+
+	switch (client->auth_failed_state) {
+	case IMAPC_COMMAND_STATE_NO:
+	case IMAPC_COMMAND_STATE_BAD:
+	case IMAPC_COMMAND_STATE_AUTH_FAILED:
+		i_error("%s: user %s: %s: login refused (wrong password or "
+			"unknown user): %s", cmd_name, user->username,
+			doveadm_migrate_source_server(*src_user_r),
+			client->auth_failed_reason);
+		ctx->exit_code = MIGRATE_EXIT_AUTH;
+		break;
+	case IMAPC_COMMAND_STATE_DISCONNECTED:
+		i_error("%s: user %s: %s: unreachable: %s", cmd_name,
+			user->username,
+			doveadm_migrate_source_server(*src_user_r),
+			doveadm_migrate_source_login_error != NULL ?
+			doveadm_migrate_source_login_error :
+			client->auth_failed_reason);
+		ctx->exit_code = MIGRATE_EXIT_UNREACHABLE;
+		break;
+	case IMAPC_COMMAND_STATE_OK:
+		i_error("%s: user %s: %s: the login didn't finish", cmd_name,
+			user->username,
+			doveadm_migrate_source_server(*src_user_r));
+		ctx->exit_code = MIGRATE_EXIT_TEMPFAIL;
+		break;
+	}
+	i_free(doveadm_migrate_source_login_error);
+	mail_user_deinit(src_user_r);
+	return -1;
 }

@@ -5,15 +5,18 @@
 #include "doveadm-cmd.h"
 #include "migrate-csv.h"
 #include "migrate-outcome.h"
+#include "migrate-progress.h"
 
 struct module;
 struct mail_user;
+struct mail_namespace;
 struct mailbox;
 struct doveadm_mail_cmd_context;
 struct migrate_state;
 struct file_lock;
 struct migrate_account;
 
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_verify;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_verify_uidl;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_run;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch;
@@ -31,6 +34,20 @@ int doveadm_migrate_source_user_create(struct doveadm_mail_cmd_context *ctx,
 				       struct mail_user *user,
 				       const char *cmd_name,
 				       struct mail_user **src_user_r);
+/* The same, logged in to the old server at once: a failed login is logged
+   with the server and why, and ctx->exit_code is MIGRATE_EXIT_AUTH if the
+   server refused it, MIGRATE_EXIT_UNREACHABLE if no connection answered.
+   gmail_r: the server offers X-GM-EXT-1. Returns 0 or -1. */
+int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
+				      struct mail_user *user,
+				      const char *cmd_name,
+				      struct mail_user **src_user_r,
+				      bool *gmail_r);
+/* "IMAP server host:port" of the source user (data stack) */
+const char *doveadm_migrate_source_server(struct mail_user *src_user);
+/* The namespaces dsync would copy: private ones with the default mail
+   location (not the hidden pop3c one), no aliases. */
+bool doveadm_migrate_namespace_is_copied(struct mail_namespace *ns);
 
 /* A doveadm/doveconf child process: the migration runs the same doveadm
    binary with the same config, so nothing secret goes through argv. */
@@ -78,6 +95,27 @@ void doveadm_migrate_child_free(struct doveadm_migrate_child *child);
 /* The child's most telling error message (data stack). */
 const char *
 doveadm_migrate_child_last_error(const struct doveadm_migrate_child *child);
+/* How to run a child (doveadm_migrate_child_run_set()) */
+struct doveadm_migrate_child_settings {
+	/* copy its output to stderr as it comes */
+	bool echo;
+	/* the account it works for: the plugins in it record its outcome
+	   (migrate_state_dir/<user>.outcome, migrate-outcome.h) */
+	const char *user;
+	/* with user: called every second with what it has copied
+	   (migrate_state_dir/<user>.progress, migrate-progress.h), and once
+	   more when it has exited */
+	void (*progress)(void *context, const struct migrate_progress *progress);
+	void *context;
+	/* append its output here too, -1 if not */
+	int log_fd;
+};
+/* Run args (args[0] is "doveadm" or "doveconf", found beside the running
+   doveadm). Returns 0 if it exited 0, -1 if not; free the result with
+   doveadm_migrate_child_free(). */
+int doveadm_migrate_child_run_set(const char *const *args,
+				  const struct doveadm_migrate_child_settings *set,
+				  struct doveadm_migrate_child *child_r);
 /* Run doveadm with args for user's migration, with the outcome recorder
    on (plugin/migrate_outcome_fd, <migrate_state_dir>/<user>.outcome):
    child_r->records has what it recorded. */
@@ -283,6 +321,26 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 const char *
 doveadm_migrate_remote_field(const struct doveadm_migrate_remote_result *result,
 			     const char *key);
+
+/* The progress of a pass of migrate run: see doveadm-migrate-progress.c.
+   init() sets state->progress (what the pass has to copy: source's
+   folders beyond here's, unknown if source is NULL); update() is the
+   progress callback of the pass' children (doveadm_migrate_child_settings);
+   child_done() after each child. */
+extern struct event_category event_category_migrate;
+struct migrate_snapshot;
+struct doveadm_migrate_tracker *
+doveadm_migrate_tracker_init(struct migrate_state *state,
+			     const struct migrate_snapshot *source,
+			     const struct migrate_snapshot *here,
+			     struct event *event, bool tty);
+void doveadm_migrate_tracker_deinit(struct doveadm_migrate_tracker **tracker);
+void doveadm_migrate_tracker_update(void *context,
+				    const struct migrate_progress *child);
+void doveadm_migrate_tracker_child_done(struct doveadm_migrate_tracker *tracker);
+/* migrate_progress_interval: how often progress is logged when stderr
+   isn't a terminal (0: never) */
+unsigned int doveadm_migrate_progress_interval(void);
 
 /* The guard of this server's mailboxes in migrate run's dsync child
    (plugin/migrate_guard = mirror|switched): see doveadm-migrate-guard.c */

@@ -4,8 +4,6 @@
 #include "mail-storage.h"
 #include "migrate-gmail.h"
 
-#define MIGRATE_GMAIL_DEFAULT_ARCHIVE "Archive"
-
 /* exported for the doveadm plugin, found by MIGRATE_GMAIL_SYNC_SYMBOL */
 migrate_gmail_sync_func_t migrate_gmail_sync;
 

@@ -26,22 +26,13 @@ static const char *
 migrate_gmail_dest_special_use_name(struct migrate_gmail_sync *sync,
 				    enum migrate_gmail_folder_kind kind)
 {
-	const char *special_use = migrate_gmail_folder_special_use(kind);
-	struct mailbox_settings *const *boxp;
+	struct mailbox_settings *const *mailboxes = NULL;
+	unsigned int count = 0;
 
-	i_assert(special_use != NULL);
 	/* the folder the destination's config gives this SPECIAL-USE */
-	if (array_is_created(&sync->dest_ns->set->mailboxes)) {
-		array_foreach(&sync->dest_ns->set->mailboxes, boxp) {
-			const char *const *uses =
-				t_strsplit_spaces((*boxp)->special_use, " ");
-
-			if (str_array_icase_find(uses, special_use))
-				return (*boxp)->name;
-		}
-	}
-	/* none configured: the usual name */
-	return special_use + 1;
+	if (array_is_created(&sync->dest_ns->set->mailboxes))
+		mailboxes = array_get(&sync->dest_ns->set->mailboxes, &count);
+	return migrate_gmail_folder_dest_name(kind, mailboxes, count);
 }
 
 static struct migrate_gmail_folder *

@@ -4,6 +4,7 @@
 #include "str.h"
 #include "strnum.h"
 #include "imap-utf7.h"
+#include "mail-storage-settings.h"
 #include "migrate-gmail-folder.h"
 
 static const struct {
@@ -54,6 +55,26 @@ const char *migrate_gmail_folder_special_use(enum migrate_gmail_folder_kind kind
 		break;
 	}
 	return NULL;
+}
+
+const char *
+migrate_gmail_folder_dest_name(enum migrate_gmail_folder_kind kind,
+			       struct mailbox_settings *const *mailboxes,
+			       unsigned int count)
+{
+	const char *special_use = migrate_gmail_folder_special_use(kind);
+	unsigned int i;
+
+	i_assert(special_use != NULL);
+	for (i = 0; i < count; i++) {
+		const char *const *uses =
+			t_strsplit_spaces(mailboxes[i]->special_use, " ");
+
+		if (str_array_icase_find(uses, special_use))
+			return mailboxes[i]->name;
+	}
+	/* none configured: the usual name */
+	return special_use + 1;
 }
 
 int migrate_gmail_parse_include(const char *value, bool *trash_r,

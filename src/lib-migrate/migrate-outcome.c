@@ -172,6 +172,33 @@ migrate_outcome_server(const ARRAY_TYPE(migrate_outcome_record) *records,
 	return NULL;
 }
 
+const char *migrate_exit_code_name(int exit_code)
+{
+	switch (exit_code) {
+	case MIGRATE_EXIT_OK:
+		return "ok";
+	case MIGRATE_EXIT_MISMATCH:
+		return "UIDLs unmatched";
+	case MIGRATE_EXIT_CONFIG:
+		return "settings";
+	case MIGRATE_EXIT_NOUSER:
+		return "unknown user here";
+	case MIGRATE_EXIT_UNREACHABLE:
+		return "unreachable";
+	case MIGRATE_EXIT_SOFTWARE:
+		return "internal error";
+	case MIGRATE_EXIT_LOCKED:
+		return "already running";
+	case MIGRATE_EXIT_TEMPFAIL:
+		return "temporary failure";
+	case MIGRATE_EXIT_PROTOCOL:
+		return "protocol error";
+	case MIGRATE_EXIT_AUTH:
+		return "login refused";
+	}
+	return "other";
+}
+
 /* --- judging a child --- */
 
 /* What went wrong between imapc/pop3c and the old server. Dovecot says

@@ -11,6 +11,8 @@ static const struct migrate_setting_def migrate_setting_defs[] = {
 	{ "migrate_source_password", NULL },
 	{ "migrate_guard", NULL },
 	{ "migrate_outcome_fd", NULL },
+	{ "migrate_progress_fd", NULL },
+	{ "migrate_progress_interval", NULL },
 
 	{ "migrate_pop3_mailbox", "migrate_pop3" },
 	{ "migrate_pop3_mailboxes", "migrate_pop3" },

@@ -256,6 +256,42 @@ migrate_snapshot_box_change(const struct migrate_snapshot_box *prev,
 	return NULL;
 }
 
+void migrate_snapshot_todo(const struct migrate_snapshot *source,
+			   const struct migrate_snapshot *here,
+			   uint64_t *messages_r, uint64_t *vsize_r)
+{
+	const struct migrate_snapshot_box *sbox, *hbox;
+
+	*messages_r = 0;
+	*vsize_r = 0;
+	array_foreach(&source->boxes, sbox) {
+		hbox = migrate_snapshot_find(here, sbox->name);
+		if (hbox == NULL) {
+			*messages_r += sbox->messages;
+			*vsize_r += sbox->vsize;
+			continue;
+		}
+		if (sbox->messages > hbox->messages)
+			*messages_r += sbox->messages - hbox->messages;
+		if (sbox->vsize > hbox->vsize)
+			*vsize_r += sbox->vsize - hbox->vsize;
+	}
+}
+
+unsigned int migrate_snapshot_position(const struct migrate_snapshot *snapshot,
+				       const char *name)
+{
+	const struct migrate_snapshot_box *box;
+	unsigned int n = 0;
+
+	array_foreach(&snapshot->boxes, box) {
+		n++;
+		if (strcmp(box->name, name) == 0)
+			return n;
+	}
+	return 0;
+}
+
 bool migrate_snapshot_changed(const struct migrate_snapshot *prev,
 			      const struct migrate_snapshot *cur,
 			      const char **reason_r)

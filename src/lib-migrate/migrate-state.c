@@ -103,6 +103,62 @@ void migrate_state_kv_append(string_t *dest, const char *key,
 }
 
 static int
+migrate_state_parse_progress(struct migrate_state *state, pool_t pool,
+			     const char *key, const char *value)
+{
+	struct migrate_progress *progress = &state->progress;
+	unsigned int num32;
+	uint64_t num;
+
+	if (strcmp(key, "folder") == 0) {
+		progress->folder = p_strdup_empty(pool, value);
+		return 0;
+	}
+	if (str_to_uint64(value, &num) < 0)
+		return -1;
+	num32 = num > UINT_MAX ? UINT_MAX : (unsigned int)num;
+	if (strcmp(key, "updated") == 0)
+		progress->updated = (time_t)num;
+	else if (strcmp(key, "messages") == 0)
+		progress->messages = num;
+	else if (strcmp(key, "bytes") == 0)
+		progress->bytes = num;
+	else if (strcmp(key, "messages_todo") == 0)
+		progress->messages_todo = num;
+	else if (strcmp(key, "bytes_todo") == 0)
+		progress->bytes_todo = num;
+	else if (strcmp(key, "folder_n") == 0)
+		progress->folder_n = num32;
+	else if (strcmp(key, "folders") == 0)
+		progress->folders = num32;
+	else if (strcmp(key, "rate") == 0)
+		progress->rate = num;
+	else if (strcmp(key, "eta") == 0)
+		progress->eta_secs = num32;
+	/* else: a newer version's */
+	return 0;
+}
+
+static void
+migrate_state_append_progress(string_t *dest,
+			      const struct migrate_progress *progress)
+{
+	str_printfa(dest, "progress_updated\t%lld\n"
+		    "progress_messages\t%"PRIu64"\nprogress_bytes\t%"PRIu64"\n"
+		    "progress_messages_todo\t%"PRIu64"\n"
+		    "progress_bytes_todo\t%"PRIu64"\n"
+		    "progress_folder_n\t%u\nprogress_folders\t%u\n"
+		    "progress_rate\t%"PRIu64"\nprogress_eta\t%u\n",
+		    (long long)progress->updated,
+		    progress->messages, progress->bytes,
+		    progress->messages_todo, progress->bytes_todo,
+		    progress->folder_n, progress->folders,
+		    progress->rate, progress->eta_secs);
+	migrate_state_kv_append(dest, "progress_folder",
+		progress->folder == NULL ? "" : progress->folder);
+}
+
+static int
 migrate_state_parse_field(void *context, const char *key, const char *value)
 {
 	struct migrate_state_parse_context *ctx = context;
@@ -124,8 +180,12 @@ migrate_state_parse_field(void *context, const char *key, const char *value)
 		state->last_error = p_strdup_empty(pool, value);
 	else if (strcmp(key, "backend") == 0)
 		state->backend = p_strdup_empty(pool, value);
+	else if (strcmp(key, "log") == 0)
+		state->log_path = p_strdup_empty(pool, value);
 	else if (strcmp(key, "exit_code") == 0)
 		return str_to_int(value, &state->exit_code);
+	else if (str_begins(key, "progress_"))
+		return migrate_state_parse_progress(state, pool, key + 9, value);
 	else {
 		static const char *const num_keys[] = {
 			"started", "finished", "switched", "pid", "runs",
@@ -207,6 +267,12 @@ void migrate_state_append(string_t *dest, const struct migrate_state *state)
 		state->last_error == NULL ? "" : state->last_error);
 	if (state->backend != NULL)
 		migrate_state_kv_append(dest, "backend", state->backend);
+	if (state->log_path != NULL)
+		migrate_state_kv_append(dest, "log", state->log_path);
+	/* only a running pass has one */
+	if (state->status == MIGRATE_STATE_RUNNING &&
+	    state->progress.updated != 0)
+		migrate_state_append_progress(dest, &state->progress);
 }
 
 const char *migrate_state_file_name(const char *user, const char *suffix)

@@ -75,7 +75,7 @@ missing=
 for s in $known; do
 	case $s in
 	# set by migrate run on its children's command lines
-	migrate_guard | migrate_outcome_fd) continue ;;
+	migrate_guard | migrate_outcome_fd | migrate_progress_fd) continue ;;
 	esac
 	grep -q "\`$s\`" "$top/docs/settings.md" || missing="$missing $s"
 done

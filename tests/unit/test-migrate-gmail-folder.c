@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "test-common.h"
+#include "mail-storage-settings.h"
 #include "migrate-gmail-folder.h"
 
 static void test_migrate_gmail_folder_classify(void)
@@ -23,6 +24,33 @@ static void test_migrate_gmail_folder_classify(void)
 	test_assert(migrate_gmail_folder_classify("\\Trash \\All") == MIGRATE_GMAIL_FOLDER_ALL);
 	test_assert_strcmp(migrate_gmail_folder_special_use(MIGRATE_GMAIL_FOLDER_SENT), "\\Sent");
 	test_assert(migrate_gmail_folder_special_use(MIGRATE_GMAIL_FOLDER_VIEW) == NULL);
+	test_end();
+}
+
+static void test_migrate_gmail_folder_dest_name(void)
+{
+	struct mailbox_settings trash = {
+		.name = "Deleted Items", .special_use = "\\Trash"
+	};
+	struct mailbox_settings sent = {
+		.name = "Sent Messages", .special_use = "\\Archive \\sent"
+	};
+	struct mailbox_settings plain = { .name = "Work", .special_use = "" };
+	struct mailbox_settings *const mailboxes[] = { &plain, &trash, &sent };
+
+	test_begin("gmail folder: destination of a SPECIAL-USE folder");
+	test_assert_strcmp(migrate_gmail_folder_dest_name(
+		MIGRATE_GMAIL_FOLDER_SENT, mailboxes, N_ELEMENTS(mailboxes)),
+		"Sent Messages");
+	test_assert_strcmp(migrate_gmail_folder_dest_name(
+		MIGRATE_GMAIL_FOLDER_TRASH, mailboxes, N_ELEMENTS(mailboxes)),
+		"Deleted Items");
+	/* none configured: the flag's name */
+	test_assert_strcmp(migrate_gmail_folder_dest_name(
+		MIGRATE_GMAIL_FOLDER_DRAFTS, mailboxes, N_ELEMENTS(mailboxes)),
+		"Drafts");
+	test_assert_strcmp(migrate_gmail_folder_dest_name(
+		MIGRATE_GMAIL_FOLDER_JUNK, NULL, 0), "Junk");
 	test_end();
 }
 
@@ -78,6 +106,7 @@ int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_migrate_gmail_folder_classify,
+		test_migrate_gmail_folder_dest_name,
 		test_migrate_gmail_parse_include,
 		test_migrate_gmail_msgid,
 		test_migrate_gmail_label_keyword,

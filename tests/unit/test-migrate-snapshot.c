@@ -195,6 +195,35 @@ static void test_migrate_snapshot_lost_box(void)
 	test_end();
 }
 
+static void test_migrate_snapshot_todo(void)
+{
+	struct migrate_snapshot source, here;
+	uint64_t messages, vsize;
+
+	test_begin("snapshot: what a pass has to copy");
+	test_snapshot(STATUS_HEADER STATUS_INBOX STATUS_WORK, &source);
+	/* nothing here yet: everything */
+	test_snapshot(STATUS_HEADER, &here);
+	migrate_snapshot_todo(&source, &here, &messages, &vsize);
+	test_assert(messages == 25 && vsize == 430400 + 21313);
+	/* INBOX half here, Work complete, a folder only here */
+	test_snapshot(STATUS_HEADER
+		"INBOX\t10\t11\t1796576195\t2\t200000\tc92f64f79f0d1ed01e6d5b314f04886c\n"
+		STATUS_WORK
+		"Mine\t7\t8\t1796577000\t1\t900\t11111111111111111111111111111111\n",
+		&here);
+	migrate_snapshot_todo(&source, &here, &messages, &vsize);
+	test_assert(messages == 10 && vsize == 230400);
+	/* more here than there (the user's own mail): nothing */
+	migrate_snapshot_todo(&here, &here, &messages, &vsize);
+	test_assert(messages == 0 && vsize == 0);
+
+	test_assert(migrate_snapshot_position(&source, "INBOX") == 1);
+	test_assert(migrate_snapshot_position(&source, "Work") == 2);
+	test_assert(migrate_snapshot_position(&source, "Mine") == 0);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -202,6 +231,7 @@ int main(void)
 		test_migrate_snapshot_file,
 		test_migrate_snapshot_changed,
 		test_migrate_snapshot_lost_box,
+		test_migrate_snapshot_todo,
 		NULL
 	};
 	return test_run(test_functions);

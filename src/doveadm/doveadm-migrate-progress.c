@@ -1,0 +1,192 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+#include "lib.h"
+#include "array.h"
+#include "settings-parser.h"
+#include "doveadm-util.h"
+#include "migrate-progress.h"
+#include "migrate-snapshot.h"
+#include "migrate-state.h"
+#include "doveadm-migrate.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#include <time.h>
+
+/* The progress of a pass of migrate run, while its doveadm children copy
+   (migrate-progress.h): kept in the account's state every few seconds
+   for migrate status, sent as a named event (migrate_run_progress) for
+   Dovecot's statistics, and shown: on a terminal as a line that is
+   rewritten every second, else as a log line every
+   migrate_progress_interval (default a minute). */
+
+/* how often the state file is rewritten with the progress */
+#define MIGRATE_TRACKER_STATE_INTERVAL_SECS 2
+#define MIGRATE_TRACKER_DEFAULT_LOG_INTERVAL_SECS 60
+
+struct doveadm_migrate_tracker {
+	struct migrate_state *state;
+	const struct migrate_snapshot *source;
+	struct event *event;
+	time_t started, written, logged;
+	unsigned int log_interval_secs;
+	bool tty, shown;
+
+	/* what the children before the running one copied */
+	uint64_t done_messages, done_bytes;
+	/* the running child's last count */
+	uint64_t child_messages, child_bytes;
+	char *folder;
+};
+
+struct event_category event_category_migrate = {
+	.name = "migrate",
+};
+
+unsigned int doveadm_migrate_progress_interval(void)
+{
+	const char *value = doveadm_plugin_getenv("migrate_progress_interval");
+	const char *error;
+	unsigned int secs;
+
+	if (value == NULL || *value == '\0')
+		return MIGRATE_TRACKER_DEFAULT_LOG_INTERVAL_SECS;
+	if (settings_get_time(value, &secs, &error) < 0) {
+		i_warning("migrate: invalid migrate_progress_interval '%s': "
+			  "%s (using %u s)", value, error,
+			  MIGRATE_TRACKER_DEFAULT_LOG_INTERVAL_SECS);
+		return MIGRATE_TRACKER_DEFAULT_LOG_INTERVAL_SECS;
+	}
+	return secs;
+}
+
+struct doveadm_migrate_tracker *
+doveadm_migrate_tracker_init(struct migrate_state *state,
+			     const struct migrate_snapshot *source,
+			     const struct migrate_snapshot *here,
+			     struct event *event, bool tty)
+{
+	struct doveadm_migrate_tracker *tracker;
+	struct migrate_progress *progress = &state->progress;
+
+	tracker = i_new(struct doveadm_migrate_tracker, 1);
+	tracker->state = state;
+	tracker->source = source;
+	tracker->event = event;
+	tracker->tty = tty;
+	tracker->started = time(NULL);
+	tracker->logged = tracker->started;
+	tracker->log_interval_secs = doveadm_migrate_progress_interval();
+
+	i_zero(progress);
+	if (source != NULL) {
+		migrate_snapshot_todo(source, here, &progress->messages_todo,
+				      &progress->bytes_todo);
+		progress->folders = array_count(&source->boxes);
+	}
+	progress->updated = tracker->started;
+	return tracker;
+}
+
+static void doveadm_migrate_tracker_clear(struct doveadm_migrate_tracker *tracker)
+{
+	if (tracker->shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		tracker->shown = FALSE;
+	}
+}
+
+void doveadm_migrate_tracker_deinit(struct doveadm_migrate_tracker **_tracker)
+{
+	struct doveadm_migrate_tracker *tracker = *_tracker;
+
+	*_tracker = NULL;
+	doveadm_migrate_tracker_clear(tracker);
+	/* the state keeps no pointer to the folder name */
+	tracker->state->progress.folder = NULL;
+	i_free(tracker->folder);
+	i_free(tracker);
+}
+
+static void
+doveadm_migrate_tracker_event(struct doveadm_migrate_tracker *tracker)
+{
+	const struct migrate_progress *progress = &tracker->state->progress;
+	struct event_passthrough *e;
+
+	e = event_create_passthrough(tracker->event)->
+		set_name("migrate_run_progress")->
+		add_int("messages", progress->messages)->
+		add_int("bytes", progress->bytes)->
+		add_int("messages_todo", progress->messages_todo)->
+		add_int("bytes_todo", progress->bytes_todo)->
+		add_int("rate", progress->rate)->
+		add_str("folder", progress->folder == NULL ? "" :
+			progress->folder);
+	e_debug(e->event(), "migrate run: user %s: %s",
+		tracker->state->user, migrate_progress_str(progress));
+}
+
+void doveadm_migrate_tracker_update(void *context,
+				    const struct migrate_progress *child)
+{
+	struct doveadm_migrate_tracker *tracker = context;
+	struct migrate_progress *progress = &tracker->state->progress;
+	const char *error, *line;
+	time_t now = time(NULL);
+	bool new_folder = FALSE;
+
+	tracker->child_messages = child->messages;
+	tracker->child_bytes = child->bytes;
+	progress->messages = tracker->done_messages + child->messages;
+	progress->bytes = tracker->done_bytes + child->bytes;
+	if (child->folder != NULL &&
+	    (tracker->folder == NULL ||
+	     strcmp(tracker->folder, child->folder) != 0)) {
+		i_free(tracker->folder);
+		tracker->folder = i_strdup(child->folder);
+		new_folder = TRUE;
+	}
+	progress->folder = tracker->folder;
+	if (tracker->source != NULL && tracker->folder != NULL) {
+		progress->folder_n = migrate_snapshot_position(tracker->source,
+							       tracker->folder);
+	}
+	migrate_progress_estimate(progress, now - tracker->started);
+	progress->updated = now;
+
+	if (new_folder ||
+	    now - tracker->written >= MIGRATE_TRACKER_STATE_INTERVAL_SECS) {
+		tracker->written = now;
+		if (doveadm_migrate_state_write(tracker->state, &error) < 0) {
+			i_error("migrate run: user %s: can't record the "
+				"progress: %s", tracker->state->user, error);
+		}
+		doveadm_migrate_tracker_event(tracker);
+	}
+
+	line = t_strdup_printf("migrate run: user %s: %s",
+			       tracker->state->user,
+			       migrate_progress_str(progress));
+	if (tracker->tty) {
+		fprintf(stderr, "\r\033[K%s", line);
+		fflush(stderr);
+		tracker->shown = TRUE;
+	} else if (tracker->log_interval_secs > 0 &&
+		   now - tracker->logged >=
+		   (time_t)tracker->log_interval_secs) {
+		tracker->logged = now;
+		i_info("%s", line);
+	}
+}
+
+void doveadm_migrate_tracker_child_done(struct doveadm_migrate_tracker *tracker)
+{
+	/* the next child counts from 0 again */
+	tracker->done_messages += tracker->child_messages;
+	tracker->done_bytes += tracker->child_bytes;
+	tracker->child_messages = 0;
+	tracker->child_bytes = 0;
+	doveadm_migrate_tracker_clear(tracker);
+}
