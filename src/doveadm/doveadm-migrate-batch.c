@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
+#include "ostream.h"
 #include "strescape.h"
 #include "istream.h"
 #include "master-service.h"
@@ -11,6 +12,8 @@
 #include "migrate-common.h"
 #include "migrate-csv.h"
 #include "migrate-state.h"
+#include "migrate-outcome.h"
+#include "migrate-file.h"
 #include "migrate-progress.h"
 #include "doveadm-migrate.h"
 
@@ -55,6 +58,9 @@ struct migrate_batch_job {
 	const char *error;
 	/* its size, for the batch's ETA */
 	struct migrate_progress_account eta;
+	/* --check: what it found at the old server, how long it took */
+	uint64_t check_messages, check_bytes;
+	time_t ended;
 };
 
 struct migrate_batch {
@@ -65,6 +71,8 @@ struct migrate_batch {
 	/* run finished accounts again: --catch-up as they are (mirror
 	   passes before the switch), --final switching them */
 	bool final, catch_up, only_failed, dry_run, skip_bad_lines;
+	/* --check: migrate check each account, copy nothing */
+	bool check;
 	const char *folder_prefix;
 	/* --backend: the accounts run there, limits.concurrency at a time
 	   on each */
@@ -110,6 +118,10 @@ migrate_batch_run_args(struct migrate_batch *batch,
 	const char *value;
 
 	t_array_init(&args, 12);
+	if (batch->check) {
+		array_append_zero(&args);
+		return array_front(&args);
+	}
 	if (batch->final)
 		array_push_back(&args, (const char *[]){ "--final" });
 	if (batch->folder_prefix != NULL) {
@@ -253,6 +265,33 @@ migrate_batch_start(struct migrate_batch *batch, struct migrate_batch_job *job,
 		backend->running++;
 }
 
+/* --check: what the account's migrate check said, from its log: the
+   error, or the size of what a migration would copy. */
+static void
+migrate_batch_check_read(struct migrate_batch *batch,
+			 struct migrate_batch_job *job)
+{
+	const char *path, *const *lines, *p;
+	string_t *data;
+	const char *error;
+	unsigned int i;
+
+	path = doveadm_migrate_user_file_path(job->job.user, ".check.log");
+	if (migrate_file_read(path, &data, &error) <= 0)
+		return;
+	lines = t_strsplit(str_c(data), "\n");
+	for (i = 0; lines[i] != NULL; i++) {
+		if ((p = strstr(lines[i], "Error: ")) != NULL) {
+			job->error = p_strdup(batch->pool, p + 7);
+		} else if ((p = strstr(lines[i], " folders to copy, ")) != NULL &&
+			   sscanf(p, " folders to copy, %"SCNu64" messages, "
+				  "%"SCNu64" bytes", &job->check_messages,
+				  &job->check_bytes) != 2) {
+			job->check_messages = job->check_bytes = 0;
+		}
+	}
+}
+
 static void
 migrate_batch_ended(void *context, struct doveadm_migrate_job *_job,
 		    int exit_code)
@@ -269,11 +308,17 @@ migrate_batch_ended(void *context, struct doveadm_migrate_job *_job,
 	batch->done++;
 	i_unlink_if_exists(job->conf_path);
 	job->exit_code = exit_code;
-	job->result = job->exit_code == 0 ? "finished" : "failed";
+	job->result = job->exit_code != 0 ? "failed" :
+		batch->check ? "ok" : "finished";
 	if (job->exit_code != 0)
 		batch->failed++;
 	job->eta.finished = TRUE;
 	job->eta.bytes_done = 0;
+	job->ended = time(NULL);
+	if (batch->check) {
+		migrate_batch_check_read(batch, job);
+		return;
+	}
 	if (doveadm_migrate_state_read(job->job.user, pool_datastack_create(),
 				       &state, &error) > 0) {
 		batch->messages += state.messages_copied;
@@ -407,6 +452,10 @@ migrate_batch_skip_reason(struct migrate_batch *batch,
 	const char *error;
 	int ret;
 
+	if (batch->check) {
+		/* every account is checked, whatever its state */
+		return NULL;
+	}
 	ret = doveadm_migrate_state_read(user, pool_datastack_create(),
 					 &state, &error);
 	if (ret < 0) {
@@ -433,6 +482,52 @@ migrate_batch_skip_reason(struct migrate_batch *batch,
 	return NULL;
 }
 
+/* Below the table: the failed accounts by cause (their exit code), so a
+   night's work that fails for one reason reads as one line. */
+static void migrate_batch_print_causes(struct migrate_batch *batch)
+{
+	unsigned int counts[256], code;
+	const struct migrate_batch_job *job;
+	string_t *str;
+
+	if (batch->failed == 0)
+		return;
+	memset(counts, 0, sizeof(counts));
+	array_foreach(&batch->jobs, job) {
+		if (job->result != NULL && strcmp(job->result, "failed") == 0)
+			counts[job->exit_code & 0xff]++;
+	}
+	str = t_str_new(128);
+	for (code = 0; code < N_ELEMENTS(counts); code++) {
+		if (counts[code] == 0)
+			continue;
+		str_printfa(str, "%s%u %s (%u)", str_len(str) == 0 ?
+			    "failed: " : ", ", counts[code],
+			    migrate_exit_code_name(code), code);
+	}
+	if (str_len(str) == 0)
+		return;
+	str_append_c(str, '\n');
+	doveadm_print_flush();
+	o_stream_nsend(doveadm_print_ostream, str_data(str), str_len(str));
+}
+
+/* --check: the accounts' one exit code if they failed alike, else 75 */
+static int migrate_batch_exit_code(struct migrate_batch *batch)
+{
+	const struct migrate_batch_job *job;
+	int code = 0;
+
+	array_foreach(&batch->jobs, job) {
+		if (job->result == NULL || strcmp(job->result, "failed") != 0)
+			continue;
+		if (code != 0 && code != job->exit_code)
+			return MIGRATE_EXIT_TEMPFAIL;
+		code = job->exit_code;
+	}
+	return code == 0 ? MIGRATE_EXIT_TEMPFAIL : code;
+}
+
 static void migrate_batch_print(struct migrate_batch *batch)
 {
 	const struct migrate_batch_job *job;
@@ -441,6 +536,18 @@ static void migrate_batch_print(struct migrate_batch *batch)
 	bool have_state;
 
 	array_foreach(&batch->jobs, job) {
+		if (batch->check) {
+			doveadm_print(job->job.user);
+			doveadm_print(job->account->host == NULL ? "" :
+				      job->account->host);
+			doveadm_print(job->result);
+			doveadm_print_num(job->check_messages);
+			doveadm_print_num(job->check_bytes);
+			doveadm_print_num(job->ended >= job->job.started ?
+					  job->ended - job->job.started : 0);
+			doveadm_print(job->error == NULL ? "" : job->error);
+			continue;
+		}
 		have_state = !batch->dry_run &&
 			doveadm_migrate_state_read(job->job.user,
 				pool_datastack_create(), &state, &error) > 0;
@@ -490,6 +597,7 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 	(void)doveadm_cmd_param_bool(cctx, "only-failed", &batch.only_failed);
 	(void)doveadm_cmd_param_bool(cctx, "catch-up", &batch.catch_up);
 	(void)doveadm_cmd_param_bool(cctx, "dry-run", &batch.dry_run);
+	(void)doveadm_cmd_param_bool(cctx, "check", &batch.check);
 	(void)doveadm_cmd_param_bool(cctx, "skip-bad-lines",
 				     &batch.skip_bad_lines);
 	(void)doveadm_cmd_param_str(cctx, "folder-prefix",
@@ -507,7 +615,18 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 		pool_unref(&batch.pool);
 		return;
 	}
-	batch.progress = !batch.dry_run;
+	if (batch.check && (batch.final || batch.catch_up ||
+			    batch.only_failed || batch.folder_prefix != NULL ||
+			    array_count(&batch.backends) > 0)) {
+		i_error("migrate batch: --check copies nothing: it doesn't "
+			"go with --final, --catch-up, --only-failed, "
+			"--folder-prefix or --backend");
+		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
+		pool_unref(&batch.pool);
+		return;
+	}
+	/* (migrate check's own log lines say what it found) */
+	batch.progress = !batch.dry_run && !batch.check;
 	batch.tty = isatty(STDERR_FILENO) != 0;
 	batch.log_interval = doveadm_migrate_progress_interval();
 
@@ -536,6 +655,8 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 		job = array_append_space(&batch.jobs);
 		job->account = account;
 		job->job.user = doveadm_migrate_account_user(account);
+		if (batch.check)
+			job->job.cmd = "check";
 		skip = migrate_batch_skip_reason(&batch, job);
 		if (skip != NULL)
 			job->result = p_strdup(batch.pool, skip);
@@ -553,7 +674,12 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 	if (!batch.dry_run)
 		migrate_batch_loop(&batch);
 	migrate_batch_print(&batch);
-	if (batch.failed > 0) {
+	migrate_batch_print_causes(&batch);
+	if (batch.failed > 0 && batch.check) {
+		i_error("migrate batch: %u of %u accounts failed the check",
+			batch.failed, array_count(&batch.jobs));
+		doveadm_exit_code = migrate_batch_exit_code(&batch);
+	} else if (batch.failed > 0) {
 		i_error("migrate batch: %u of %u accounts failed (run the "
 			"batch again to resume them; see migrate status)",
 			batch.failed, array_count(&batch.jobs));
@@ -567,7 +693,7 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch = {
 	.cmd = cmd_migrate_batch,
 	.usage = "-F <accounts.csv> [-n <concurrency>] [--max-load <per core>] "
 		 "[--timeout <secs>] [--catch-up | --final] [--only-failed] "
-		 "[--dry-run] "
+		 "[--dry-run] [--check] "
 		 "[--skip-bad-lines] [--folder-prefix <folder>] "
 		 "[--backend <url> ...]",
 DOVEADM_CMD_PARAMS_START
@@ -577,6 +703,7 @@ DOVEADM_CMD_PARAM('\0', "final", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "catch-up", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "only-failed", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "dry-run", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('\0', "check", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "skip-bad-lines", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('\0', "folder-prefix", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "backend", CMD_PARAM_ARRAY, 0)

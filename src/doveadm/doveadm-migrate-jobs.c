@@ -129,14 +129,17 @@ void doveadm_migrate_job_start(struct doveadm_migrate_job *job,
 	array_push_back(&args, (const char *[]){ "-c" });
 	array_push_back(&args, &conf);
 	array_push_back(&args, (const char *[]){ "migrate" });
-	array_push_back(&args, (const char *[]){ "run" });
+	array_push_back(&args, job->cmd == NULL ?
+			(const char *[]){ "run" } : &job->cmd);
 	array_push_back(&args, (const char *[]){ "-u" });
 	array_push_back(&args, &job->user);
 	for (; run_args != NULL && *run_args != NULL; run_args++)
 		array_push_back(&args, run_args);
 	array_append_zero(&args);
 	log_path = t_strdup_printf("%s/%s", doveadm_migrate_state_dir(),
-		migrate_state_file_name(job->user, ".log"));
+		migrate_state_file_name(job->user, job->cmd == NULL ? ".log" :
+					t_strconcat(".", job->cmd, ".log",
+						    NULL)));
 
 	job->started = time(NULL);
 	job->timed_out = FALSE;

@@ -10,6 +10,7 @@ const char *doveadm_migrate_plugin_version = DOVECOT_ABI_VERSION;
 static struct doveadm_cmd_ver2 *const doveadm_migrate_commands[] = {
 	&doveadm_cmd_migrate_archive,
 	&doveadm_cmd_migrate_batch,
+	&doveadm_cmd_migrate_check,
 	&doveadm_cmd_migrate_copy_new,
 	&doveadm_cmd_migrate_gmail,
 	&doveadm_cmd_migrate_run,

@@ -163,29 +163,18 @@ static int verify_list_imap(struct verify_account *va)
 static int verify_list_gmail(struct verify_account *va)
 {
 	struct mail_user *user = va->dest_user;
+	struct doveadm_migrate_folder_plan plan;
 	struct mailbox_list_iterate_context *iter;
 	const struct mailbox_info *info;
-	struct mail_namespace *src_ns, *dest_ns;
-	struct mailbox_settings *const *mailboxes = NULL;
-	enum migrate_gmail_folder_kind kind;
-	const char *value, *archive, *error;
-	unsigned int mailbox_count = 0;
-	bool include_trash, include_junk;
+	struct mail_namespace *src_ns;
+	const char *error, *dest_vname;
 
-	value = mail_user_plugin_getenv(user, "migrate_gmail_include");
-	if (migrate_gmail_parse_include(value, &include_trash, &include_junk,
-					&error) < 0) {
-		i_error(VERIFY_CMD_NAME": user %s: migrate_gmail_include: %s",
-			user->username, error);
+	if (doveadm_migrate_folder_plan_init(user, TRUE, NULL, &plan,
+					     &error) < 0) {
+		i_error(VERIFY_CMD_NAME": user %s: %s", user->username, error);
 		va->cmd->ctx.exit_code = MIGRATE_EXIT_CONFIG;
 		return -1;
 	}
-	value = mail_user_plugin_getenv(user, "migrate_gmail_archive_folder");
-	archive = value == NULL || *value == '\0' ?
-		MIGRATE_GMAIL_DEFAULT_ARCHIVE : value;
-	dest_ns = mail_namespace_find_inbox(user->namespaces);
-	if (array_is_created(&dest_ns->set->mailboxes))
-		mailboxes = array_get(&dest_ns->set->mailboxes, &mailbox_count);
 
 	src_ns = mail_namespace_find_inbox(va->src_user->namespaces);
 	iter = mailbox_list_iter_init(src_ns->list, "*",
@@ -194,28 +183,17 @@ static int verify_list_gmail(struct verify_account *va)
 		if ((info->flags & (MAILBOX_NOSELECT |
 				    MAILBOX_NONEXISTENT)) != 0)
 			continue;
-		kind = migrate_gmail_folder_classify(info->special_use);
-		switch (kind) {
-		case MIGRATE_GMAIL_FOLDER_ALL:
+		switch (doveadm_migrate_folder_action(&plan, info->vname,
+				info->special_use, &dest_vname)) {
+		case DOVEADM_MIGRATE_FOLDER_GMAIL_ALL:
 			va->all_vname = p_strdup(va->pool, info->vname);
 			break;
-		case MIGRATE_GMAIL_FOLDER_VIEW:
+		case DOVEADM_MIGRATE_FOLDER_COPY:
+			verify_folder_add_source(va, dest_vname, info->vname);
 			break;
-		case MIGRATE_GMAIL_FOLDER_TRASH:
-		case MIGRATE_GMAIL_FOLDER_JUNK:
-			if (!(kind == MIGRATE_GMAIL_FOLDER_TRASH ?
-			      include_trash : include_junk))
-				break;
-			/* fall through */
-		case MIGRATE_GMAIL_FOLDER_SENT:
-		case MIGRATE_GMAIL_FOLDER_DRAFTS:
-			verify_folder_add_source(va,
-				migrate_gmail_folder_dest_name(kind, mailboxes,
-							       mailbox_count),
-				info->vname);
-			break;
-		case MIGRATE_GMAIL_FOLDER_LABEL:
-			verify_folder_add_source(va, info->vname, info->vname);
+		case DOVEADM_MIGRATE_FOLDER_GMAIL_VIEW:
+		case DOVEADM_MIGRATE_FOLDER_GMAIL_SKIPPED:
+		case DOVEADM_MIGRATE_FOLDER_EXCLUDED:
 			break;
 		}
 	}
@@ -230,7 +208,7 @@ static int verify_list_gmail(struct verify_account *va)
 					  MAIL_ERROR_NOTPOSSIBLE);
 		return -1;
 	}
-	verify_folder_get(va, archive)->archive = TRUE;
+	verify_folder_get(va, plan.archive)->archive = TRUE;
 	return 0;
 }
 

@@ -16,6 +16,7 @@ struct migrate_state;
 struct file_lock;
 struct migrate_account;
 
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_check;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_verify;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_verify_uidl;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_run;
@@ -43,6 +44,45 @@ int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
 				      const char *cmd_name,
 				      struct mail_user **src_user_r,
 				      bool *gmail_r);
+/* What a migration does with a folder of the old server
+   (doveadm-migrate-folders.c): dsync's -x, and migrate gmail's rules */
+enum doveadm_migrate_folder_action {
+	/* copied (into dest_vname) */
+	DOVEADM_MIGRATE_FOLDER_COPY,
+	/* Gmail's \All: read, its mail in no label goes to the archive */
+	DOVEADM_MIGRATE_FOLDER_GMAIL_ALL,
+	/* Gmail's \Flagged, \Important: views, not copied */
+	DOVEADM_MIGRATE_FOLDER_GMAIL_VIEW,
+	/* Gmail's \Trash, \Junk not in migrate_gmail_include */
+	DOVEADM_MIGRATE_FOLDER_GMAIL_SKIPPED,
+	/* -x */
+	DOVEADM_MIGRATE_FOLDER_EXCLUDED,
+};
+struct mailbox_settings;
+struct doveadm_migrate_folder_plan {
+	bool gmail;
+	const char *const *excludes;
+	bool include_trash, include_junk;
+	const char *archive;
+	/* the destination's mailbox { special_use } settings */
+	struct mailbox_settings *const *mailboxes;
+	unsigned int mailbox_count;
+};
+/* The plan for user's account (gmail: the old server is Gmail). Returns
+   0, or -1 with error_r for a bad setting. */
+int doveadm_migrate_folder_plan_init(struct mail_user *user, bool gmail,
+				     const char *const *excludes,
+				     struct doveadm_migrate_folder_plan *plan_r,
+				     const char **error_r);
+enum doveadm_migrate_folder_action
+doveadm_migrate_folder_action(const struct doveadm_migrate_folder_plan *plan,
+			      const char *vname, const char *special_use,
+			      const char **dest_vname_r);
+/* "copied", "copied into Sent Items", "skipped: a Gmail view ..." */
+const char *
+doveadm_migrate_folder_action_str(enum doveadm_migrate_folder_action action,
+				  const char *vname, const char *dest_vname);
+
 /* "IMAP server host:port" of the source user (data stack) */
 const char *doveadm_migrate_source_server(struct mail_user *src_user);
 /* The namespaces dsync would copy: private ones with the default mail
@@ -210,6 +250,9 @@ struct doveadm_migrate_limits {
 /* One child "doveadm migrate run -u user" in its own process group. */
 struct doveadm_migrate_job {
 	const char *user;
+	/* the migrate command it runs: NULL for "run" (log <user>.log),
+	   else e.g. "check" (log <user>.check.log) */
+	const char *cmd;
 	pid_t pid;
 	time_t started, kill_sent;
 	bool timed_out;
