@@ -476,6 +476,7 @@ void migrate_outcome_classify(const ARRAY_TYPE(migrate_outcome_record) *records,
 	if (migrate_outcome_classify_here(records, error_lines, exit_code,
 					  result_r))
 		return;
+	result_r->where = MIGRATE_OUTCOME_UNKNOWN;
 
 	/* settings Dovecot couldn't set the user up with */
 	if (migrate_outcome_rules_match(migrate_outcome_config_rules,

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The plugins under valgrind: a doveadm migration with migrate_pop3 (first
 # run, then a final pass that uses the cache and raises sdbox's UIDL
-# header), then verify-uidl, each run under memcheck with leak checking.
+# header), then verify-uidl, each run under memcheck with leak checking;
+# then the migrate commands an admin runs around it, their doveadm
+# children followed too: migrate run (its children's outcome and
+# progress records, the run's log), check, verify and status.
 # Any invalid read/write, use of uninitialised memory or leak fails.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -47,4 +50,14 @@ grep -q "cached 60" "$LAB/vg-final-pass.out" ||
 vg verify-uidl doveadm -c "$MIG_CONF" migrate verify-uidl -u "$user" -s || exit 0
 grep -q "identical 64/64" "$LAB/vg-verify-uidl.out" ||
 	{ fail "$LAB_TEST_NAME" "verify-uidl didn't report 64/64"; cat "$LAB/vg-verify-uidl.out"; exit 0; }
+user2=vg2@example.com
+lab_migration_conf migrate_pop3
+lab_user_add "$user2" secret2
+lab_corpus "$user2" 30 63
+vg check doveadm -c "$MIG_CONF" migrate check -u "$user2" || exit 0
+vg run doveadm -c "$MIG_CONF" migrate run -u "$user2" || exit 0
+vg verify doveadm -c "$MIG_CONF" migrate verify -u "$user2" -s || exit 0
+vg status doveadm -c "$MIG_CONF" migrate status || exit 0
+grep -q "^2 accounts\|^1 accounts: 1 finished" "$LAB/vg-status.out" ||
+	{ fail "$LAB_TEST_NAME" "status under valgrind: no totals"; cat "$LAB/vg-status.out"; exit 0; }
 pass "$LAB_TEST_NAME"

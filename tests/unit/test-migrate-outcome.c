@@ -340,6 +340,13 @@ static void test_migrate_outcome_other(void)
 	test_judge((const char *[]){ NULL }, (const char *[]){
 		"something", NULL }, 0, &result);
 	test_assert(result.exit_code == MIGRATE_EXIT_SOFTWARE);
+	/* nothing tells whose fault it is: not this server's */
+	test_assert(result.where == MIGRATE_OUTCOME_UNKNOWN);
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"migrate gmail: the source has no \\All folder", NULL }, 65,
+		&result);
+	test_assert(result.where == MIGRATE_OUTCOME_UNKNOWN);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
 	test_end();
 }
 
