@@ -427,9 +427,14 @@ migrate_outcome_classify_here(const ARRAY_TYPE(migrate_outcome_record) *records,
 		result->detail = rec->text;
 		return TRUE;
 	}
-	if (exit_code >= 128) {
+	if (exit_code >= 128 &&
+	    migrate_outcome_find(records, MIGRATE_OUTCOME_LOGIN,
+				 MIGRATE_OUTCOME_UNKNOWN,
+				 MIGRATE_OUTCOME_LOGIN_DISCONNECTED) == NULL) {
 		/* a crash of Dovecot or of one of the plugins is never the
-		   old server's fault */
+		   old server's fault; but Dovecot 2.3's dsync panics after
+		   imapc's login failed (DOVECOT-NOTES G.1), and then that
+		   failure is the cause */
 		result->exit_code = MIGRATE_EXIT_SOFTWARE;
 		result->cause = "doveadm was killed or crashed";
 		result->detail = migrate_outcome_first_line(error_lines,

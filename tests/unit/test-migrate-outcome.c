@@ -272,6 +272,18 @@ static void test_migrate_outcome_old_server(void)
 	test_assert(result.where == MIGRATE_OUTCOME_POP3);
 	test_assert_strcmp(result.cause, "TLS failure");
 
+	/* Dovecot 2.3's dsync panics after imapc's failed login: the
+	   login's failure is the cause, not the crash */
+	test_judge((const char *[]){
+		"login\timap\tdisconnected\tDisconnected from server", NULL },
+		(const char *[]){
+		"imapc(h): SSL handshake failed: SSL_connect() failed: wrong version number",
+		"Panic: file lib-event.c: assertion failed: (event == current_global_event)",
+		NULL }, 134, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_UNREACHABLE);
+	test_assert(result.where == MIGRATE_OUTCOME_IMAP);
+	test_assert_strcmp(result.cause, "TLS failure");
+
 	/* a broken answer, then the lost connection */
 	test_judge((const char *[]){
 		"storage\timap\ttemp\tDisconnected from server", NULL },
