@@ -5,7 +5,12 @@
    is, from its SPECIAL-USE flags, and how Gmail's message ids become GUIDs,
    POP3 UIDLs and label keywords on the destination. */
 
-struct mailbox_settings;
+/* A folder of the destination's namespace config and its SPECIAL-USE
+   flags (space separated, "" for none) */
+struct migrate_special_use_folder {
+	const char *name;
+	const char *special_use;
+};
 
 /* Default of migrate_gmail_archive_folder: where mail in no label folder
    goes */
@@ -38,11 +43,11 @@ migrate_gmail_folder_classify(const char *special_use);
    (labels keep their name; \All and views are not copied). */
 const char *migrate_gmail_folder_special_use(enum migrate_gmail_folder_kind kind);
 /* The destination folder of a \Sent, \Drafts, \Trash or \Junk folder:
-   the first of the destination namespace's mailbox settings (count of
+   the first of the destination namespace's configured folders (count of
    them) with that SPECIAL-USE, else the flag's name ("Sent"). */
 const char *
 migrate_gmail_folder_dest_name(enum migrate_gmail_folder_kind kind,
-			       struct mailbox_settings *const *mailboxes,
+			       const struct migrate_special_use_folder *folders,
 			       unsigned int count);
 
 /* Parse migrate_gmail_include: words among \Trash and \Junk (also "Trash",

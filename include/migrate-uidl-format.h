@@ -8,8 +8,23 @@
    The format uses Dovecot's %variables:
      %u, %{uid}          IMAP UID
      %v, %{uidvalidity}  IMAP UIDVALIDITY
-   with the usual modifiers, e.g. Dovecot's default "%08Xu%08Xv" or
-   Cyrus-style "%v.%u". */
+   with the usual modifiers, e.g. Dovecot 2.3's default "%08Xu%08Xv" or
+   Cyrus-style "%v.%u". Dovecot 2.4 writes them %{uid} and %{uidvalidity}
+   with filters: "%{uid | hex(8)}%{uidvalidity | hex(8)}" (the same UIDLs
+   as 2.3's default), "%{uidvalidity}.%{uid}". */
+
+/* The common formulas in the syntax of the Dovecot we are built for */
+#include "migrate-compat.h"
+#ifdef MIGRATE_DOVECOT24
+#  define MIGRATE_UIDL_FORMAT_DOVECOT23 \
+	"%{uid | hex(8)}%{uidvalidity | hex(8)}"
+#  define MIGRATE_UIDL_FORMAT_CYRUS "%{uidvalidity}.%{uid}"
+#  define MIGRATE_UIDL_FORMAT_UID "%{uid}"
+#else
+#  define MIGRATE_UIDL_FORMAT_DOVECOT23 "%08Xu%08Xv"
+#  define MIGRATE_UIDL_FORMAT_CYRUS "%v.%u"
+#  define MIGRATE_UIDL_FORMAT_UID "%u"
+#endif
 
 /* Returns 0 if the format is usable, -1 if not (error_r says why: unknown
    variable, or no UID in it so every message would get the same UIDL). */

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "migrate-compat.h"
 #include "array.h"
 #include "str.h"
 #include "mail-namespace.h"
@@ -220,7 +221,7 @@ cmd_migrate_archive_run(struct doveadm_mail_cmd_context *_ctx,
 		archive_root = t_strdup_printf("%s%s", info->ns->prefix,
 					       ctx->prefix);
 		if (strcmp(info->vname, archive_root) == 0 ||
-		    (str_begins(info->vname, archive_root) &&
+		    (str_begins_with(info->vname, archive_root) &&
 		     info->vname[strlen(archive_root)] ==
 		     mail_namespace_get_sep(info->ns)))
 			continue;
@@ -236,42 +237,32 @@ cmd_migrate_archive_run(struct doveadm_mail_cmd_context *_ctx,
 	return ret;
 }
 
-static bool
-cmd_migrate_archive_parse_arg(struct doveadm_mail_cmd_context *_ctx, int c)
+static void
+cmd_migrate_archive_init(struct doveadm_mail_cmd_context *_ctx DOVEADM_MIGRATE_INIT_ARGS)
 {
 	struct archive_cmd_context *ctx =
 		container_of(_ctx, struct archive_cmd_context, ctx);
+	const char *value;
 
-	switch (c) {
-	case 'n':
-		if (str_to_uint(optarg, &ctx->min_messages) < 0)
-			i_fatal_status(MIGRATE_EXIT_CONFIG,
-				"migrate archive: invalid --min-messages '%s'",
-				optarg);
-		break;
-	case 'k':
-		if (str_to_uint(optarg, &ctx->keep_years) < 0 ||
-		    ctx->keep_years == 0 || ctx->keep_years > 100)
-			i_fatal_status(MIGRATE_EXIT_CONFIG,
-				"migrate archive: invalid --keep-years '%s' "
-				"(1..100)", optarg);
-		break;
-	case 'p':
-		if (optarg[0] == '\0')
-			i_fatal_status(MIGRATE_EXIT_CONFIG,
-				"migrate archive: empty --prefix");
-		ctx->prefix = p_strdup(_ctx->pool, optarg);
-		break;
-	default:
-		return FALSE;
+	if (doveadm_cmd_param_str(_ctx->cctx, "min-messages", &value) &&
+	    str_to_uint(value, &ctx->min_messages) < 0) {
+		i_fatal_status(MIGRATE_EXIT_CONFIG,
+			"migrate archive: invalid --min-messages '%s'", value);
 	}
-	return TRUE;
-}
-
-static void
-cmd_migrate_archive_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
-			 const char *const args[] ATTR_UNUSED)
-{
+	if (doveadm_cmd_param_str(_ctx->cctx, "keep-years", &value) &&
+	    (str_to_uint(value, &ctx->keep_years) < 0 ||
+	     ctx->keep_years == 0 || ctx->keep_years > 100)) {
+		i_fatal_status(MIGRATE_EXIT_CONFIG,
+			"migrate archive: invalid --keep-years '%s' (1..100)",
+			value);
+	}
+	if (doveadm_cmd_param_str(_ctx->cctx, "prefix", &value)) {
+		if (value[0] == '\0') {
+			i_fatal_status(MIGRATE_EXIT_CONFIG,
+				       "migrate archive: empty --prefix");
+		}
+		ctx->prefix = p_strdup(_ctx->pool, value);
+	}
 	doveadm_print_header_simple("mailbox");
 	doveadm_print_header_simple("archive");
 	doveadm_print_header("messages", "messages",
@@ -286,8 +277,7 @@ static struct doveadm_mail_cmd_context *cmd_migrate_archive_alloc(void)
 	ctx->min_messages = MIGRATE_ARCHIVE_DEFAULT_MIN_MESSAGES;
 	ctx->keep_years = MIGRATE_ARCHIVE_DEFAULT_KEEP_YEARS;
 	ctx->prefix = MIGRATE_ARCHIVE_DEFAULT_PREFIX;
-	ctx->ctx.getopt_args = "n:k:p:";
-	ctx->ctx.v.parse_arg = cmd_migrate_archive_parse_arg;
+	doveadm_migrate_mail_cmd_options(&ctx->ctx, "n:k:p:");
 	ctx->ctx.v.init = cmd_migrate_archive_init;
 	ctx->ctx.v.run = cmd_migrate_archive_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);

@@ -13,6 +13,7 @@
 #include "pop3c-storage.h"
 #include "pop3c-settings.h"
 #include "doveadm-migrate.h"
+#include "migrate-user-settings.h"
 
 /* doveadm migrate check: the pre-flight of an account, copying nothing.
    It logs in to the old server's IMAP as migrate run would (the user's
@@ -243,15 +244,14 @@ cmd_migrate_check_run(struct doveadm_mail_cmd_context *_ctx,
 	}
 	mail_user_deinit(&src_user);
 
-	pop3_vname = mail_user_plugin_getenv(user, "migrate_pop3_mailbox");
+	pop3_vname = migrate_user_setting(user, "migrate_pop3_mailbox");
 	if (ret == 0 && pop3_vname != NULL && *pop3_vname != '\0')
 		ret = check_pop3(ctx, user, pop3_vname);
 	return ret;
 }
 
 static void
-cmd_migrate_check_init(struct doveadm_mail_cmd_context *_ctx,
-		       const char *const args[] ATTR_UNUSED)
+cmd_migrate_check_init(struct doveadm_mail_cmd_context *_ctx DOVEADM_MIGRATE_INIT_ARGS)
 {
 	struct check_cmd_context *ctx =
 		container_of(_ctx, struct check_cmd_context, ctx);
@@ -271,21 +271,12 @@ cmd_migrate_check_init(struct doveadm_mail_cmd_context *_ctx,
 			     DOVEADM_PRINT_HEADER_FLAG_EXPAND);
 }
 
-static bool
-cmd_migrate_check_parse_arg(struct doveadm_mail_cmd_context *_ctx ATTR_UNUSED,
-			    int c)
-{
-	/* -x is read from the command's parameters in init() */
-	return c == 'x';
-}
-
 static struct doveadm_mail_cmd_context *cmd_migrate_check_alloc(void)
 {
 	struct check_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct check_cmd_context);
-	ctx->ctx.getopt_args = "x:";
-	ctx->ctx.v.parse_arg = cmd_migrate_check_parse_arg;
+	doveadm_migrate_mail_cmd_options(&ctx->ctx, "x:");
 	ctx->ctx.v.init = cmd_migrate_check_init;
 	ctx->ctx.v.run = cmd_migrate_check_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);

@@ -248,7 +248,8 @@ int doveadm_migrate_child_run_set(const char *const *args,
 			".outcome", O_WRONLY | O_APPEND);
 	}
 	if (outcome_fd != -1) {
-		arg = t_strdup_printf("plugin/migrate_outcome_fd=%d",
+		arg = t_strdup_printf(
+			MIGRATE_SETTING_OVERRIDE("migrate_outcome_fd")"=%d",
 				      outcome_fd);
 		array_push_back(&argv, (const char *[]){ "-o" });
 		array_push_back(&argv, &arg);
@@ -258,7 +259,8 @@ int doveadm_migrate_child_run_set(const char *const *args,
 			".progress", O_RDWR);
 	}
 	if (cio.progress_fd != -1) {
-		arg = t_strdup_printf("plugin/migrate_progress_fd=%d",
+		arg = t_strdup_printf(
+			MIGRATE_SETTING_OVERRIDE("migrate_progress_fd")"=%d",
 				      cio.progress_fd);
 		array_push_back(&argv, (const char *[]){ "-o" });
 		array_push_back(&argv, &arg);

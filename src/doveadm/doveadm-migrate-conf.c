@@ -7,6 +7,7 @@
 #include "mkdir-parents.h"
 #include "write-full.h"
 #include "master-service.h"
+#include "settings-parser.h"
 #include "doveadm-util.h"
 #include "doveadm-settings.h"
 #include "migrate-common.h"
@@ -93,8 +94,8 @@ static void doveadm_migrate_conf_scan(const char *path, unsigned int depth)
 	input = i_stream_create_file(path, 8192);
 	while ((line = i_stream_read_next_line(input)) != NULL) T_BEGIN {
 		line = t_str_trim(line, " \t");
-		if (str_begins(line, "!include_try ") ||
-		    str_begins(line, "!include ")) {
+		if (str_begins_with(line, "!include_try ") ||
+		    str_begins_with(line, "!include ")) {
 			p = t_str_trim(strchr(line, ' '), " \t");
 			doveadm_migrate_conf_include(dir, p, depth);
 		} else if ((p = strchr(line, '=')) != NULL) {
@@ -203,10 +204,14 @@ int doveadm_migrate_account_conf_write(const char *base_conf,
 		doveadm_migrate_conf_line(conf, "pop3c_password", a->password);
 		if (remote) {
 			/* what migrate run --backend hands on */
+#ifndef MIGRATE_DOVECOT24
 			str_append(conf, "plugin {\n");
+#endif
 			doveadm_migrate_conf_line(conf,
 				"migrate_source_password", a->password);
+#ifndef MIGRATE_DOVECOT24
 			str_append(conf, "}\n");
+#endif
 		}
 	}
 	if (a->host != NULL) {
@@ -257,12 +262,22 @@ const char *doveadm_migrate_conf_get(const char *key)
 const char *const *doveadm_migrate_conf_doveadm_plugins(void)
 {
 	/* doveadm read its settings for protocol doveadm */
+#ifdef MIGRATE_DOVECOT24
+	return settings_boollist_get(&doveadm_settings->mail_plugins);
+#else
 	return t_strsplit_spaces(doveadm_settings->mail_plugins, " ");
+#endif
 }
 
 void doveadm_migrate_conf_check_settings(const char *cmd_name,
 					 const char *const *doveadm_plugins)
 {
+#ifdef MIGRATE_DOVECOT24
+	/* Dovecot 2.4 knows the migrate_* settings (src/settings): its config
+	   parser refuses an unknown one and checks every value */
+	(void)cmd_name;
+	(void)doveadm_plugins;
+#else
 	const char *const *envs, *key, *suggestion;
 	const struct migrate_setting_def *def;
 	unsigned int i, count;
@@ -273,7 +288,7 @@ void doveadm_migrate_conf_check_settings(const char *cmd_name,
 	envs = array_get(&doveadm_settings->plugin_envs, &count);
 	for (i = 0; i + 1 < count; i += 2) {
 		key = envs[i];
-		if (!str_begins(key, "migrate_"))
+		if (!str_begins_with(key, "migrate_"))
 			continue;
 		def = migrate_setting_find(key);
 		if (def == NULL) {
@@ -291,4 +306,5 @@ void doveadm_migrate_conf_check_settings(const char *cmd_name,
 				  def->plugin);
 		}
 	}
+#endif
 }

@@ -872,12 +872,22 @@ cmd_migrate_copy_new_run(struct doveadm_mail_cmd_context *_ctx,
 }
 
 static void
-cmd_migrate_copy_new_init(struct doveadm_mail_cmd_context *_ctx,
-			  const char *const args[] ATTR_UNUSED)
+cmd_migrate_copy_new_init(struct doveadm_mail_cmd_context *_ctx DOVEADM_MIGRATE_INIT_ARGS)
 {
 	struct copy_new_cmd_context *ctx =
 		container_of(_ctx, struct copy_new_cmd_context, ctx);
+	const char *const *excludes;
 
+	ctx->mark = doveadm_migrate_param_flag(_ctx->cctx, "mark");
+	if (doveadm_cmd_param_str(_ctx->cctx, "folder-prefix",
+				  &ctx->folder_prefix))
+		ctx->folder_prefix = p_strdup(_ctx->pool, ctx->folder_prefix);
+	if (doveadm_cmd_param_array(_ctx->cctx, "exclude", &excludes)) {
+		for (; *excludes != NULL; excludes++) {
+			const char *value = p_strdup(_ctx->pool, *excludes);
+			array_push_back(&ctx->excludes, &value);
+		}
+	}
 	if (ctx->mark)
 		return;
 	doveadm_print_header_simple("folder");
@@ -891,38 +901,13 @@ cmd_migrate_copy_new_init(struct doveadm_mail_cmd_context *_ctx,
 			     DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
 }
 
-static bool
-cmd_migrate_copy_new_parse_arg(struct doveadm_mail_cmd_context *_ctx, int c)
-{
-	struct copy_new_cmd_context *ctx =
-		container_of(_ctx, struct copy_new_cmd_context, ctx);
-	const char *value;
-
-	switch (c) {
-	case 'm':
-		ctx->mark = TRUE;
-		break;
-	case 'P':
-		ctx->folder_prefix = p_strdup(_ctx->pool, optarg);
-		break;
-	case 'x':
-		value = p_strdup(_ctx->pool, optarg);
-		array_push_back(&ctx->excludes, &value);
-		break;
-	default:
-		return FALSE;
-	}
-	return TRUE;
-}
-
 static struct doveadm_mail_cmd_context *cmd_migrate_copy_new_alloc(void)
 {
 	struct copy_new_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct copy_new_cmd_context);
 	p_array_init(&ctx->excludes, ctx->ctx.pool, 4);
-	ctx->ctx.getopt_args = "mP:x:";
-	ctx->ctx.v.parse_arg = cmd_migrate_copy_new_parse_arg;
+	doveadm_migrate_mail_cmd_options(&ctx->ctx, "mP:x:");
 	ctx->ctx.v.init = cmd_migrate_copy_new_init;
 	ctx->ctx.v.run = cmd_migrate_copy_new_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);

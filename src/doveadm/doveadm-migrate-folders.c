@@ -8,6 +8,7 @@
 #include "mail-user.h"
 #include "migrate-gmail-folder.h"
 #include "doveadm-migrate.h"
+#include "migrate-user-settings.h"
 
 /* What a migration does with each folder of the old server, for the
    commands that look at an account without copying it (check, verify):
@@ -27,20 +28,20 @@ int doveadm_migrate_folder_plan_init(struct mail_user *user, bool gmail,
 	if (!gmail)
 		return 0;
 
-	value = mail_user_plugin_getenv(user, "migrate_gmail_include");
+	value = migrate_user_setting(user, "migrate_gmail_include");
 	if (migrate_gmail_parse_include(value, &plan_r->include_trash,
 					&plan_r->include_junk, error_r) < 0) {
 		*error_r = t_strdup_printf("migrate_gmail_include: %s",
 					   *error_r);
 		return -1;
 	}
-	value = mail_user_plugin_getenv(user, "migrate_gmail_archive_folder");
+	value = migrate_user_setting(user, "migrate_gmail_archive_folder");
 	plan_r->archive = value == NULL || *value == '\0' ?
 		MIGRATE_GMAIL_DEFAULT_ARCHIVE : value;
 	dest_ns = mail_namespace_find_inbox(user->namespaces);
-	if (dest_ns != NULL && array_is_created(&dest_ns->set->mailboxes)) {
-		plan_r->mailboxes = array_get(&dest_ns->set->mailboxes,
-					      &plan_r->mailbox_count);
+	if (dest_ns != NULL) {
+		plan_r->mailboxes = migrate_namespace_special_use_folders(
+			dest_ns, &plan_r->mailbox_count);
 	}
 	return 0;
 }

@@ -104,29 +104,11 @@ cmd_migrate_gmail_run(struct doveadm_mail_cmd_context *_ctx,
 	return 0;
 }
 
-static bool
-cmd_migrate_gmail_parse_arg(struct doveadm_mail_cmd_context *_ctx, int c)
+static void
+cmd_migrate_gmail_init(struct doveadm_mail_cmd_context *_ctx DOVEADM_MIGRATE_INIT_ARGS)
 {
 	struct gmail_cmd_context *ctx =
 		container_of(_ctx, struct gmail_cmd_context, ctx);
-
-	switch (c) {
-	case 'n':
-		ctx->options.dry_run = TRUE;
-		break;
-	case '1':
-		ctx->options.additive = TRUE;
-		break;
-	default:
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static void
-cmd_migrate_gmail_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
-		       const char *const args[] ATTR_UNUSED)
-{
 	static const char *const numeric[] = {
 		"messages", "copies", "archived", "downloaded", "bytes",
 		"local", "present", "flags", "removed", "kept", "skipped",
@@ -134,6 +116,8 @@ cmd_migrate_gmail_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
 	};
 	const char *const *name;
 
+	ctx->options.dry_run = doveadm_migrate_param_flag(_ctx->cctx, "dry-run");
+	ctx->options.additive = doveadm_migrate_param_flag(_ctx->cctx, "one-way");
 	doveadm_print_header_simple("user");
 	for (name = numeric; *name != NULL; name++) {
 		doveadm_print_header(*name, *name,
@@ -146,8 +130,7 @@ static struct doveadm_mail_cmd_context *cmd_migrate_gmail_alloc(void)
 	struct gmail_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct gmail_cmd_context);
-	ctx->ctx.getopt_args = "n1";
-	ctx->ctx.v.parse_arg = cmd_migrate_gmail_parse_arg;
+	doveadm_migrate_mail_cmd_options(&ctx->ctx, "n1");
 	ctx->ctx.v.init = cmd_migrate_gmail_init;
 	ctx->ctx.v.run = cmd_migrate_gmail_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);

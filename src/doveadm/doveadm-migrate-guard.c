@@ -10,6 +10,7 @@
 #include "pop3c-storage.h"
 #include "migrate-common.h"
 #include "doveadm-migrate.h"
+#include "migrate-user-settings.h"
 
 #include <sys/statvfs.h>
 
@@ -140,7 +141,7 @@ static void migrate_guard_mailbox_allocated(struct mailbox *box)
 
 static void migrate_guard_mail_user_created(struct mail_user *user)
 {
-	const char *value = mail_user_plugin_getenv(user, "migrate_guard");
+	const char *value = migrate_user_setting(user, "migrate_guard");
 	struct migrate_guard_user *guser;
 	enum migrate_guard_mode mode;
 

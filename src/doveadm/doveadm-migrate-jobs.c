@@ -72,7 +72,7 @@ int doveadm_migrate_limits_parse(struct doveadm_cmd_context *cctx,
 	if (doveadm_cmd_param_str(cctx, "timeout", &value)) {
 		/* seconds, or Dovecot's time units: "2h", "30 mins" */
 		if ((str_to_uint(value, &limits_r->timeout_secs) < 0 &&
-		     settings_get_time(value, &limits_r->timeout_secs,
+		     migrate_parse_time(value, &limits_r->timeout_secs,
 				       &error) < 0) ||
 		    limits_r->timeout_secs == 0) {
 			i_error("%s: invalid --timeout '%s' (seconds, or e.g. "

@@ -79,9 +79,9 @@ static int doveadm_migrate_outcome_fd(void)
 		return -1;
 	migrate_outcome_fd_known = TRUE;
 	migrate_outcome_fd = migrate_outcome_fd_parse(
-		doveadm_plugin_getenv("migrate_outcome_fd"));
+		doveadm_migrate_setting("migrate_outcome_fd"));
 	migrate_progress_fd = migrate_outcome_fd_parse(
-		doveadm_plugin_getenv("migrate_progress_fd"));
+		doveadm_migrate_setting("migrate_progress_fd"));
 	/* not for the processes this one starts */
 	if (migrate_outcome_fd != -1)
 		fd_close_on_exec(migrate_outcome_fd, TRUE);

@@ -45,13 +45,13 @@ struct event_category event_category_migrate = {
 
 unsigned int doveadm_migrate_progress_interval(void)
 {
-	const char *value = doveadm_plugin_getenv("migrate_progress_interval");
+	const char *value = doveadm_migrate_setting("migrate_progress_interval");
 	const char *error;
 	unsigned int secs;
 
 	if (value == NULL || *value == '\0')
 		return MIGRATE_TRACKER_DEFAULT_LOG_INTERVAL_SECS;
-	if (settings_get_time(value, &secs, &error) < 0) {
+	if (migrate_parse_time(value, &secs, &error) < 0) {
 		i_warning("migrate: invalid migrate_progress_interval '%s': "
 			  "%s (using %u s)", value, error,
 			  MIGRATE_TRACKER_DEFAULT_LOG_INTERVAL_SECS);

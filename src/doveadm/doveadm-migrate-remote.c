@@ -1,15 +1,24 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "migrate-compat.h"
 #include "array.h"
 #include "str.h"
 #include "ioloop.h"
 #include "istream.h"
-#include "json-parser.h"
+#ifdef MIGRATE_DOVECOT24
+#  include "json-generator.h"
+#else
+#  include "json-parser.h"
+#endif
 #include "http-client.h"
 #include "http-response.h"
 #include "iostream-ssl.h"
-#include "master-service-ssl-settings.h"
+#ifdef MIGRATE_DOVECOT24
+#  include "master-service.h"
+#else
+#  include "master-service-ssl-settings.h"
+#endif
 #include "doveadm-settings.h"
 #include "migrate-common.h"
 #include "doveadm-migrate.h"
@@ -110,6 +119,7 @@ doveadm_migrate_remote_field(const struct doveadm_migrate_remote_result *result,
    [["doveadmResponse",[{"key":"value",...},...],"tag"]] or
    [["error",{"type":"exitCode","exitCode":75},"tag"]]. The first string
    outside objects is the kind, the first object's pairs are the fields. */
+#ifndef MIGRATE_DOVECOT24
 static void
 migrate_remote_token(struct migrate_remote_request *req, enum json_type type,
 		     const char *value)
@@ -232,8 +242,6 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 				const char **error_r)
 {
 	struct migrate_remote_request req;
-	struct http_client_settings http_set;
-	struct ssl_iostream_settings ssl_set;
 	struct http_client *client;
 	struct http_client_request *http_req;
 	struct ioloop *ioloop;
@@ -247,8 +255,8 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 			"HTTP API password)";
 		return -1;
 	}
-	if (!str_begins(backend, "http://") &&
-	    !str_begins(backend, "https://")) {
+	if (!str_begins_with(backend, "http://") &&
+	    !str_begins_with(backend, "https://")) {
 		result_r->exit_code = MIGRATE_EXIT_CONFIG;
 		*error_r = t_strdup_printf("backend %s: not an http:// or "
 			"https:// URL of a doveadm HTTP API", backend);
@@ -270,6 +278,22 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 	req.result->exit_code = MIGRATE_EXIT_OK;
 
 	ioloop = io_loop_create();
+#ifdef MIGRATE_DOVECOT24
+	/* the http_client_* and ssl_client_* settings of the config; one
+	   attempt, no redirects (2.4's defaults) */
+	const char *error;
+
+	if (http_client_init_auto(master_service_get_event(master_service),
+				  &client, &error) < 0) {
+		io_loop_destroy(&ioloop);
+		result_r->exit_code = MIGRATE_EXIT_CONFIG;
+		*error_r = t_strdup_printf("backend %s: %s", backend, error);
+		return -1;
+	}
+#else
+	struct http_client_settings http_set;
+	struct ssl_iostream_settings ssl_set;
+
 	i_zero(&ssl_set);
 	master_service_ssl_client_settings_to_iostream_set(doveadm_ssl_set,
 		pool_datastack_create(), &ssl_set);
@@ -282,9 +306,16 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 	http_set.request_timeout_msecs = timeout_secs * 1000U;
 	http_set.ssl = &ssl_set;
 	client = http_client_init(&http_set);
+#endif
 
 	http_req = http_client_request_url_str(client, "POST", url,
 					       migrate_remote_response, &req);
+#ifdef MIGRATE_DOVECOT24
+	http_client_request_set_max_attempts(http_req, 1);
+	http_client_request_set_attempt_timeout_msecs(http_req,
+		MIGRATE_REMOTE_CONNECT_TIMEOUT_MSECS);
+	http_client_request_set_timeout_msecs(http_req, timeout_secs * 1000U);
+#endif
 	http_client_request_set_auth_simple(http_req, "doveadm",
 		doveadm_settings->doveadm_password);
 	http_client_request_add_header(http_req, "Content-Type",
@@ -342,3 +373,23 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 				   result_r->exit_code);
 	return -1;
 }
+#else
+int doveadm_migrate_remote_call(const char *backend,
+				string_t *json,
+				unsigned int timeout_secs ATTR_UNUSED,
+				pool_t pool,
+				struct doveadm_migrate_remote_result *result_r,
+				const char **error_r)
+{
+	/* Dovecot 2.4 replaced the JSON parser the answer is read with
+	   (lib-json); until it is ported, say so instead of guessing */
+	migrate_remote_params_finish(json);
+	i_zero(result_r);
+	p_array_init(&result_r->fields, pool, 1);
+	result_r->exit_code = MIGRATE_EXIT_CONFIG;
+	*error_r = t_strdup_printf("backend %s: running migrations on a "
+		"backend (--backend) isn't available in this build for "
+		"Dovecot 2.4 yet", backend);
+	return -1;
+}
+#endif

@@ -465,7 +465,7 @@ migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
 		/* no mailbox here is deleted unless it can be copied again */
 		array_push_back(cmd, (const char *[]){ "-o" });
 		array_push_back(cmd, (const char *[]){
-			"plugin/migrate_guard=mirror" });
+			MIGRATE_SETTING_OVERRIDE("migrate_guard")"=mirror" });
 		if (run->one_way) {
 			array_push_back(cmd, (const char *[]){ "sync" });
 			array_push_back(cmd, (const char *[]){ "-1" });
@@ -797,7 +797,7 @@ static int migrate_run_local(struct migrate_run *run)
 	}
 	if ((code = migrate_run_check_login(run, FALSE, NULL, &error)) != 0)
 		return migrate_run_finish(run, code, error);
-	pop3_vname = doveadm_plugin_getenv("migrate_pop3_mailbox");
+	pop3_vname = doveadm_migrate_setting("migrate_pop3_mailbox");
 	if (pop3_vname != NULL && *pop3_vname != '\0' &&
 	    (code = migrate_run_check_login(run, TRUE, pop3_vname,
 					    &error)) != 0)
@@ -918,7 +918,7 @@ static string_t *migrate_run_remote_request(struct migrate_run *run)
 	}
 	/* the account's own password (written by migrate batch into the
 	   account's config, never on a command line) */
-	password = doveadm_plugin_getenv("migrate_source_password");
+	password = doveadm_migrate_setting("migrate_source_password");
 	if (password != NULL && *password != '\0') {
 		doveadm_migrate_remote_param_str(json, "sourcePassword",
 						 password);

@@ -1,7 +1,11 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "migrate-compat.h"
 #include "settings-parser.h"
+#ifdef MIGRATE_DOVECOT24
+#  include "settings.h"
+#endif
 #include "mail-user.h"
 #include "mail-namespace.h"
 #include "mail-storage-settings.h"
@@ -18,26 +22,83 @@
    prefetching every download costs a round trip */
 #define DOVEADM_MIGRATE_SOURCE_PREFETCH "32"
 
-int doveadm_migrate_source_user_create(struct doveadm_mail_cmd_context *ctx,
-				       struct mail_user *user,
-				       const char *cmd_name,
-				       struct mail_user **src_user_r)
+#ifdef MIGRATE_DOVECOT24
+/* As dsync makes the second user of `backup -R imapc:`: a copy of the
+   service user whose storage settings are reset and point to imapc. */
+static int
+doveadm_migrate_source_next(struct doveadm_mail_cmd_context *ctx,
+			    bool delay_login, struct mail_user **src_user_r,
+			    const char **error_r)
+{
+	struct mail_storage_service_user *service_user;
+	struct settings_instance *set_instance;
+	int ret;
+
+	service_user = mail_storage_service_user_dup(ctx->cur_service_user);
+	set_instance = mail_storage_service_user_get_settings_instance(
+		service_user);
+	mail_storage_2nd_settings_reset(set_instance, "");
+	settings_override(set_instance, "mail_driver", "imapc",
+			  SETTINGS_OVERRIDE_TYPE_2ND_CLI_PARAM);
+	settings_override(set_instance, "mail_path", "",
+			  SETTINGS_OVERRIDE_TYPE_2ND_CLI_PARAM);
+	/* only when the config doesn't set it */
+	settings_override(set_instance, "mail_prefetch_count",
+			  DOVEADM_MIGRATE_SOURCE_PREFETCH,
+			  SETTINGS_OVERRIDE_TYPE_DEFAULT);
+	if (delay_login) {
+		settings_override(set_instance, "imapc_features/delay-login",
+				  "yes", SETTINGS_OVERRIDE_TYPE_CODE);
+	}
+	ret = mail_storage_service_next(ctx->storage_service, service_user,
+					src_user_r, error_r);
+	mail_storage_service_user_unref(&service_user);
+	return ret;
+}
+#else
+static int
+doveadm_migrate_source_next(struct doveadm_mail_cmd_context *ctx,
+			    bool delay_login, struct mail_user **src_user_r,
+			    const char **error_r)
 {
 	struct setting_parser_context *set_parser;
-	const char *error;
-	int ret;
+	const char *const *features, *value;
+	enum setting_type type;
 
 	set_parser = mail_storage_service_user_get_settings_parser(
 		ctx->cur_service_user);
+	if (delay_login) {
+		features = settings_parse_get_value(set_parser,
+						    "imapc_features", &type);
+		value = features == NULL || *features == NULL ? "delay-login" :
+			t_strconcat(*features, " delay-login", NULL);
+		if (settings_parse_keyvalue(set_parser, "imapc_features",
+					    value) < 0)
+			i_unreached();
+	}
 	if (settings_parse_keyvalue(set_parser, "mail_location", "imapc:") < 0)
 		i_unreached();
-	if (mail_user_set_get_storage_set(user)->mail_prefetch_count == 0 &&
+	if (mail_user_set_get_storage_set(ctx->cur_mail_user)->
+		mail_prefetch_count == 0 &&
 	    settings_parse_keyvalue(set_parser, "mail_prefetch_count",
 			DOVEADM_MIGRATE_SOURCE_PREFETCH) < 0)
 		i_unreached();
-	ret = mail_storage_service_next(ctx->storage_service,
-					ctx->cur_service_user, src_user_r,
-					&error);
+	return mail_storage_service_next(ctx->storage_service,
+					 ctx->cur_service_user, src_user_r,
+					 error_r);
+}
+#endif
+
+static int
+doveadm_migrate_source_create(struct doveadm_mail_cmd_context *ctx,
+			      struct mail_user *user, const char *cmd_name,
+			      bool delay_login, struct mail_user **src_user_r)
+{
+	const char *error;
+	int ret;
+
+	ret = doveadm_migrate_source_next(ctx, delay_login, src_user_r,
+					  &error);
 	if (ret < 0) {
 		i_error("%s: user %s: can't set up the source: %s", cmd_name,
 			user->username, error);
@@ -47,6 +108,15 @@ int doveadm_migrate_source_user_create(struct doveadm_mail_cmd_context *ctx,
 	}
 	(*src_user_r)->admin = TRUE;
 	return 0;
+}
+
+int doveadm_migrate_source_user_create(struct doveadm_mail_cmd_context *ctx,
+				       struct mail_user *user,
+				       const char *cmd_name,
+				       struct mail_user **src_user_r)
+{
+	return doveadm_migrate_source_create(ctx, user, cmd_name, FALSE,
+					     src_user_r);
 }
 
 /* imapc keeps no record of why a connection failed, and logs it with
@@ -71,10 +141,16 @@ doveadm_migrate_source_login_error_handler(const struct failure_context *ctx,
 
 bool doveadm_migrate_namespace_is_copied(struct mail_namespace *ns)
 {
-	return ns->type == MAIL_NAMESPACE_TYPE_PRIVATE &&
-		ns->alias_for == NULL &&
-		strcmp(ns->unexpanded_set->location,
-		       SETTING_STRVAR_UNEXPANDED) == 0;
+	if (ns->type != MAIL_NAMESPACE_TYPE_PRIVATE || ns->alias_for != NULL)
+		return FALSE;
+#ifdef MIGRATE_DOVECOT24
+	/* dsync 2.4 copies the inbox namespace only */
+	return (ns->flags & NAMESPACE_FLAG_INBOX_USER) != 0;
+#else
+	/* dsync 2.3 copies those that use the default mail_location */
+	return strcmp(ns->unexpanded_set->location,
+		      SETTING_STRVAR_UNEXPANDED) == 0;
+#endif
 }
 
 static struct imapc_storage *
@@ -106,28 +182,17 @@ int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
 				      struct mail_user **src_user_r,
 				      bool *gmail_r)
 {
-	struct setting_parser_context *set_parser;
 	struct imapc_storage *storage;
 	struct imapc_storage_client *client;
 	enum imapc_capability capabilities;
 	failure_callback_t *fatal_handler, *info_handler, *debug_handler;
-	enum setting_type type;
-	const char *const *features, *value;
 	int ret;
 
 	/* imapc logs in while the user is set up, and a failed login fails
 	   that with nothing but a text: log in below instead, where the
 	   reply's state says what happened */
-	set_parser = mail_storage_service_user_get_settings_parser(
-		ctx->cur_service_user);
-	features = settings_parse_get_value(set_parser, "imapc_features",
-					    &type);
-	value = features == NULL || *features == NULL ? "delay-login" :
-		t_strconcat(*features, " delay-login", NULL);
-	if (settings_parse_keyvalue(set_parser, "imapc_features", value) < 0)
-		i_unreached();
-	if (doveadm_migrate_source_user_create(ctx, user, cmd_name,
-					       src_user_r) < 0)
+	if (doveadm_migrate_source_create(ctx, user, cmd_name, TRUE,
+					  src_user_r) < 0)
 		return -1;
 
 	storage = doveadm_migrate_source_imapc(*src_user_r);

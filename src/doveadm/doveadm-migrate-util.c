@@ -7,10 +7,13 @@
 #include "ioloop.h"
 #include "mkdir-parents.h"
 #include "file-lock.h"
+#include "master-service.h"
 #include "doveadm-util.h"
+#include "doveadm-mail.h"
 #include "migrate-common.h"
 #include "migrate-csv.h"
 #include "migrate-file.h"
+#include "migrate-settings.h"
 #include "migrate-state.h"
 #include "doveadm-migrate.h"
 
@@ -23,9 +26,61 @@
    written for a run that hasn't taken its lock yet */
 #define MIGRATE_TMP_CLEANUP_AGE_SECS 60
 
+const char *doveadm_migrate_setting(const char *name)
+{
+#ifdef MIGRATE_DOVECOT24
+	return migrate_settings_lookup(
+		master_service_get_event(master_service), name);
+#else
+	return doveadm_plugin_getenv(name);
+#endif
+}
+
+#ifndef MIGRATE_DOVECOT24
+static bool
+doveadm_migrate_parse_arg_later(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
+				int c ATTR_UNUSED)
+{
+	/* init() reads it from the parameters */
+	return TRUE;
+}
+#endif
+
+void doveadm_migrate_mail_cmd_options(struct doveadm_mail_cmd_context *ctx,
+				      const char *getopt_args)
+{
+#ifdef MIGRATE_DOVECOT24
+	(void)ctx;
+	(void)getopt_args;
+#else
+	ctx->getopt_args = getopt_args;
+	ctx->v.parse_arg = doveadm_migrate_parse_arg_later;
+#endif
+}
+
+bool doveadm_migrate_param_flag(const struct doveadm_cmd_context *cctx,
+				const char *name)
+{
+	bool value;
+
+	return doveadm_cmd_param_bool(cctx, name, &value) && value;
+}
+
+void doveadm_migrate_mailbox_options(struct doveadm_mail_cmd_context *ctx,
+				     const char **mailbox_r,
+				     bool *summary_only_r)
+{
+	const char *mailbox;
+
+	if (doveadm_cmd_param_str(ctx->cctx, "mailbox", &mailbox))
+		*mailbox_r = p_strdup(ctx->pool, mailbox);
+	*summary_only_r = doveadm_migrate_param_flag(ctx->cctx,
+						     "summary-only");
+}
+
 const char *doveadm_migrate_state_dir(void)
 {
-	const char *dir = doveadm_plugin_getenv("migrate_state_dir");
+	const char *dir = doveadm_migrate_setting("migrate_state_dir");
 
 	return dir == NULL || *dir == '\0' ? MIGRATE_DEFAULT_STATE_DIR : dir;
 }

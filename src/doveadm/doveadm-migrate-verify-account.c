@@ -642,13 +642,17 @@ cmd_migrate_verify_run(struct doveadm_mail_cmd_context *_ctx,
 }
 
 static void
-cmd_migrate_verify_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
-			const char *const args[] ATTR_UNUSED)
+cmd_migrate_verify_init(struct doveadm_mail_cmd_context *_ctx DOVEADM_MIGRATE_INIT_ARGS)
 {
+	struct verify_cmd_context *ctx =
+		container_of(_ctx, struct verify_cmd_context, ctx);
 	static const char *const numeric[] = {
 		"old", "new", "old_size", "new_size", "missing", "extra", NULL
 	};
 	const char *const *name;
+
+	doveadm_migrate_mailbox_options(_ctx, &ctx->mailbox,
+					&ctx->summary_only);
 
 	doveadm_print_header_simple("folder");
 	for (name = numeric; *name != NULL; name++) {
@@ -664,32 +668,12 @@ cmd_migrate_verify_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
 			     DOVEADM_PRINT_HEADER_FLAG_EXPAND);
 }
 
-static bool
-cmd_migrate_verify_parse_arg(struct doveadm_mail_cmd_context *_ctx, int c)
-{
-	struct verify_cmd_context *ctx =
-		container_of(_ctx, struct verify_cmd_context, ctx);
-
-	switch (c) {
-	case 'm':
-		ctx->mailbox = p_strdup(_ctx->pool, optarg);
-		break;
-	case 's':
-		ctx->summary_only = TRUE;
-		break;
-	default:
-		return FALSE;
-	}
-	return TRUE;
-}
-
 static struct doveadm_mail_cmd_context *cmd_migrate_verify_alloc(void)
 {
 	struct verify_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct verify_cmd_context);
-	ctx->ctx.getopt_args = "m:s";
-	ctx->ctx.v.parse_arg = cmd_migrate_verify_parse_arg;
+	doveadm_migrate_mail_cmd_options(&ctx->ctx, "m:s");
 	ctx->ctx.v.init = cmd_migrate_verify_init;
 	ctx->ctx.v.run = cmd_migrate_verify_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);

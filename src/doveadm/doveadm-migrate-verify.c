@@ -12,6 +12,7 @@
 #include "migrate-common.h"
 #include "migrate-uidl-diff.h"
 #include "doveadm-migrate.h"
+#include "migrate-user-settings.h"
 
 /* doveadm migrate verify-uidl: the old server's POP3 UIDL list against
    what this server's POP3 will serve, in order. */
@@ -142,7 +143,7 @@ cmd_migrate_verify_uidl_run(struct doveadm_mail_cmd_context *_ctx,
 	struct migrate_uidl_diff_result result;
 	const char *pop3_vname;
 
-	pop3_vname = mail_user_plugin_getenv(user, "migrate_pop3_mailbox");
+	pop3_vname = migrate_user_setting(user, "migrate_pop3_mailbox");
 	if (pop3_vname == NULL || *pop3_vname == '\0') {
 		i_error("verify-uidl: user %s: migrate_pop3_mailbox is not "
 			"set (run with the migration config: doveadm -c "
@@ -182,32 +183,17 @@ cmd_migrate_verify_uidl_run(struct doveadm_mail_cmd_context *_ctx,
 }
 
 static void
-cmd_migrate_verify_uidl_init(struct doveadm_mail_cmd_context *ctx ATTR_UNUSED,
-			     const char *const args[] ATTR_UNUSED)
-{
-	doveadm_print_header_simple("result");
-	doveadm_print_header("old", "old", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
-	doveadm_print_header("new", "new", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
-	doveadm_print_header("uidl", "uidl", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
-}
-
-static bool
-cmd_migrate_verify_uidl_parse_arg(struct doveadm_mail_cmd_context *_ctx, int c)
+cmd_migrate_verify_uidl_init(struct doveadm_mail_cmd_context *_ctx DOVEADM_MIGRATE_INIT_ARGS)
 {
 	struct verify_uidl_cmd_context *ctx =
 		container_of(_ctx, struct verify_uidl_cmd_context, ctx);
 
-	switch (c) {
-	case 'm':
-		ctx->mailbox = p_strdup(_ctx->pool, optarg);
-		break;
-	case 's':
-		ctx->summary_only = TRUE;
-		break;
-	default:
-		return FALSE;
-	}
-	return TRUE;
+	doveadm_migrate_mailbox_options(_ctx, &ctx->mailbox,
+					&ctx->summary_only);
+	doveadm_print_header_simple("result");
+	doveadm_print_header("old", "old", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+	doveadm_print_header("new", "new", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+	doveadm_print_header("uidl", "uidl", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
 }
 
 static struct doveadm_mail_cmd_context *cmd_migrate_verify_uidl_alloc(void)
@@ -216,8 +202,7 @@ static struct doveadm_mail_cmd_context *cmd_migrate_verify_uidl_alloc(void)
 
 	ctx = doveadm_mail_cmd_alloc(struct verify_uidl_cmd_context);
 	ctx->mailbox = "INBOX";
-	ctx->ctx.getopt_args = "m:s";
-	ctx->ctx.v.parse_arg = cmd_migrate_verify_uidl_parse_arg;
+	doveadm_migrate_mail_cmd_options(&ctx->ctx, "m:s");
 	ctx->ctx.v.init = cmd_migrate_verify_uidl_init;
 	ctx->ctx.v.run = cmd_migrate_verify_uidl_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);

@@ -3,6 +3,7 @@
 
 #include "doveadm.h"
 #include "doveadm-cmd.h"
+#include "migrate-compat.h"
 #include "migrate-csv.h"
 #include "migrate-outcome.h"
 #include "migrate-progress.h"
@@ -58,14 +59,14 @@ enum doveadm_migrate_folder_action {
 	/* -x */
 	DOVEADM_MIGRATE_FOLDER_EXCLUDED,
 };
-struct mailbox_settings;
+struct migrate_special_use_folder;
 struct doveadm_migrate_folder_plan {
 	bool gmail;
 	const char *const *excludes;
 	bool include_trash, include_junk;
 	const char *archive;
 	/* the destination's mailbox { special_use } settings */
-	struct mailbox_settings *const *mailboxes;
+	const struct migrate_special_use_folder *mailboxes;
 	unsigned int mailbox_count;
 };
 /* The plan for user's account (gmail: the old server is Gmail). Returns
@@ -116,6 +117,30 @@ const char *doveadm_migrate_conf_path(void);
 /* where doveadm and doveconf are looked up when PATH is empty */
 #define MIGRATE_DEFAULT_PATH \
 	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* A mail command's init(): Dovecot 2.3 passes its positional arguments,
+   2.4 doesn't. The migrate commands read options and arguments from the
+   command's parameters (ctx->cctx) there, on both. */
+#ifdef MIGRATE_DOVECOT24
+#  define DOVEADM_MIGRATE_INIT_ARGS
+#else
+#  define DOVEADM_MIGRATE_INIT_ARGS , const char *const args[] ATTR_UNUSED
+#endif
+/* Sets up a mail command whose init() reads its options from the
+   parameters: on 2.3 doveadm wants their getopt letters and a parse_arg()
+   that accepts them. */
+void doveadm_migrate_mail_cmd_options(struct doveadm_mail_cmd_context *ctx,
+				      const char *getopt_args);
+/* A CMD_PARAM_BOOL parameter given on the command line */
+bool doveadm_migrate_param_flag(const struct doveadm_cmd_context *cctx,
+				const char *name);
+/* -m MAILBOX and -s (summary only) of verify and verify-uidl */
+void doveadm_migrate_mailbox_options(struct doveadm_mail_cmd_context *ctx,
+				     const char **mailbox_r,
+				     bool *summary_only_r);
+
+/* A migrate_* setting of doveadm's config (plugin {} on Dovecot 2.3),
+   NULL or "" when unset. */
+const char *doveadm_migrate_setting(const char *name);
 const char *doveadm_migrate_state_dir(void);
 
 /* The path of binary_name beside the running doveadm (data stack). */

@@ -5,6 +5,7 @@
 #include "mail-storage-hooks.h"
 #include "migrate-gmail-folder.h"
 #include "migrate-gmail-plugin.h"
+#include "migrate-user-settings.h"
 
 /* Gmail-aware migration: the work is migrate_gmail_sync()
    (migrate-gmail-sync.c), run by `doveadm migrate gmail` and by
@@ -19,7 +20,7 @@ static void migrate_gmail_mail_user_created(struct mail_user *user)
 	const char *value, *error;
 	bool trash, junk;
 
-	value = mail_user_plugin_getenv(user, "migrate_gmail_include");
+	value = migrate_user_setting(user, "migrate_gmail_include");
 	if (migrate_gmail_parse_include(value, &trash, &junk, &error) < 0) {
 		e_error(user->event, "migrate_gmail: "
 			"migrate_gmail_include: %s", error);

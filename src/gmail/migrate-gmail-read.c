@@ -4,6 +4,7 @@
 #include "array.h"
 #include "mail-search-build.h"
 #include "mailbox-list-iter.h"
+#include "migrate-user-settings.h"
 #include "migrate-gmail-sync-private.h"
 
 /* Steps 1-3 of a pass (see migrate-gmail-sync.c): the source's folders
@@ -26,13 +27,13 @@ static const char *
 migrate_gmail_dest_special_use_name(struct migrate_gmail_sync *sync,
 				    enum migrate_gmail_folder_kind kind)
 {
-	struct mailbox_settings *const *mailboxes = NULL;
-	unsigned int count = 0;
+	const struct migrate_special_use_folder *folders;
+	unsigned int count;
 
 	/* the folder the destination's config gives this SPECIAL-USE */
-	if (array_is_created(&sync->dest_ns->set->mailboxes))
-		mailboxes = array_get(&sync->dest_ns->set->mailboxes, &count);
-	return migrate_gmail_folder_dest_name(kind, mailboxes, count);
+	folders = migrate_namespace_special_use_folders(sync->dest_ns,
+							&count);
+	return migrate_gmail_folder_dest_name(kind, folders, count);
 }
 
 static struct migrate_gmail_folder *

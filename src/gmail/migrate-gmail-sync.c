@@ -7,6 +7,7 @@
 #include "mkdir-parents.h"
 #include "migrate-file.h"
 #include "migrate-gmail-sync-private.h"
+#include "migrate-user-settings.h"
 
 /* One pass over the Gmail account, linear in its mail:
 
@@ -450,10 +451,10 @@ migrate_gmail_sync_settings(struct migrate_gmail_sync *sync)
 	struct mail_user *user = sync->dest_user;
 	const char *value, *error;
 
-	value = mail_user_plugin_getenv(user, "migrate_gmail_archive_folder");
+	value = migrate_user_setting(user, "migrate_gmail_archive_folder");
 	sync->archive_name = value == NULL || *value == '\0' ?
 		MIGRATE_GMAIL_DEFAULT_ARCHIVE : p_strdup(sync->pool, value);
-	value = mail_user_plugin_getenv(user, "migrate_gmail_include");
+	value = migrate_user_setting(user, "migrate_gmail_include");
 	if (migrate_gmail_parse_include(value, &sync->include_trash,
 					&sync->include_junk, &error) < 0) {
 		sync->mail_error = MAIL_ERROR_PARAMS;
@@ -461,13 +462,13 @@ migrate_gmail_sync_settings(struct migrate_gmail_sync *sync)
 			"migrate_gmail_include: %s", error);
 		return -1;
 	}
-	sync->label_keywords = mail_user_plugin_getenv_bool(user,
+	sync->label_keywords = migrate_user_setting_bool(user,
 		"migrate_gmail_label_keywords");
-	sync->pop3_uidls = mail_user_plugin_getenv_bool(user,
+	sync->pop3_uidls = migrate_user_setting_bool(user,
 		"migrate_gmail_pop3_uidls");
-	value = mail_user_plugin_getenv(user, "migrate_gmail_expunge");
+	value = migrate_user_setting(user, "migrate_gmail_expunge");
 	sync->expunge = value == NULL || *value == '\0' ||
-		mail_user_plugin_getenv_bool(user, "migrate_gmail_expunge");
+		migrate_user_setting_bool(user, "migrate_gmail_expunge");
 	return 0;
 }
 

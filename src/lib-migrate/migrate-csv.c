@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "migrate-compat.h"
 #include "array.h"
 #include "str.h"
 #include "hash.h"
@@ -296,7 +297,7 @@ int migrate_csv_parse(struct istream *input, pool_t pool,
 		line_num++;
 		/* spreadsheet programs start UTF-8 files with a byte order
 		   mark */
-		if (line_num == 1 && str_begins(line, "\xef\xbb\xbf"))
+		if (line_num == 1 && str_begins_with(line, "\xef\xbb\xbf"))
 			line += 3;
 		if (!parser.have_header) {
 			if (t_str_trim(line, " \t\r")[0] == '\0')

@@ -59,7 +59,7 @@ const char *migrate_gmail_folder_special_use(enum migrate_gmail_folder_kind kind
 
 const char *
 migrate_gmail_folder_dest_name(enum migrate_gmail_folder_kind kind,
-			       struct mailbox_settings *const *mailboxes,
+			       const struct migrate_special_use_folder *folders,
 			       unsigned int count)
 {
 	const char *special_use = migrate_gmail_folder_special_use(kind);
@@ -68,10 +68,10 @@ migrate_gmail_folder_dest_name(enum migrate_gmail_folder_kind kind,
 	i_assert(special_use != NULL);
 	for (i = 0; i < count; i++) {
 		const char *const *uses =
-			t_strsplit_spaces(mailboxes[i]->special_use, " ");
+			t_strsplit_spaces(folders[i].special_use, " ");
 
 		if (str_array_icase_find(uses, special_use))
-			return mailboxes[i]->name;
+			return folders[i].name;
 	}
 	/* none configured: the usual name */
 	return special_use + 1;

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "migrate-compat.h"
 #include "str.h"
 #include "hex-dec.h"
 #include "migrate-file.h"
@@ -27,7 +28,7 @@ bool migrate_queue_file_user(const char *file_name, const char **user_r)
 	p = file_name;
 	/* "%2e" in front only marks a name that starts with a dot (which is
 	   itself kept): see migrate_state_file_name() */
-	if (str_begins(p, "%2e") && p[3] == '.')
+	if (str_begins_with(p, "%2e") && p[3] == '.')
 		p += 3;
 	else if (*p == '.')
 		return FALSE;

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "migrate-compat.h"
 #include "str.h"
 #include "strescape.h"
 #include "migrate-state.h"
@@ -184,7 +185,7 @@ migrate_state_parse_field(void *context, const char *key, const char *value)
 		state->log_path = p_strdup_empty(pool, value);
 	else if (strcmp(key, "exit_code") == 0)
 		return str_to_int(value, &state->exit_code);
-	else if (str_begins(key, "progress_"))
+	else if (str_begins_with(key, "progress_"))
 		return migrate_state_parse_progress(state, pool, key + 9, value);
 	else {
 		static const char *const num_keys[] = {

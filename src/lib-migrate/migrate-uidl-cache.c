@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "migrate-compat.h"
 #include "array.h"
 #include "str.h"
 #include "strescape.h"
@@ -27,7 +28,7 @@ int migrate_uidl_cache_read(struct istream *input, uint32_t uidvalidity,
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
 		if (!have_version) {
-			if (!str_begins(line, "V1 ") ||
+			if (!str_begins_with(line, "V1 ") ||
 			    str_to_uint32(line + 3, &file_uidvalidity) < 0) {
 				*error_r = t_strdup_printf(
 					"line %u: unknown version line", line_num);

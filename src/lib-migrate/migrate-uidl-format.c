@@ -12,26 +12,36 @@ HASH_TABLE_DEFINE_TYPE(uidl_pop3, const char *,
 
 HASH_TABLE_DEFINE_TYPE(uidl_seen, const char *, void *);
 
+/* The UIDL of a message by the format, in Dovecot's own variable syntax:
+   %u/%{uid} and %v/%{uidvalidity} on 2.3, %{uid} and %{uidvalidity} with
+   filters (%{uid | hex(8)}) on 2.4. */
 static int
 migrate_uidl_format_expand_full(const char *format, uint32_t uidvalidity,
 				uint32_t uid, const char **uidl_r,
 				const char **error_r)
 {
+	string_t *str = t_str_new(32);
+#ifdef MIGRATE_DOVECOT24
+	const struct var_expand_table table[] = {
+		{ .key = "uid", .value = dec2str(uid) },
+		{ .key = "uidvalidity", .value = dec2str(uidvalidity) },
+		VAR_EXPAND_TABLE_END
+	};
+	const struct var_expand_params params = { .table = table };
+
+	if (var_expand(str, format, &params, error_r) < 0)
+		return -1;
+#else
 	const struct var_expand_table table[] = {
 		{ 'u', dec2str(uid), "uid" },
 		{ 'v', dec2str(uidvalidity), "uidvalidity" },
 		{ '\0', NULL, NULL }
 	};
-	string_t *str = t_str_new(32);
-	int ret;
 
-	ret = var_expand(str, format, table, error_r);
-	if (ret == 0) {
-		/* unknown variable: error_r tells which */
+	/* 0 is an unknown variable: error_r tells which */
+	if (var_expand(str, format, table, error_r) <= 0)
 		return -1;
-	}
-	if (ret < 0)
-		return -1;
+#endif
 	*uidl_r = str_c(str);
 	return 0;
 }
@@ -54,7 +64,8 @@ int migrate_uidl_format_check(const char *format, const char **error_r)
 	}
 	if (strcmp(uidl1, uidl2) == 0) {
 		*error_r = t_strdup_printf(
-			"format '%s' doesn't contain the UID (%%u)", format);
+			"format '%s' doesn't contain the UID (%s)", format,
+			MIGRATE_UIDL_FORMAT_UID);
 		return -1;
 	}
 	if (uidl1[0] == '\0' || strpbrk(uidl1, " \t\r\n") != NULL) {
@@ -77,7 +88,10 @@ const char *migrate_uidl_format_expand(const char *format,
 }
 
 const char *const migrate_uidl_known_formats[] = {
-	"%08Xu%08Xv", "%v.%u", "%u", NULL
+	MIGRATE_UIDL_FORMAT_DOVECOT23,
+	MIGRATE_UIDL_FORMAT_CYRUS,
+	MIGRATE_UIDL_FORMAT_UID,
+	NULL
 };
 
 static unsigned int

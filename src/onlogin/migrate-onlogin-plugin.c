@@ -9,6 +9,7 @@
 #include "migrate-state.h"
 #include "migrate-queue.h"
 #include "migrate-onlogin-plugin.h"
+#include "migrate-user-settings.h"
 
 #include <sys/stat.h>
 
@@ -43,7 +44,7 @@ static void migrate_onlogin_queue(struct mail_user *user)
 	struct migrate_queue_entry entry;
 	const char *state_dir, *queue_dir, *error;
 
-	state_dir = mail_user_plugin_getenv(user, "migrate_state_dir");
+	state_dir = migrate_user_setting(user, "migrate_state_dir");
 	if (state_dir == NULL || state_dir[0] == '\0')
 		state_dir = MIGRATE_DEFAULT_STATE_DIR;
 	queue_dir = t_strconcat(state_dir, "/", MIGRATE_QUEUE_DIR_NAME, NULL);
@@ -85,7 +86,7 @@ static void migrate_onlogin_mail_user_created(struct mail_user *user)
 	   hibernation, are not logins */
 	if (user->autocreated || user->session_restored)
 		return;
-	value = mail_user_plugin_getenv(user, "migrate_onlogin");
+	value = migrate_user_setting(user, "migrate_onlogin");
 	if (value != NULL && (strcasecmp(value, "no") == 0 ||
 			      strcmp(value, "0") == 0)) {
 		e_debug(user->event, "migrate_onlogin: disabled for the user");

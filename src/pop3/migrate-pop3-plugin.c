@@ -11,6 +11,7 @@
 #include "migrate-header-hash.h"
 #include "migrate-uidl-format.h"
 #include "migrate-pop3-plugin.h"
+#include "migrate-user-settings.h"
 
 #define MIGRATE_POP3_MAIL_CONTEXT(obj) \
 	MODULE_CONTEXT_REQUIRE(obj, migrate_pop3_mail_module)
@@ -34,7 +35,7 @@ migrate_pop3_setting_bool(struct mail_user *user, const char *name,
 			  bool default_value, bool *value_r,
 			  const char **error_r)
 {
-	const char *value = mail_user_plugin_getenv(user, name);
+	const char *value = migrate_user_setting(user, name);
 
 	if (value == NULL || *value == '\0') {
 		*value_r = default_value;
@@ -57,7 +58,7 @@ migrate_pop3_setting_uint(struct mail_user *user, const char *name,
 			  unsigned int default_value, unsigned int max,
 			  unsigned int *value_r, const char **error_r)
 {
-	const char *value = mail_user_plugin_getenv(user, name);
+	const char *value = migrate_user_setting(user, name);
 
 	if (value == NULL || *value == '\0') {
 		*value_r = default_value;
@@ -76,7 +77,7 @@ static const char *const *
 migrate_pop3_setting_list(struct mail_user *user, const char *name,
 			  const char *default_value)
 {
-	const char *value = mail_user_plugin_getenv(user, name);
+	const char *value = migrate_user_setting(user, name);
 
 	if (value == NULL || *value == '\0')
 		value = default_value;
@@ -94,11 +95,11 @@ migrate_pop3_settings_read(struct mail_user *user,
 	unsigned int percent;
 	bool cache;
 
-	value = mail_user_plugin_getenv(user, "migrate_pop3_mailbox");
+	value = migrate_user_setting(user, "migrate_pop3_mailbox");
 	set->pop3_box_vname = value == NULL || *value == '\0' ? NULL :
 		p_strdup(user->pool, value);
 
-	value = mail_user_plugin_getenv(user, "migrate_pop3_uidl_format");
+	value = migrate_user_setting(user, "migrate_pop3_uidl_format");
 	if (value != NULL && *value != '\0') {
 		if (migrate_uidl_format_check(value, error_r) < 0) {
 			*error_r = t_strconcat("migrate_pop3_uidl_format: ",
@@ -126,7 +127,7 @@ migrate_pop3_settings_read(struct mail_user *user,
 	set->merged = str_array_length(set->mailboxes) > 1 ||
 		str_array_find(set->mailboxes, "*");
 
-	value = mail_user_plugin_getenv(user, "migrate_pop3_unmatched");
+	value = migrate_user_setting(user, "migrate_pop3_unmatched");
 	if (value == NULL || *value == '\0' || strcmp(value, "fail") == 0)
 		set->unmatched = MIGRATE_POP3_UNMATCHED_FAIL;
 	else if (strcmp(value, "continue") == 0)
@@ -166,7 +167,7 @@ migrate_pop3_settings_read(struct mail_user *user,
 
 	set->cache_dir = "";
 	if (cache) {
-		value = mail_user_plugin_getenv(user, "migrate_pop3_cache_dir");
+		value = migrate_user_setting(user, "migrate_pop3_cache_dir");
 		if (value == NULL || *value == '\0')
 			value = MIGRATE_POP3_DEFAULT_CACHE_DIR;
 		if (value[0] == '~' && (value[1] == '/' || value[1] == '\0')) {

@@ -17,6 +17,7 @@
 #include "migrate-uidl-cache.h"
 #include "migrate-uidl-format.h"
 #include "migrate-pop3-plugin.h"
+#include "migrate-user-settings.h"
 
 #include <stdio.h>
 #include <ctype.h>
@@ -688,7 +689,7 @@ migrate_pop3_outcome_unmatched(struct migrate_pop3_sync *ctx,
 	};
 
 	migrate_outcome_write(migrate_outcome_fd_parse(
-		mail_user_plugin_getenv(user, "migrate_outcome_fd")), &rec);
+		migrate_user_setting(user, "migrate_outcome_fd")), &rec);
 }
 
 static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
@@ -746,9 +747,11 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	migrate_pop3_orders_assign(ctx);
 	migrate_match_get_stats(ctx->match, &stats);
 	i_gettimeofday(&t3);
-	e_debug(ctx->event, "Timing: POP3 list %d ms, IMAP list %d ms, "
-		"headers and matching %d ms", timeval_diff_msecs(&t1, &t0),
-		timeval_diff_msecs(&t2, &t1), timeval_diff_msecs(&t3, &t2));
+	e_debug(ctx->event, "Timing: POP3 list %lld ms, IMAP list %lld ms, "
+		"headers and matching %lld ms",
+		(long long)timeval_diff_msecs(&t1, &t0),
+		(long long)timeval_diff_msecs(&t2, &t1),
+		(long long)timeval_diff_msecs(&t3, &t2));
 
 	if (stats.cache_distrusted) {
 		e_warning(ctx->event, "The old server has given known UIDs "

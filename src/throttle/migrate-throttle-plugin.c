@@ -10,6 +10,7 @@
 #include "imapc-storage.h"
 #include "migrate-token-bucket.h"
 #include "migrate-throttle-plugin.h"
+#include "migrate-user-settings.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -223,14 +224,14 @@ static int
 migrate_throttle_setting(struct mail_user *user, const char *name,
 			 bool is_size, uint64_t *rate_r, const char **error_r)
 {
-	const char *value = mail_user_plugin_getenv(user, name);
+	const char *value = migrate_user_setting(user, name);
 	uoff_t size;
 
 	*rate_r = 0;
 	if (value == NULL || *value == '\0')
 		return 0;
 	if (is_size) {
-		if (settings_get_size(value, &size, error_r) < 0) {
+		if (migrate_parse_size(value, &size, error_r) < 0) {
 			*error_r = t_strdup_printf("%s: %s", name, *error_r);
 			return -1;
 		}
@@ -276,7 +277,7 @@ static void migrate_throttle_mail_user_created(struct mail_user *user)
 	tuser->global_msgs_rate = gmsgs;
 	tuser->global_fd = -1;
 	if (gbytes != 0 || gmsgs != 0) {
-		path = mail_user_plugin_getenv(user,
+		path = migrate_user_setting(user,
 					       "migrate_throttle_global_file");
 		if (path == NULL || *path == '\0')
 			path = MIGRATE_THROTTLE_DEFAULT_GLOBAL_FILE;

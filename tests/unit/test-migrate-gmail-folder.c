@@ -2,7 +2,6 @@
 
 #include "lib.h"
 #include "test-common.h"
-#include "mail-storage-settings.h"
 #include "migrate-gmail-folder.h"
 
 static void test_migrate_gmail_folder_classify(void)
@@ -29,14 +28,11 @@ static void test_migrate_gmail_folder_classify(void)
 
 static void test_migrate_gmail_folder_dest_name(void)
 {
-	struct mailbox_settings trash = {
-		.name = "Deleted Items", .special_use = "\\Trash"
+	const struct migrate_special_use_folder mailboxes[] = {
+		{ .name = "Work", .special_use = "" },
+		{ .name = "Deleted Items", .special_use = "\\Trash" },
+		{ .name = "Sent Messages", .special_use = "\\Archive \\sent" },
 	};
-	struct mailbox_settings sent = {
-		.name = "Sent Messages", .special_use = "\\Archive \\sent"
-	};
-	struct mailbox_settings plain = { .name = "Work", .special_use = "" };
-	struct mailbox_settings *const mailboxes[] = { &plain, &trash, &sent };
 
 	test_begin("gmail folder: destination of a SPECIAL-USE folder");
 	test_assert_strcmp(migrate_gmail_folder_dest_name(

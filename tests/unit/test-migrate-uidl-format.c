@@ -14,10 +14,10 @@ static void test_migrate_uidl_format_expand(void)
 	} tests[] = {
 		/* Dovecot's default pop3_uidl_format (lowercase hex, as its
 		   POP3 server gives it) */
-		{ "%08Xu%08Xv", 1700000000, 1, "000000016553f100" },
-		{ "%08Xu%08Xv", 0x1234, 0xabcdef, "00abcdef00001234" },
+		{ MIGRATE_UIDL_FORMAT_DOVECOT23, 1700000000, 1, "000000016553f100" },
+		{ MIGRATE_UIDL_FORMAT_DOVECOT23, 0x1234, 0xabcdef, "00abcdef00001234" },
 		/* Cyrus style uidvalidity.uid */
-		{ "%v.%u", 1132076282, 42, "1132076282.42" },
+		{ MIGRATE_UIDL_FORMAT_CYRUS, 1132076282, 42, "1132076282.42" },
 		{ "%{uidvalidity}-%{uid}", 7, 9, "7-9" },
 	};
 	const char *error;
@@ -38,10 +38,12 @@ static void test_migrate_uidl_format_check(void)
 {
 	static const char *const bad[] = {
 		"",
-		"%v",		/* no UID: every message the same UIDL */
+		/* no UID: every message the same UIDL */
+		"%{uidvalidity}",
 		"static",
 		"%{nosuchvar}",
-		"%u %v",	/* whitespace isn't allowed in a UIDL */
+		/* whitespace isn't allowed in a UIDL */
+		"%{uid} %{uidvalidity}",
 	};
 	const char *error;
 	unsigned int i;
@@ -90,38 +92,38 @@ static void test_migrate_uidl_format_detect(void)
 	const char *format;
 
 	test_begin("uidl format detect");
-	test_uidl_lists(&pop3, &imap, "%08Xu%08Xv", 1700000000, 40);
+	test_uidl_lists(&pop3, &imap, MIGRATE_UIDL_FORMAT_DOVECOT23, 1700000000, 40);
 	format = migrate_uidl_format_detect(&pop3, &imap, 1700000000, &hits);
-	test_assert_strcmp(format, "%08Xu%08Xv");
+	test_assert_strcmp(format, MIGRATE_UIDL_FORMAT_DOVECOT23);
 	test_assert(hits == 40);
 	/* the same UIDLs under another UIDVALIDITY name nothing */
 	test_assert(migrate_uidl_format_detect(&pop3, &imap, 5, &hits) == NULL);
 
-	test_uidl_lists(&pop3, &imap, "%v.%u", 1132076282, 40);
+	test_uidl_lists(&pop3, &imap, MIGRATE_UIDL_FORMAT_CYRUS, 1132076282, 40);
 	format = migrate_uidl_format_detect(&pop3, &imap, 1132076282, &hits);
-	test_assert_strcmp(format, "%v.%u");
+	test_assert_strcmp(format, MIGRATE_UIDL_FORMAT_CYRUS);
 
 	/* one message whose size disagrees: the formula names another
 	   message somewhere, so it isn't trusted at all */
-	test_uidl_lists(&pop3, &imap, "%u", 1, 40);
+	test_uidl_lists(&pop3, &imap, MIGRATE_UIDL_FORMAT_UID, 1, 40);
 	p = array_idx_modifiable(&pop3, 17);
 	p->msg->size++;
 	test_assert(migrate_uidl_format_detect(&pop3, &imap, 1, &hits) == NULL);
 
 	/* fewer than half of the POP3 list given by it: not this server's
 	   formula (e.g. sequence-number UIDLs that happen to hit) */
-	test_uidl_lists(&pop3, &imap, "%u", 1, 40);
+	test_uidl_lists(&pop3, &imap, MIGRATE_UIDL_FORMAT_UID, 1, 40);
 	array_delete(&imap, 10, 30);
 	test_assert(migrate_uidl_format_detect(&pop3, &imap, 1, &hits) == NULL);
 
 	/* duplicate UIDLs on the old server: no formula */
-	test_uidl_lists(&pop3, &imap, "%u", 1, 40);
+	test_uidl_lists(&pop3, &imap, MIGRATE_UIDL_FORMAT_UID, 1, 40);
 	p = array_idx_modifiable(&pop3, 5);
 	p->msg->uidl = p[-1].msg->uidl;
 	test_assert(migrate_uidl_format_detect(&pop3, &imap, 1, &hits) == NULL);
 
 	/* UIDLs of their own (Courier, Exchange): nothing fits */
-	test_uidl_lists(&pop3, &imap, "UID%u-%v", 1, 10);
+	test_uidl_lists(&pop3, &imap, "UID%{uid}-%{uidvalidity}", 1, 10);
 	test_assert(migrate_uidl_format_detect(&pop3, &imap, 1, &hits) == NULL);
 	test_end();
 }
@@ -135,19 +137,19 @@ static void test_migrate_uidl_format_detect_exact(void)
 	test_begin("uidl format detect exact");
 	for (i = 0; i < N_ELEMENTS(uids); i++) {
 		uids[i] = 10 + i * 3;
-		uidls[i] = t_strdup(migrate_uidl_format_expand("%08Xu%08Xv",
+		uidls[i] = t_strdup(migrate_uidl_format_expand(MIGRATE_UIDL_FORMAT_DOVECOT23,
 							       1234, uids[i]));
 	}
 	test_assert_strcmp(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234, idx),
-			   "%08Xu%08Xv");
+			   MIGRATE_UIDL_FORMAT_DOVECOT23);
 	test_assert(idx[0] == 0 && idx[19] == 19);
 	/* the POP3 list in another order: the indexes say where */
 	for (i = 0; i < N_ELEMENTS(uids); i++) {
 		uidls[19 - i] = t_strdup(migrate_uidl_format_expand(
-			"%08Xu%08Xv", 1234, uids[i]));
+			MIGRATE_UIDL_FORMAT_DOVECOT23, 1234, uids[i]));
 	}
 	test_assert_strcmp(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234, idx),
-			   "%08Xu%08Xv");
+			   MIGRATE_UIDL_FORMAT_DOVECOT23);
 	test_assert(idx[0] == 19 && idx[5] == 14 && idx[19] == 0);
 	/* another UIDVALIDITY: the UIDLs are not this mailbox's */
 	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1235, idx) == NULL);
@@ -159,9 +161,9 @@ static void test_migrate_uidl_format_detect_exact(void)
 	test_assert(migrate_uidl_format_detect_exact(uidls, uids, 20, 1234, idx) == NULL);
 
 	for (i = 0; i < N_ELEMENTS(uids); i++)
-		uidls[i] = t_strdup(migrate_uidl_format_expand("%v.%u", 77, uids[i]));
+		uidls[i] = t_strdup(migrate_uidl_format_expand(MIGRATE_UIDL_FORMAT_CYRUS, 77, uids[i]));
 	test_assert_strcmp(migrate_uidl_format_detect_exact(uidls, uids, 20, 77, idx),
-			   "%v.%u");
+			   MIGRATE_UIDL_FORMAT_CYRUS);
 	/* bare UIDs prove nothing without the sizes */
 	for (i = 0; i < N_ELEMENTS(uids); i++)
 		uidls[i] = t_strdup_printf("%u", uids[i]);
