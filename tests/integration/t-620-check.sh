@@ -114,6 +114,7 @@ assert_eq 64 "$rc" "batch --check --final: refused (64)"
 G=gail@gmail.example
 GPW='g-check pw'
 lab_user_add "$G" pw-gail
+sleep 1.1	# passwd-file looks at its file at most once a second
 if lab_gmail_setup; then
 	lab_gmail_generate "$LAB/gmail" --seed 62 --count 60
 	lab_gmail_start "$GMAIL_ACCOUNT" "$G" "$GPW"
