@@ -361,7 +361,7 @@ lab__conf24() {
 		      "INBOX=mail_inbox_path LAYOUT=mailbox_list_layout " \
 		      "ALT=mail_alt_path VOLATILEDIR=mail_volatile_path", kv, " ")
 		for (i in kv) { split(kv[i], p, "="); map[p[1]] = p[2] }
-		n = split(v, p, ":")
+		n = split(uservars(v), p, ":")
 		print ind "mail_driver = " p[1]
 		if (n >= 2)	# D: (no path) must clear an inherited mail_path
 			print ind "mail_path =" (p[2] == "" ? "" : " " p[2])
