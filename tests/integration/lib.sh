@@ -66,8 +66,8 @@
 #                              are dropped; the line too if nothing is left
 #   %u %n %d %h %Lu, %%        %{user} %{user | username} %{user | domain}
 #                              %{home} %{user | lower}, %
-#   *uidl_format = %08Xu%08Xv  %{uid | hex(8) | upper}%{uidvalidity | hex(8) |
-#   (% or %% forms)            upper}; %v %u %g %m %f: %{uidvalidity} %{uid}
+#   *uidl_format = %08Xu%08Xv  %{uid | hex(8)}%{uidvalidity | hex(8)}
+#   (% or %% forms)            (lowercase, as 2.3's); %v %u %g %m %f: %{uidvalidity} %{uid}
 #                              %{guid} %{md5} %{filename}
 # The passdb/userdb blocks and the dovecot_config_version and
 # dovecot_storage_version lines (2.4.0) are written per version.  On 2.4 the
@@ -334,7 +334,8 @@ lab__conf24() {
 			x = tok ~ /[Xx]$/ ? substr(tok, length(tok)) : ""
 			sub(/[Xx]$/, "", tok)
 			f = x == "" ? "" : (tok + 0 ? " | hex(" tok + 0 ")" : " | hex")
-			out = out "%{" name f (x == "X" ? " | upper" : "") "}"
+			# 2.3 writes hex in lowercase for %X and %x alike
+			out = out "%{" name f "}"
 		}
 		return out v
 	}

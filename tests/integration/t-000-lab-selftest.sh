@@ -200,9 +200,9 @@ service imap-login {
   }
 }
 ssl_cert = </c.pem'
-conf24_want='migrate_pop3_uidl_format = %{uid | hex(8) | upper}%{uidvalidity | hex(8) | upper}
+conf24_want='migrate_pop3_uidl_format = %{uid | hex(8)}%{uidvalidity | hex(8)}
 migrate_state_dir = /s/%{user}
-pop3_uidl_format = %{uid | hex(8) | upper}%{uidvalidity | hex(8) | upper}
+pop3_uidl_format = %{uid | hex(8)}%{uidvalidity | hex(8)}
 mail_driver = maildir
 mail_path = ~/Maildir
 mail_index_path = /idx/%{user}
