@@ -42,6 +42,38 @@
 #   lab_source_start  SRC_CONF SRC_IMAP_PORT SRC_POP3_PORT SRC_LOG
 #   lab_dest_start    DST_CONF DST_IMAP_PORT DST_POP3_PORT DST_LOG DST_DRIVER
 #   lab_migration_conf MIG_CONF
+#
+# Dovecot 2.3 and 2.4: sourcing sets LAB_DOVECOT=2.3 or 2.4 (exported; from
+# `dovecot --version`, or preset by the caller).  Every config the lab writes
+# (server configs, migration.conf, lab_backend_conf, the LAB_*_EXTRA_CONF
+# knobs, lab_migration_conf_add lines) is composed in 2.3 syntax and passes
+# through lab__conf24, which copies it unchanged on 2.3 and on 2.4 rewrites
+# it line by line:
+#   plugin { ... }             the wrapper lines go, the settings inside
+#                              become top-level settings (2.4 has no plugin {})
+#   mail_location = D:P[:K=V]  mail_driver = D, mail_path = P, and INDEX,
+#   location = D:P (namespace) CONTROL, INBOX, LAYOUT, ALT, VOLATILEDIR as
+#                              mail_index_path ... mailbox_list_layout
+#   mail_plugins = $mail_plugins A B
+#                              mail_plugins { A = yes  B = yes }
+#   disable_plaintext_auth = no  auth_allow_cleartext = yes
+#   address = X (inet_listener) listen = X
+#   ssl_cert|ssl_key|ssl_ca = <F  ssl_server_{cert,key,ca}_file = F
+#   imapc_ssl_verify = V       ssl_client_require_valid_cert = V
+#   imapc_features/pop3c_features  2.3 opt-ins that are 2.4 defaults
+#                              (rfc822.size fetch-headers search modseq
+#                              delay-login fetch-bodystructure acl metadata)
+#                              are dropped; the line too if nothing is left
+#   %u %n %d %h %Lu, %%        %{user} %{user | username} %{user | domain}
+#                              %{home} %{user | lower}, %
+#   *uidl_format = %08Xu%08Xv  %{uid | hex(8)}%{uidvalidity | hex(8)}
+#   (% or %% forms)            (lowercase, as 2.3's); %v %u %g %m %f: %{uidvalidity} %{uid}
+#                              %{guid} %{md5} %{filename}
+# The passdb/userdb blocks and the dovecot_config_version and
+# dovecot_storage_version lines (2.4.0) are written per version.  On 2.4 the
+# lab's own migrate_* settings (migrate_pop3_mailbox, migrate_state_dir) are
+# written only when doveconf knows them, i.e. when the dovecot-migrate
+# plugins are installed for 2.4; LAB_MIG_SETTINGS=yes|no overrides that.
 
 LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_TOP_DIR=$(cd "$LAB_LIB_DIR/../.." && pwd)
@@ -54,6 +86,13 @@ LAB_POP3_NS=POP3-MIGRATION-NS/
 : "${LAB_TEST_NAME:=$(basename "$0" .sh)}"
 LAB_FAILS=${LAB_FAILS:-0}
 export LAB_MASTER_USER
+if [ -z "${LAB_DOVECOT:-}" ]; then
+	case $(dovecot --version 2>/dev/null) in
+	2.4.* | 2.5.* | [3-9].*) LAB_DOVECOT=2.4 ;;
+	*) LAB_DOVECOT=2.3 ;;
+	esac
+fi
+export LAB_DOVECOT
 
 lab__err() {
 	echo "lab: $*" >&2
@@ -273,6 +312,115 @@ lab__passwd_install() {
 	mv -f "$tmp" "$dst"
 }
 
+# lab__conf24: stdin to stdout; a 2.3-syntax config (fragment) unchanged on
+# Dovecot 2.3, rewritten into 2.4 syntax on 2.4 (see the header comment).
+lab__conf24() {
+	if [ "$LAB_DOVECOT" != 2.4 ]; then
+		cat
+		return
+	fi
+	awk '
+	function uidlvars(v,   out, tok, c, x, name, f) {
+		out = ""
+		while (match(v, /%%?[0-9]*[Xx]?[uvgmf]/)) {
+			tok = substr(v, RSTART, RLENGTH)
+			out = out substr(v, 1, RSTART - 1)
+			v = substr(v, RSTART + RLENGTH)
+			sub(/^%%?/, "", tok)
+			c = substr(tok, length(tok))
+			name = c == "u" ? "uid" : c == "v" ? "uidvalidity" : \
+				c == "g" ? "guid" : c == "m" ? "md5" : "filename"
+			tok = substr(tok, 1, length(tok) - 1)
+			x = tok ~ /[Xx]$/ ? substr(tok, length(tok)) : ""
+			sub(/[Xx]$/, "", tok)
+			f = x == "" ? "" : (tok + 0 ? " | hex(" tok + 0 ")" : " | hex")
+			# 2.3 writes hex in lowercase for %X and %x alike
+			out = out "%{" name f "}"
+		}
+		return out v
+	}
+	function uservars(v,   out, tok, r) {
+		out = ""
+		while (match(v, /%(%|L?[undh])/)) {
+			tok = substr(v, RSTART, RLENGTH)
+			out = out substr(v, 1, RSTART - 1)
+			v = substr(v, RSTART + RLENGTH)
+			if (tok == "%%") {
+				out = out (substr(v, 1, 1) == "{" ? "%%" : "%")
+				continue
+			}
+			r = substr(tok, length(tok))
+			r = r == "u" ? "user" : r == "n" ? "user | username" : \
+				r == "d" ? "user | domain" : "home"
+			out = out "%{" r (tok ~ /^%L/ ? " | lower" : "") "}"
+		}
+		return out v
+	}
+	# location D:P[:K=V...] as mail_driver/mail_path/... lines
+	function location(ind, v,   n, p, i, kv, k, map) {
+		split("INDEX=mail_index_path CONTROL=mail_control_path " \
+		      "INBOX=mail_inbox_path LAYOUT=mailbox_list_layout " \
+		      "ALT=mail_alt_path VOLATILEDIR=mail_volatile_path", kv, " ")
+		for (i in kv) { split(kv[i], p, "="); map[p[1]] = p[2] }
+		n = split(uservars(v), p, ":")
+		print ind "mail_driver = " p[1]
+		if (n >= 2)	# D: (no path) must clear an inherited mail_path
+			print ind "mail_path =" (p[2] == "" ? "" : " " p[2])
+		for (i = 3; i <= n; i++) {
+			k = p[i]; sub(/=.*/, "", k)
+			if (k in map) { sub(/^[^=]*=/, "", p[i]); print ind map[k] " = " p[i] }
+			else print ind "# 2.3 mail_location parameter not translated: " p[i]
+		}
+	}
+	BEGIN { depth = 0; plugin = -1 }
+	{
+		line = $0
+		if (line ~ /^[ \t]*plugin[ \t]*\{[ \t]*$/ && plugin < 0) {
+			plugin = depth; depth++; next
+		}
+		if (line ~ /^[ \t]*\}[ \t]*$/) {
+			depth--
+			if (depth == plugin) { plugin = -1; next }
+		} else if (line ~ /\{[ \t]*$/) {
+			depth++
+		}
+		if (plugin >= 0)
+			sub(/^  /, "", line)
+		if (!match(line, /^[ \t]*[A-Za-z0-9_:.-]+[ \t]*=/)) { print line; next }
+		ind = line; sub(/[^ \t].*/, "", ind)
+		key = line; sub(/^[ \t]*/, "", key); sub(/[ \t]*=.*/, "", key)
+		val = line; sub(/^[^=]*=[ \t]*/, "", val)
+		if (key == "mail_location" || key == "location") {
+			location(ind, val); next
+		}
+		if (key == "mail_plugins" && val ~ /^\$mail_plugins/) {
+			n = split(val, p, /[ \t]+/)
+			print ind "mail_plugins {"
+			for (i = 2; i <= n; i++) print ind "  " p[i] " = yes"
+			print ind "}"
+			next
+		}
+		if (key == "disable_plaintext_auth") {
+			key = "auth_allow_cleartext"; val = val == "no" ? "yes" : "no"
+		} else if (key == "address") {
+			key = "listen"
+		} else if (key ~ /^ssl_(cert|key|ca)$/ && val ~ /^</) {
+			key = "ssl_server_" substr(key, 5) "_file"; val = substr(val, 2)
+		} else if (key == "imapc_ssl_verify") {
+			key = "ssl_client_require_valid_cert"
+		} else if (key ~ /^(imapc|pop3c)_features$/) {
+			n = split(val, p, /[ \t]+/); val = ""
+			for (i = 1; i <= n; i++)
+				if (p[i] !~ /^(rfc822\.size|fetch-headers|search|modseq|delay-login|fetch-bodystructure|acl|metadata)$/)
+					val = val (val == "" ? "" : " ") p[i]
+			if (val == "") next
+		}
+		if (val ~ /%/)
+			val = key ~ /uidl_format$/ ? uidlvars(val) : uservars(val)
+		print ind key " = " val
+	}'
+}
+
 lab__write_server_conf() {
 	local role=$1 location=$2 uidl_format=$3 imap_port=$4 pop3_port=$5
 	local dir="$LAB/$role" extra
@@ -283,8 +431,10 @@ lab__write_server_conf() {
 	fi
 	mkdir -p "$dir/run" "$dir/state"
 	chmod 0755 "$dir/run"
-	cat >"$dir/dovecot.conf" <<EOF
-# dovecot-migrate test lab: $role server (generated by tests/integration/lib.sh)
+	{
+		echo "# dovecot-migrate test lab: $role server (generated by tests/integration/lib.sh)"
+		lab__version_conf
+		cat <<EOF
 instance_name = dmlab-$role-${LAB##*.}
 base_dir = $dir/run
 state_dir = $dir/state
@@ -309,21 +459,9 @@ namespace inbox {
   separator = /
 }
 
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $dir/master-users
-  master = yes
-  pass = yes
-}
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $dir/passwd
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u $dir/passwd
-  default_fields = uid=$LAB_MAIL_USER gid=$LAB_MAIL_USER home=$dir/home/%u
-}
+EOF
+		lab__auth_conf "$dir"
+		cat <<EOF
 
 service imap-login {
   inet_listener imap {
@@ -350,6 +488,67 @@ service auth {
   }
 }
 $extra
+EOF
+	} | lab__conf24 >"$dir/dovecot.conf"
+}
+
+# lab__version_conf: the settings a 2.4 config must start with (nothing on
+# 2.3).
+lab__version_conf() {
+	if [ "$LAB_DOVECOT" = 2.4 ]; then
+		printf '%s\n' "dovecot_config_version = 2.4.0" \
+			"dovecot_storage_version = 2.4.0"
+	fi
+}
+
+# lab__auth_conf DIR: the master passdb (DIR/master-users), the users'
+# passdb and userdb (DIR/passwd), in the syntax of $LAB_DOVECOT.
+lab__auth_conf() {
+	local dir=$1
+	if [ "$LAB_DOVECOT" = 2.4 ]; then
+		# 2.3's pass = yes is 2.4's result_success = continue;
+		# default_fields became fields { KEY:default }
+		cat <<EOF
+passdb master-users {
+  driver = passwd-file
+  passwd_file_path = $dir/master-users
+  default_password_scheme = PLAIN
+  master = yes
+  result_success = continue
+}
+passdb users {
+  driver = passwd-file
+  passwd_file_path = $dir/passwd
+  default_password_scheme = PLAIN
+}
+userdb users {
+  driver = passwd-file
+  passwd_file_path = $dir/passwd
+  fields {
+    uid:default = $LAB_MAIL_USER
+    gid:default = $LAB_MAIL_USER
+    home:default = $dir/home/%{user}
+  }
+}
+EOF
+		return
+	fi
+	cat <<EOF
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $dir/master-users
+  master = yes
+  pass = yes
+}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $dir/passwd
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $dir/passwd
+  default_fields = uid=$LAB_MAIL_USER gid=$LAB_MAIL_USER home=$dir/home/%u
+}
 EOF
 }
 
@@ -597,9 +796,14 @@ lab_migration_conf() {
 	export MIG_CONF
 	(
 		umask 077
-		cat >"$MIG_CONF" <<EOF
+		{
+			cat <<EOF
 # Migration settings, kept apart from the production config.
 # Use: doveadm -c $MIG_CONF backup -R -u USER imapc:
+EOF
+			# 2.4: the including file needs its own version lines
+			lab__version_conf
+			cat <<EOF
 !include $DST_CONF
 
 # doveadm's own errors go to the terminal, not to the server's log
@@ -633,24 +837,57 @@ namespace pop3c {
 
 dsync_features = empty-header-workaround
 EOF
-		if [ -n "$plugins" ]; then
-			cat >>"$MIG_CONF" <<EOF
+			if [ -n "$plugins" ]; then
+				cat <<EOF
 
 protocol doveadm {
   mail_plugins = \$mail_plugins $plugins
 }
 EOF
-		fi
-		cat >>"$MIG_CONF" <<EOF
+			fi
+			cat <<EOF
 
 plugin {
   pop3_migration_mailbox = ${LAB_POP3_NS}INBOX
+EOF
+			lab__mig_settings <<EOF
   migrate_pop3_mailbox = ${LAB_POP3_NS}INBOX
   migrate_state_dir = ${LAB_MIG_STATE_DIR:-$LAB/state}
+EOF
+			cat <<EOF
 }
 ${LAB_MIG_EXTRA_CONF:-}
 EOF
+		} | lab__conf24 >"$MIG_CONF"
 	)
+}
+
+# lab__mig_settings: copies the lab's own migrate_* setting lines (stdin),
+# or, on 2.4 without the dovecot-migrate plugins (whose settings doveconf
+# must know, it rejects unknown ones), comments them out.  LAB_MIG_SETTINGS
+# (yes|no) overrides the check: doveconf -n on a config that sets
+# migrate_state_dir ("doveconf -h" prints nothing and exits 0 for unknown
+# settings on 2.4).
+lab__mig_settings() {
+	local known=${LAB_MIG_SETTINGS:-}
+	if [ -z "$known" ]; then
+		known=yes
+		if [ "$LAB_DOVECOT" = 2.4 ]; then
+			{
+				lab__version_conf
+				echo "migrate_state_dir = /nonexistent"
+			} >"$LAB/.mig-settings.conf"
+			doveconf -n -c "$LAB/.mig-settings.conf" >/dev/null 2>&1 ||
+				known=no
+			rm -f "$LAB/.mig-settings.conf"
+		fi
+	fi
+	if [ "$known" = yes ]; then
+		cat
+	else
+		echo "  # left out: doveconf does not know the dovecot-migrate settings"
+		sed 's/^ */  #/'
+	fi
 }
 
 # lab_tls DIR: a throwaway CA (DIR/ca.pem) and a certificate for
@@ -676,7 +913,8 @@ lab_tls() {
 # HTTP API (use as LAB_DST_EXTRA_CONF): the HTTP listener, the API password,
 # the source as imapc with the master user, its own migrate_state_dir.
 lab_backend_conf() {
-	cat <<EOF
+	{
+		cat <<EOF
 service doveadm {
   inet_listener http {
     address = 127.0.0.1
@@ -692,14 +930,18 @@ imapc_master_user = $LAB_MASTER_USER
 imapc_password = $(lab_master_password)
 imapc_features = rfc822.size fetch-headers
 plugin {
-  migrate_state_dir = $3
-}
 EOF
+		lab__mig_settings <<EOF
+  migrate_state_dir = $3
+EOF
+		echo "}"
+	} | lab__conf24
 }
 
-# lab_migration_conf_add LINE...: append raw lines to $MIG_CONF.
+# lab_migration_conf_add LINE...: append lines (2.3 syntax, translated by
+# lab__conf24 on 2.4, e.g. "plugin {" ... "}" wrappers dropped) to $MIG_CONF.
 lab_migration_conf_add() {
-	printf '%s\n' "$@" >>"$MIG_CONF"
+	printf '%s\n' "$@" | lab__conf24 >>"$MIG_CONF"
 }
 
 # lab_migrate_backup USER [DOVEADM-BACKUP-OPTIONS...]: one

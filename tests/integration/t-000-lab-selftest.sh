@@ -7,6 +7,8 @@
 #               second batch added while the server runs
 #   fail-midway a script that fails under set -e, and one killed by SIGTERM,
 #               still stop their servers and remove their lab
+#   conf24      lab__conf24 turns a 2.3 config fragment into 2.4 syntax
+#               (LAB_DOVECOT=2.4) and leaves it alone on 2.3 (text only)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -173,4 +175,57 @@ kill "$(cat "$state/sleeper")" 2>/dev/null || true
 assert_eq 143 "$rc" "child exit status after SIGTERM"
 assert_ok "servers stopped and lab removed after SIGTERM" check_child_cleanup signal
 rm -rf "$state"
+pass "$LAB_TEST_NAME"
+
+# --- the 2.3 -> 2.4 config translation (text only, any Dovecot) ------------
+LAB_TEST_NAME=t-000-conf24
+conf24_in='plugin {
+  migrate_pop3_uidl_format = %%08Xu%%08Xv
+  migrate_state_dir = /s/%u
+}
+pop3_uidl_format = %08Xu%08Xv
+mail_location = maildir:~/Maildir:INDEX=/idx/%u
+imapc_features = rfc822.size fetch-headers gmail-migration
+pop3c_features = rfc822.size
+disable_plaintext_auth = no
+namespace pop3c {
+  location = pop3c:
+}
+protocol doveadm {
+  mail_plugins = $mail_plugins pop3_migration migrate_pop3
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+  }
+}
+ssl_cert = </c.pem'
+conf24_want='migrate_pop3_uidl_format = %{uid | hex(8)}%{uidvalidity | hex(8)}
+migrate_state_dir = /s/%{user}
+pop3_uidl_format = %{uid | hex(8)}%{uidvalidity | hex(8)}
+mail_driver = maildir
+mail_path = ~/Maildir
+mail_index_path = /idx/%{user}
+imapc_features = gmail-migration
+auth_allow_cleartext = yes
+namespace pop3c {
+  mail_driver = pop3c
+  mail_path =
+}
+protocol doveadm {
+  mail_plugins {
+    pop3_migration = yes
+    migrate_pop3 = yes
+  }
+}
+service imap-login {
+  inet_listener imap {
+    listen = 127.0.0.1
+  }
+}
+ssl_server_cert_file = /c.pem'
+assert_eq "$conf24_want" "$(LAB_DOVECOT=2.4 lab__conf24 <<<"$conf24_in")" \
+	"2.4 translation of a 2.3 fragment"
+assert_eq "$conf24_in" "$(LAB_DOVECOT=2.3 lab__conf24 <<<"$conf24_in")" \
+	"2.3: unchanged"
 pass "$LAB_TEST_NAME"

@@ -21,6 +21,12 @@
 
 GMAIL_LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
+# Without lib.sh's Dovecot 2.4 translation (lab__conf24 and friends): 2.3
+# configs as they are.
+declare -F lab__conf24 >/dev/null || lab__conf24() { cat; }
+declare -F lab__version_conf >/dev/null || lab__version_conf() { :; }
+declare -F lab__mig_settings >/dev/null || lab__mig_settings() { cat; }
+
 # With lib.sh, LAB_CLEANUP, the EXIT trap and $LAB are set up lazily (first
 # generate or start), so that lab_init has run by then; without lib.sh, when
 # this file is sourced.
@@ -215,7 +221,11 @@ lab_gmail_migration_conf() {
 	export MIG_CONF
 	(
 		umask 077
-		cat >"$MIG_CONF" <<CONF
+		{
+		# Dovecot 2.4: version lines first, the rest translated
+		# (lib.sh: lab__conf24)
+		lab__version_conf
+		cat <<CONF
 !include $DST_CONF
 log_path = /dev/stderr
 imapc_host = $GMAIL_IMAP_HOST
@@ -227,14 +237,17 @@ imapc_features = rfc822.size fetch-headers
 imapc_cmd_timeout = 60s
 dsync_features = empty-header-workaround
 plugin {
-  migrate_state_dir = ${LAB_MIG_STATE_DIR:-$LAB/state}
-}
 CONF
+		lab__mig_settings <<CONF
+  migrate_state_dir = ${LAB_MIG_STATE_DIR:-$LAB/state}
+CONF
+		echo "}"
 		if [ -n "$plugins" ]; then
 			printf 'protocol doveadm {\n  mail_plugins = $mail_plugins %s\n}\n' \
-				"$plugins" >>"$MIG_CONF"
+				"$plugins"
 		fi
-		printf '%s\n' "${LAB_MIG_EXTRA_CONF:-}" >>"$MIG_CONF"
+		printf '%s\n' "${LAB_MIG_EXTRA_CONF:-}"
+		} | lab__conf24 >"$MIG_CONF"
 	)
 }
 
