@@ -22,6 +22,16 @@
 #  define MIGRATE_SETTING_OVERRIDE(name) "plugin/" name
 #endif
 
+/* doveadm -o options that make a mail command read the old server (the
+   user's settings with the storage pointed at imapc), as
+   `backup -R imapc:` does for dsync's second user */
+#ifdef MIGRATE_DOVECOT24
+#  define MIGRATE_IMAPC_OVERRIDES \
+	"-o", "mail_driver=imapc", "-o", "mail_path="
+#else
+#  define MIGRATE_IMAPC_OVERRIDES "-o", "mail_location=imapc:"
+#endif
+
 /* Sizes ("10M") and intervals ("5 min") as Dovecot's settings write
    them: 2.3 parses them in lib-settings, 2.4 in lib/str-parse. */
 int migrate_parse_size(const char *str, uoff_t *bytes_r,

@@ -181,7 +181,7 @@ migrate_run_check_login(struct migrate_run *run, bool pop3,
 
 	if (!pop3) {
 		args = migrate_run_args(run, (const char *[]){
-			"-o", "mail_location=imapc:", "mailbox", "list",
+			MIGRATE_IMAPC_OVERRIDES, "mailbox", "list",
 			"-u", run->user, NULL });
 	} else {
 		args = migrate_run_args(run, (const char *[]){
@@ -226,9 +226,11 @@ migrate_run_mailboxes_read(struct migrate_run *run, bool source,
 
 	t_array_init(&cmd, 12);
 	if (source) {
-		/* the same user with mail_location = imapc: */
-		array_push_back(&cmd, (const char *[]){ "-o" });
-		array_push_back(&cmd, (const char *[]){ "mail_location=imapc:" });
+		/* the same user with the storage at imapc */
+		static const char *const imapc_args[] = {
+			MIGRATE_IMAPC_OVERRIDES
+		};
+		array_append(&cmd, imapc_args, N_ELEMENTS(imapc_args));
 	}
 	array_append(&cmd, status_args, str_array_length(status_args));
 	array_push_back(&cmd, &run->user);

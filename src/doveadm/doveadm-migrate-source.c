@@ -46,10 +46,9 @@ doveadm_migrate_source_next(struct doveadm_mail_cmd_context *ctx,
 	settings_override(set_instance, "mail_prefetch_count",
 			  DOVEADM_MIGRATE_SOURCE_PREFETCH,
 			  SETTINGS_OVERRIDE_TYPE_DEFAULT);
-	if (delay_login) {
-		settings_override(set_instance, "imapc_features/delay-login",
-				  "yes", SETTINGS_OVERRIDE_TYPE_CODE);
-	}
+	/* imapc 2.4 delays its login by itself (no-delay-login is the
+	   exception) */
+	(void)delay_login;
 	ret = mail_storage_service_next(ctx->storage_service, service_user,
 					src_user_r, error_r);
 	mail_storage_service_user_unref(&service_user);
