@@ -7,7 +7,7 @@
 #    table of migrate run, t-400-faults and t-440-bad-input expect is in it;
 #  - commands: every command the doveadm plugin registers has a section in
 #    both (and no section names a command that doesn't exist);
-#  - settings: every setting the modules know (lib-migrate/migrate-settings.c,
+#  - settings: every setting the modules know (MIGRATE_SETTINGS in include/migrate-settings.h,
 #    which warns about unknown ones) is in docs/settings.md, except the two
 #    migrate run sets for its own children.
 # No servers: it reads files only.
@@ -68,8 +68,8 @@ assert_eq "$registered" "$md_cmds" "docs/commands.md has a section per command"
 assert_eq "$registered" "$man_cmds" "the man page has a section per command"
 
 # --- settings
-known=$(sed -n 's/^[[:space:]]*{ "\(migrate_[a-z0-9_]*\)",.*/\1/p' \
-	"$top/src/lib-migrate/migrate-settings.c" | sort -u)
+known=$(sed -n 's/^[[:space:]]*X(\(migrate_[a-z0-9_]*\),.*/\1/p' \
+	"$top/include/migrate-settings.h" | sort -u)
 [ -n "$known" ] || fail "$LAB_TEST_NAME" "no settings read"
 missing=
 for s in $known; do
