@@ -14,7 +14,8 @@
 # root are installed with apt-get; /proc is mounted and /dev bound if they
 # are not yet.  run copies the git-tracked and the untracked-but-not-ignored
 # files over the previous copy (build outputs made in the root stay).
-# Needs root.  Environment:
+# Copy a root with `cp -ax` (one file system): plain `cp -a` follows into
+# the mounted /proc and fills the disk.  Needs root.  Environment:
 #   DOVECOT24_ROOT       the root (default /var/cache/dovecot-migrate/trixie)
 #   DOVECOT24_BUILD_DIR  the copy inside the root (default /build/dovecot-migrate)
 #   DOVECOT24_MIRROR     Debian mirror (default http://deb.debian.org/debian)
@@ -49,8 +50,23 @@ setup() {
 			--include="$(echo $packages | tr ' ' ,)" \
 			trixie "$root" "$mirror"
 	fi
+	# the root trusts the CAs the host was told to trust (e.g. a proxy's,
+	# for npm): files named by these variables are copied to the same path
+	local v f
+	for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE CURL_CA_BUNDLE; do
+		f=${!v:-}
+		if [ -f "$f" ] && ! cmp -s "$f" "$root$f"; then
+			mkdir -p "$root$(dirname "$f")"
+			cp "$f" "$root$f"
+		fi
+	done
 	mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
 	mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
+	# terminals for tests that run under script(1), POSIX shared memory
+	for m in /dev/pts /dev/shm; do
+		[ -d "$m" ] && ! mountpoint -q "$root$m" &&
+			mount --bind "$m" "$root$m"
+	done
 	for p in $packages; do
 		in_root dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
 			grep -q ' installed$' || missing="$missing $p"

@@ -39,5 +39,5 @@ fi
 
 passed=$((unit_passed + int_passed))
 failed=$((unit_failed + int_failed))
-echo "$passed passed, $failed failed"
+echo "${DM_RESULT_PREFIX:-}$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

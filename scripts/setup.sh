@@ -5,6 +5,11 @@
 #   test  - runs the whole test suite (unit tests under valgrind, then the
 #           integration tests against real servers on 127.0.0.1)
 #   build - stops after installing
+# On a Dovecot 2.3 machine, test also builds and runs the whole suite
+# against Dovecot 2.4 in a Debian 13 root (scripts/dovecot24-root.sh) and
+# ends with one "N passed, N failed" line over both. DM_DOVECOT=2.3 or
+# DM_DOVECOT=2.4 runs only that one (2.4: in the root, unless this machine
+# has 2.4 itself).
 set -euo pipefail
 
 what=${1:-}
@@ -71,6 +76,35 @@ demo)
 	exec bash scripts/demo.sh
 	;;
 test)
-	exec bash scripts/run-tests.sh
+	here=$(dovecot --version | cut -c1-3)
+	want=${DM_DOVECOT:-both}
+	if [ "$here" != 2.3 ] || [ "$want" = 2.3 ] || [ "$want" = "$here" ]; then
+		exec bash scripts/run-tests.sh
+	fi
+	rc23=0 rc24=0
+	out23=$(mktemp) out24=$(mktemp)
+	trap 'rm -f "$out23" "$out24"' EXIT
+	if [ "$want" = both ]; then
+		echo "=== Dovecot $(dovecot --version | cut -d' ' -f1) (this machine)"
+		DM_RESULT_PREFIX="Dovecot 2.3: " bash scripts/run-tests.sh |
+			tee "$out23" || rc23=$?
+	fi
+	echo "=== Dovecot 2.4 (Debian 13 root, scripts/dovecot24-root.sh)"
+	DM_RESULT_PREFIX="Dovecot 2.4: " DM_DOVECOT=2.4 \
+		bash scripts/dovecot24-root.sh run env \
+		DM_RESULT_PREFIX="Dovecot 2.4: " bash scripts/setup.sh test |
+		tee "$out24" || rc24=$?
+	sum() {	# FILE FIELD: passed or failed of its last result line
+		sed -nE "s/^Dovecot 2\.[34]: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p" "$1" |
+			tail -1 | cut -d' ' -f"$2"
+	}
+	p23=$(sum "$out23" 1) f23=$(sum "$out23" 2)
+	p24=$(sum "$out24" 1) f24=$(sum "$out24" 2)
+	[ "$want" = both ] && [ -z "$p23" ] && f23=1
+	[ -z "$p24" ] && f24=1
+	passed=$(( ${p23:-0} + ${p24:-0} ))
+	failed=$(( ${f23:-0} + ${f24:-0} ))
+	echo "$passed passed, $failed failed"
+	[ "$rc23" -eq 0 ] && [ "$rc24" -eq 0 ] && [ "$failed" -eq 0 ]
 	;;
 esac
