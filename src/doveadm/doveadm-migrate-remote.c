@@ -8,6 +8,7 @@
 #include "istream.h"
 #ifdef MIGRATE_DOVECOT24
 #  include "json-generator.h"
+#  include "json-istream.h"
 #else
 #  include "json-parser.h"
 #endif
@@ -38,7 +39,11 @@ struct migrate_remote_request {
 	pool_t pool;
 	struct doveadm_migrate_remote_result *result;
 
+#ifdef MIGRATE_DOVECOT24
+	struct json_istream *json_input;
+#else
 	struct json_parser *parser;
+#endif
 	struct io *io;
 	/* parse state: where in the answer we are */
 	unsigned int depth, object_depth;
@@ -120,6 +125,8 @@ doveadm_migrate_remote_field(const struct doveadm_migrate_remote_result *result,
    [["error",{"type":"exitCode","exitCode":75},"tag"]]. The first string
    outside objects is the kind, the first object's pairs are the fields. */
 #ifndef MIGRATE_DOVECOT24
+/* 2.3's lib-json hands out tokens: keys, values and each array's and
+   object's start and end */
 static void
 migrate_remote_token(struct migrate_remote_request *req, enum json_type type,
 		     const char *value)
@@ -187,6 +194,74 @@ static void migrate_remote_payload_input(struct migrate_remote_request *req)
 		req->error = "empty answer from the doveadm HTTP API";
 	}
 }
+#else
+/* 2.4's lib-json reads nodes, not tokens: walking the answer reports an
+   object member's name with its value and the end of each array and
+   object, which is all the state above needs */
+static void
+migrate_remote_node(struct migrate_remote_request *req,
+		    const struct json_node *node)
+{
+	struct doveadm_migrate_remote_result *result = req->result;
+	const char *key, *value;
+
+	if (json_node_is_end(node)) {
+		if (req->in_first_object && req->depth == req->object_depth)
+			req->in_first_object = FALSE;
+		req->depth--;
+		return;
+	}
+	if (node->type == JSON_TYPE_ARRAY) {
+		req->depth++;
+		return;
+	}
+	if (node->type == JSON_TYPE_OBJECT) {
+		req->depth++;
+		if (!req->first_object_seen) {
+			req->first_object_seen = TRUE;
+			req->in_first_object = TRUE;
+			req->object_depth = req->depth;
+		}
+		return;
+	}
+	/* a value */
+	if (req->in_first_object && req->depth == req->object_depth &&
+	    node->name != NULL) {
+		key = p_strdup(req->pool, node->name);
+		value = p_strdup(req->pool, json_node_get_str(node));
+		array_push_back(&result->fields, &key);
+		array_push_back(&result->fields, &value);
+	} else if (!req->first_object_seen && result->kind == NULL &&
+		   json_node_is_string(node)) {
+		result->kind = p_strdup(req->pool, json_node_get_str(node));
+	}
+}
+
+static void migrate_remote_payload_input(struct migrate_remote_request *req)
+{
+	struct json_node node;
+	const char *error;
+	int ret;
+
+	while ((ret = json_istream_walk(req->json_input, &node)) > 0)
+		migrate_remote_node(req, &node);
+	if (ret == 0)
+		return;
+
+	/* the whole answer is read */
+	io_remove(&req->io);
+	ret = json_istream_finish(&req->json_input, &error);
+	i_assert(ret != 0);
+	if (ret < 0) {
+		req->ret = -1;
+		req->error = p_strdup_printf(req->pool,
+			"invalid answer from the doveadm HTTP API: %s", error);
+	} else if (req->result->kind == NULL) {
+		req->ret = -1;
+		req->error = "empty answer from the doveadm HTTP API";
+	}
+}
+#endif
 
 static int migrate_remote_status_exit_code(unsigned int status)
 {
@@ -229,8 +304,15 @@ migrate_remote_response(const struct http_response *response,
 		req->error = "empty answer from the doveadm HTTP API";
 		return;
 	}
+#ifdef MIGRATE_DOVECOT24
+	/* numbers as strings, as 2.3's parser gives them */
+	req->json_input = json_istream_create(response->payload,
+					      JSON_ISTREAM_TYPE_NORMAL, NULL,
+					      JSON_PARSER_FLAG_NUMBERS_AS_STRING);
+#else
 	req->parser = json_parser_init_flags(response->payload,
 					     JSON_PARSER_NO_ROOT_OBJECT);
+#endif
 	req->io = io_add_istream(response->payload,
 				 migrate_remote_payload_input, req);
 	migrate_remote_payload_input(req);
@@ -279,17 +361,22 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 
 	ioloop = io_loop_create();
 #ifdef MIGRATE_DOVECOT24
-	/* the http_client_* and ssl_client_* settings of the config; one
-	   attempt, no redirects (2.4's defaults) */
-	const char *error;
+	/* the same client as on 2.3 (not the config's http_client_*
+	   settings); lib-http reads the ssl_client_* settings through the
+	   event when it connects. A private context, as 2.3's
+	   http_client_init() made: the global one would keep the connection
+	   past this ioloop and crash closing it at exit. */
+	struct http_client_settings http_set;
 
-	if (http_client_init_auto(master_service_get_event(master_service),
-				  &client, &error) < 0) {
-		io_loop_destroy(&ioloop);
-		result_r->exit_code = MIGRATE_EXIT_CONFIG;
-		*error_r = t_strdup_printf("backend %s: %s", backend, error);
-		return -1;
-	}
+	http_client_settings_init(null_pool, &http_set);
+	http_set.request_max_attempts = 1;
+	http_set.request_max_redirects = 0;
+	http_set.max_parallel_connections = 1;
+	http_set.max_pipelined_requests = 1;
+	http_set.connect_timeout_msecs = MIGRATE_REMOTE_CONNECT_TIMEOUT_MSECS;
+	http_set.request_timeout_msecs = timeout_secs * 1000U;
+	client = http_client_init_private(&http_set,
+		master_service_get_event(master_service));
 #else
 	struct http_client_settings http_set;
 	struct ssl_iostream_settings ssl_set;
@@ -310,12 +397,6 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 
 	http_req = http_client_request_url_str(client, "POST", url,
 					       migrate_remote_response, &req);
-#ifdef MIGRATE_DOVECOT24
-	http_client_request_set_max_attempts(http_req, 1);
-	http_client_request_set_attempt_timeout_msecs(http_req,
-		MIGRATE_REMOTE_CONNECT_TIMEOUT_MSECS);
-	http_client_request_set_timeout_msecs(http_req, timeout_secs * 1000U);
-#endif
 	http_client_request_set_auth_simple(http_req, "doveadm",
 		doveadm_settings->doveadm_password);
 	http_client_request_add_header(http_req, "Content-Type",
@@ -324,6 +405,18 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 					     str_len(json));
 	http_client_request_submit(http_req);
 	http_client_wait(client);
+#ifdef MIGRATE_DOVECOT24
+	if (req.json_input != NULL) {
+		/* the connection went away in the middle of the answer */
+		io_remove(&req.io);
+		json_istream_destroy(&req.json_input);
+		if (req.ret == 0) {
+			req.ret = -1;
+			req.error = "the answer of the doveadm HTTP API "
+				"ended early";
+		}
+	}
+#else
 	if (req.parser != NULL) {
 		/* the connection went away in the middle of the answer */
 		const char *error;
@@ -336,6 +429,7 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 				"ended early";
 		}
 	}
+#endif
 	http_client_deinit(&client);
 	io_loop_destroy(&ioloop);
 
@@ -373,23 +467,3 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 				   result_r->exit_code);
 	return -1;
 }
-#else
-int doveadm_migrate_remote_call(const char *backend,
-				string_t *json,
-				unsigned int timeout_secs ATTR_UNUSED,
-				pool_t pool,
-				struct doveadm_migrate_remote_result *result_r,
-				const char **error_r)
-{
-	/* Dovecot 2.4 replaced the JSON parser the answer is read with
-	   (lib-json); until it is ported, say so instead of guessing */
-	migrate_remote_params_finish(json);
-	i_zero(result_r);
-	p_array_init(&result_r->fields, pool, 1);
-	result_r->exit_code = MIGRATE_EXIT_CONFIG;
-	*error_r = t_strdup_printf("backend %s: running migrations on a "
-		"backend (--backend) isn't available in this build for "
-		"Dovecot 2.4 yet", backend);
-	return -1;
-}
-#endif
