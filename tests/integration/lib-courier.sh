@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# lib-courier.sh - run Courier-IMAP + Courier POP3 (Debian bookworm packages) as a
+# lib-courier.sh - run Courier-IMAP + Courier POP3 (Debian bookworm/trixie packages) as a
 # non-Dovecot migration source on 127.0.0.1, without installing them.
 #
 # Source it after tests/integration/lib.sh (it needs $LAB; lab_free_port and the
@@ -35,12 +35,28 @@
 : "${COURIER_CACHE:=/var/cache/dovecot-migrate-test/courier}"
 : "${LAB_MAIL_USER:=dmvmail}"
 
-# Packages downloaded (never installed). The shared libraries that are already part of
-# a Debian system with Dovecot (libgdbm6, libltdl7, libpcre3, libgnutls30, libglib2.0-0)
-# are downloaded too when they are missing.
-COURIER_PKGS=(courier-imap courier-pop courier-base courier-authlib courier-authdaemon
-              courier-authlib-userdb libcourier-unicode4 libidn12 libgamin0 gamin)
-COURIER_OPT_PKGS=(libgdbm6 libltdl7 libpcre3 libgnutls30 libglib2.0-0 libcrypt1)
+# Packages downloaded (never installed), per Debian release (VERSION_CODENAME of
+# /etc/os-release). The shared libraries that are already part of a Debian system with
+# Dovecot (COURIER_OPT_PKGS) are downloaded too when they are missing.
+#   bookworm  Courier 1.0.16 / authlib 0.71: libcourier-unicode4, libidn12, and gamin
+#             (imapd's IDLE; gam_server found through GAMIN_DEBUG_SERVER)
+#   trixie    Courier 1.4.1 / authlib 0.72 (and newer releases, until they differ):
+#             libcourier-unicode8, libidn2, t64 library names, no gamin.
+#             Compiled-in paths, config names and the binaries' places are the same.
+_courier_codename=$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}")
+case $_courier_codename in
+bookworm)
+    COURIER_PKGS=(courier-imap courier-pop courier-base courier-authlib courier-authdaemon
+                  courier-authlib-userdb libcourier-unicode4 libidn12 libgamin0 gamin)
+    COURIER_OPT_PKGS=(libgdbm6 libltdl7 libpcre3 libgnutls30 libglib2.0-0 libcrypt1)
+    ;;
+*)
+    COURIER_PKGS=(courier-imap courier-pop courier-base courier-authlib courier-authdaemon
+                  courier-authlib-userdb libcourier-unicode8)
+    COURIER_OPT_PKGS=(libidn2-0 libgdbm6t64 libltdl7 libpcre2-8-0 libgnutls30t64 libcrypt1)
+    ;;
+esac
+unset _courier_codename
 
 # helpers shared by the non-Dovecot servers
 . "$(dirname "${BASH_SOURCE[0]}")/lib-nondovecot.sh"
@@ -71,11 +87,13 @@ lab_courier_fetch() {
     ) 8>"$COURIER_CACHE/.lock" || return 1
     # every binary must resolve its libraries from the system or the cache
     tmp=$(_courier_root)
+    local -a gam=()   # gamin (bookworm only)
+    [[ -e $tmp/usr/libexec/gam_server ]] && gam=("$tmp/usr/libexec/gam_server")
     missing=$(LD_LIBRARY_PATH="$tmp/usr/lib:$tmp/usr/lib/x86_64-linux-gnu" ldd \
         "$tmp/usr/bin/imapd" "$tmp/usr/sbin/couriertcpd" "$tmp/usr/lib/courier/courier/imaplogin" \
         "$tmp/usr/lib/courier/courier/courierpop3d" "$tmp/usr/lib/courier/courier/courierpop3login" \
         "$tmp/usr/lib/courier/courier-authlib/authdaemond" "$tmp/usr/lib/courier-authlib/libauthuserdb.so" \
-        "$tmp/usr/lib/courier/courier-authlib/makedatprog" "$tmp/usr/libexec/gam_server" 2>&1 | grep 'not found' | sort -u)
+        "$tmp/usr/lib/courier/courier-authlib/makedatprog" "${gam[@]}" 2>&1 | grep 'not found' | sort -u)
     if [[ -n $missing ]]; then
         echo "lab_courier_fetch: unresolved libraries:" >&2
         echo "$missing" >&2
@@ -186,14 +204,48 @@ _labnd_maildir_deliver() {
 }
 fi
 
+# _courier_propagation: the --propagation of the supervisor's `unshare --mount`.
+# "private" makes every copied mount private with mount(2) on "/", which fails (EINVAL)
+# in a chroot whose root is no mount point (the Debian 13 root of
+# scripts/dovecot24-root.sh). There the copied mounts are left "unchanged", which is
+# safe only when the mount holding the chroot does not propagate (is not "shared"; else
+# the overlays would appear outside). That mount is the parent of the chroot's own mounts
+# (/proc ...), found in /proc/1/mountinfo when PID 1 shares our mount namespace (mount ids
+# are unique across namespaces); fails (prints nothing) when it cannot tell.
+_courier_propagation() {
+    if unshare --mount --propagation private true 2>/dev/null; then
+        echo private
+        return 0
+    fi
+    python3 - <<'PY' || return 1
+import sys
+mine = [l.split() for l in open("/proc/self/mountinfo")]
+pid1 = {f[0]: f for f in (l.split() for l in open("/proc/1/mountinfo"))}
+ids = {f[0] for f in mine}
+holders = {f[1] for f in mine if f[1] not in ids}
+if not mine or any(f[0] not in pid1 for f in mine) or any(h not in pid1 for h in holders):
+    sys.exit(1)
+for h in holders:
+    f = pid1[h]
+    if any(o.startswith("shared:") for o in f[6:f.index("-")]):
+        sys.exit(1)
+PY
+    echo unchanged
+}
+
 # lab_courier_start: start authdaemond, IMAP and POP3 (couriertcpd) on free 127.0.0.1 ports.
 # Exports COURIER_IMAP_PORT COURIER_POP3_PORT COURIER_LOG.
 lab_courier_start() {
-    local d root tag imap_port pop3_port ld
+    local d root tag imap_port pop3_port ld prop tcpdopts
     [[ -n ${LAB:-} && -d $LAB ]] || { echo "lab_courier_start: \$LAB is not set" >&2; return 1; }
     lab_courier_fetch || return 1
     _labnd_ensure_user || return 1
     command -v unshare >/dev/null || { echo "lab_courier_start: unshare (util-linux) missing" >&2; return 1; }
+    COURIER_LOG="$(_courier_dir)/courier.log"
+    prop=$(_courier_propagation) || {
+        echo "lab_courier_start: in a chroot on a shared mount (mount --make-private the root's mount)" >&2
+        return 1
+    }
     d=$(_courier_dir) root=$(_courier_root)
     if [[ -f $d/supervisor.pid ]] && kill -0 "$(<"$d/supervisor.pid")" 2>/dev/null; then
         echo "lab_courier_start: already running" >&2; return 1
@@ -217,6 +269,9 @@ EOF
     imap_port=$(_labnd_free_port) || return 1
     pop3_port=$(_labnd_free_port) || return 1
     while [[ $pop3_port == "$imap_port" ]]; do pop3_port=$(_labnd_free_port); done
+    # couriertcpd 1.4 (trixie) has no ident lookups left, nor the -noidentlookup option
+    tcpdopts=
+    grep -qa noidentlookup "$root/usr/sbin/couriertcpd" && tcpdopts=-noidentlookup
     tag="courier-$$-$RANDOM$RANDOM"
     ld="$root/usr/lib:$root/usr/lib/x86_64-linux-gnu"
     COURIER_LOG="$d/courier.log"
@@ -243,18 +298,18 @@ env -i \$base \\
     IMAP_CHECK_ALL_FOLDERS=0 IMAP_OBSOLETE_CLIENT=0 IMAP_UMASK=022 IMAP_USELOCKS=1 IMAP_ENHANCEDIDLE=0 \\
     IMAP_TRASHFOLDERNAME=Trash IMAP_EMPTYTRASH=Trash:7 IMAP_MOVE_EXPUNGE_TO_TRASH=0 IMAP_PROXY=0 \\
     HEADERFROM=X-IMAP-Sender \\
-    $root/usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup -noidentlookup -maxprocs=40 -maxperip=40 \\
+    $root/usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup $tcpdopts -maxprocs=40 -maxperip=40 \\
         $imap_port $root/usr/lib/courier/courier/imaplogin $root/usr/bin/imapd Maildir &
 children="\$children \$!"
 env -i \$base POP3AUTH="" POP3_PROXY=0 MIME_UNICODE_MESSAGE_TYPE=message/global \\
-    $root/usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup -noidentlookup -maxprocs=40 -maxperip=40 \\
+    $root/usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup $tcpdopts -maxprocs=40 -maxperip=40 \\
         $pop3_port $root/usr/lib/courier/courier/courierpop3login $root/usr/lib/courier/courier/courierpop3d Maildir &
 children="\$children \$!"
 echo "\$children" >"$d/children.pids"
 wait
 EOF
     echo "$tag" >"$d/tag"
-    setsid unshare --mount --propagation private /bin/sh "$d/supervisor.sh" \
+    setsid unshare --mount --propagation "$prop" /bin/sh "$d/supervisor.sh" \
         </dev/null >>"$COURIER_LOG" 2>&1 &
     if ! _labnd_wait_banner "$imap_port" '^\* OK .*Courier-IMAP' 15 ||
        ! _labnd_wait_banner "$pop3_port" '^\+OK' 15; then

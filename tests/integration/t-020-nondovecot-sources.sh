@@ -241,7 +241,10 @@ dst_conf() {
 	local d=$1 iport=$2 pport=$3 login=$4 pw=$5 prefix=$6
 	rm -rf "$d"
 	mkdir -p "$d/home"
-	cat >"$d/dovecot.conf" <<EOF
+	# 2.3 syntax; lib.sh's lab__conf24 rewrites it on Dovecot 2.4
+	{
+	lab__version_conf
+	cat <<EOF
 base_dir =
 state_dir = $d/state
 log_path = /dev/stderr
@@ -277,11 +280,17 @@ plugin {
   pop3_migration_mailbox = POP3-MIGRATION-NS/INBOX
 }
 EOF
+	} | lab__conf24 >"$d/dovecot.conf"
 	chmod 0644 "$d/dovecot.conf"
 	chown -R "$LAB_MAIL_USER:" "$d"
 }
 
 # as_mail DIR CMD...: CMD as the mail user, doveadm's user "migrated" (home under DIR)
+# The user is $USER without a userdb lookup (there is no auth service): implicit on
+# Dovecot 2.3, while 2.4's mail commands insist on -u/-A/-F or --no-userdb-lookup
+# ($nouserdb, given after the command name).
+nouserdb=()
+[ "$LAB_DOVECOT" = 2.4 ] && nouserdb=(--no-userdb-lookup)
 as_mail() {
 	local d=$1
 	shift
@@ -290,7 +299,7 @@ as_mail() {
 }
 
 inbox_count() {
-	as_mail "$1" doveadm -c "$1/dovecot.conf" -f flow mailbox status messages INBOX 2>>"$1/doveadm.err" |
+	as_mail "$1" doveadm -c "$1/dovecot.conf" -f flow mailbox status "${nouserdb[@]}" messages INBOX 2>>"$1/doveadm.err" |
 		sed -n 's/.*messages=\([0-9]*\).*/\1/p'
 }
 
@@ -298,7 +307,7 @@ inbox_count() {
 dsync_check() {
 	local name=$1 d=$LAB/dst-$1 rc=0 n
 	dst_conf "$d" "$2" "$3" "$4" "$5" "$6"
-	as_mail "$d" timeout 300 doveadm -c "$d/dovecot.conf" backup -R imapc: >"$d/backup.log" 2>&1 || rc=$?
+	as_mail "$d" timeout 300 doveadm -c "$d/dovecot.conf" backup "${nouserdb[@]}" -R imapc: >"$d/backup.log" 2>&1 || rc=$?
 	n=$(inbox_count "$d")
 	if [ "$rc" -eq 0 ] && [ "${n:-0}" -eq "$count" ]; then
 		ok "$name-dsync-imapc ($n/$count messages in the sdbox)"
@@ -314,9 +323,9 @@ pop3mig_finding() {
 	local name=$1 d=$LAB/dst-$1-pop3mig rc=0 n same total expect=${7:-$count}
 	dst_conf "$d" "$2" "$3" "$4" "$5" "$6"
 	as_mail "$d" timeout 300 doveadm -c "$d/dovecot.conf" -o mail_plugins=pop3_migration \
-		backup -R imapc: >"$d/backup.log" 2>&1 || rc=$?
+		backup "${nouserdb[@]}" -R imapc: >"$d/backup.log" 2>&1 || rc=$?
 	n=$(inbox_count "$d")
-	as_mail "$d" doveadm -c "$d/dovecot.conf" fetch 'uid pop3.uidl' mailbox INBOX all 2>/dev/null |
+	as_mail "$d" doveadm -c "$d/dovecot.conf" fetch "${nouserdb[@]}" 'uid pop3.uidl' mailbox INBOX all 2>/dev/null |
 		awk '/^uid: /{u=$2} /^pop3.uidl:/{sub(/^pop3.uidl: ?/,""); print u, $0}' | sort -n |
 		awk '{print NR, $2}' >"$d/dst-uidls"
 	POP3_PASSWORD=$5 python3 -c '
