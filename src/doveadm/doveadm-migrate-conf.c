@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "migrate-compat.h"
 #include "array.h"
 #include "str.h"
 #include "istream.h"
@@ -8,6 +9,9 @@
 #include "write-full.h"
 #include "master-service.h"
 #include "settings-parser.h"
+#ifdef MIGRATE_DOVECOT24
+#  include "settings.h"
+#endif
 #include "doveadm-util.h"
 #include "doveadm-settings.h"
 #include "migrate-common.h"
@@ -300,9 +304,28 @@ void doveadm_migrate_conf_check_settings(const char *cmd_name,
 {
 #ifdef MIGRATE_DOVECOT24
 	/* Dovecot 2.4 knows the migrate_* settings (src/settings): its config
-	   parser refuses an unknown one and checks every value */
-	(void)cmd_name;
-	(void)doveadm_plugins;
+	   parser refuses an unknown one and checks every value. What is
+	   left: a setting of a plugin doveadm doesn't load. */
+	const struct migrate_settings *set;
+	const char *error;
+	unsigned int i;
+
+	if (settings_get(master_service_get_event(master_service),
+			 &migrate_setting_parser_info, 0, &set, &error) < 0)
+		i_fatal("%s", error);
+	for (i = 0; i < MIGRATE_SETTING_COUNT; i++) {
+		const struct migrate_setting_def *def = &migrate_setting_defs[i];
+
+		if (set->values[i][0] != '\0' && def->plugin != NULL &&
+		    strcmp(def->plugin, "migrate_onlogin") != 0 &&
+		    !str_array_find(doveadm_plugins, def->plugin)) {
+			i_warning("%s: %s is set, but the %s plugin isn't "
+				  "loaded (protocol doveadm { mail_plugins }): "
+				  "it does nothing", cmd_name, def->name,
+				  def->plugin);
+		}
+	}
+	settings_free(set);
 #else
 	const char *const *envs, *key, *suggestion;
 	const struct migrate_setting_def *def;

@@ -10,6 +10,8 @@
 #include "pop3c-storage.h"
 #include "migrate-common.h"
 #include "doveadm-migrate.h"
+
+#include <errno.h>
 #include "migrate-user-settings.h"
 
 #include <sys/statvfs.h>
@@ -87,9 +89,12 @@ migrate_guard_recopy_fits(struct mailbox *box, const char **why_r)
 		MIGRATE_GUARD_SPACE_MARGIN;
 	free_space = migrate_guard_free_space(box);
 	if (free_space != (uint64_t)-1 && free_space < needed) {
-		*why_r = t_strdup_printf("No space left on this server to copy "
-			"it again (%"PRIu64" MB free, %"PRIu64" MB needed)",
-			free_space / (1024 * 1024), needed / (1024 * 1024));
+		/* errno's text, as a failed write says it: the run reads
+		   it as this server's full disk */
+		*why_r = t_strdup_printf("%s: no room to copy it again "
+			"(%"PRIu64" MB free, %"PRIu64" MB needed)",
+			strerror(ENOSPC), free_space / (1024 * 1024),
+			needed / (1024 * 1024));
 		return FALSE;
 	}
 	return TRUE;

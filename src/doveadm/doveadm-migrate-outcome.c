@@ -291,6 +291,14 @@ static void migrate_outcome_record_server(struct mail_storage *storage)
 	default:
 		return;
 	}
+	if (*host == '\0') {
+		/* Dovecot 2.3's imapc refuses to start without a host; 2.4's
+		   only stays unconnected (as for a shared user that doesn't
+		   exist) and the run would see a lost connection */
+		e_error(storage->event, "missing %s_host: the old server "
+			"isn't set", storage->name);
+		host = "(no host set)";
+	}
 	migrate_outcome_record(MIGRATE_OUTCOME_SERVER,
 			       migrate_outcome_storage_where(storage),
 			       t_strdup_printf("%s:%u", host, port), "");

@@ -203,6 +203,15 @@ int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
 		mail_user_deinit(src_user_r);
 		return -1;
 	}
+	if (*storage->set->imapc_host == '\0') {
+		/* 2.4's imapc doesn't connect without a host, and says
+		   nothing */
+		i_error("%s: user %s: IMAP server (no host set): missing "
+			"setting: imapc_host", cmd_name, user->username);
+		ctx->exit_code = MIGRATE_EXIT_CONFIG;
+		mail_user_deinit(src_user_r);
+		return -1;
+	}
 	client = storage->client;
 	i_get_failure_handlers(&fatal_handler,
 			       &doveadm_migrate_source_prev_error_handler,

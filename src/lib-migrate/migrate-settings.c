@@ -197,8 +197,9 @@ const char *migrate_settings_lookup(struct event *event, const char *name)
 	i_assert(def != NULL);
 	if (settings_get(event, &migrate_setting_parser_info, 0,
 			 &set, &error) < 0) {
-		e_error(event, "%s", error);
-		return NULL;
+		/* a value the checks refuse (a userdb field, a -o): going
+		   on without it would ignore what the admin asked for */
+		i_fatal("%s", error);
 	}
 	value = set->values[def - migrate_setting_defs];
 	value = *value == '\0' ? NULL : t_strdup(value);

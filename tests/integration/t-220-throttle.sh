@@ -92,5 +92,5 @@ LAB_MIG_EXTRA_CONF=
 lab_migration_conf migrate_throttle
 lab_migration_conf_add "plugin {" "  migrate_throttle_bytes = fast" "}"
 refused "an invalid limit" \
-	"migrate_throttle: Invalid settings: migrate_throttle_bytes" || exit 0
+	"migrate_throttle: Invalid settings: migrate_throttle_bytes\|migrate_throttle_bytes: invalid value" || exit 0
 pass "$LAB_TEST_NAME"

@@ -114,7 +114,7 @@ run f1@example.com --folder-prefix 'a%u'
 assert_eq 64 "$rc" "a prefix with % is refused" || { cat "$LAB/run.out"; exit 0; }
 # a config it can't work with: refused before anything is read or copied
 cp "$MIG_CONF" "$LAB/gmail.conf"
-printf 'protocol doveadm {\n  mail_plugins = $mail_plugins migrate_gmail\n}\n' >>"$LAB/gmail.conf"
+printf 'protocol doveadm {\n  mail_plugins = $mail_plugins migrate_gmail\n}\n' | lab__conf24 >>"$LAB/gmail.conf"
 rc=0
 doveadm -c "$LAB/gmail.conf" migrate run -u f1@example.com \
 	--folder-prefix Old </dev/null >"$LAB/run.out" 2>&1 || rc=$?

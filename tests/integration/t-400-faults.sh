@@ -55,7 +55,7 @@ conf() {
 	local name=$1
 	shift
 	cp "$MIG_CONF" "$LAB/$name.conf"
-	printf '%s\n' "$@" >>"$LAB/$name.conf"
+	printf '%s\n' "$@" | lab__conf24 >>"$LAB/$name.conf"
 	echo "$LAB/$name.conf"
 }
 proxied=(imapc_port="$FAULT_PORT_imap" pop3c_port="$FAULT_PORT_pop3")

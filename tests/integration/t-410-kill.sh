@@ -34,8 +34,8 @@ cp "$MIG_CONF" "$LAB/proxy.conf"
 echo "imapc_port = $FAULT_PORT_imap" >>"$LAB/proxy.conf"
 # header hashing for every message: the header kill point is always there
 cp "$LAB/proxy.conf" "$LAB/headers.conf"
-printf 'plugin {\n  migrate_pop3_skip_size_match = yes\n  migrate_pop3_uidl_detect = no\n}\n' \
-	>>"$LAB/headers.conf"
+printf 'plugin {\n  migrate_pop3_skip_size_match = yes\n  migrate_pop3_uidl_detect = no\n}\n' |
+	lab__conf24 >>"$LAB/headers.conf"
 cp "$LAB/proxy.conf" "$LAB/commit1.conf"
 echo "dsync_commit_msgs_interval = 1" >>"$LAB/commit1.conf"
 

@@ -69,6 +69,11 @@ lab_migration_conf migrate_pop3
 lab_migration_conf_add "dsync_commit_msgs_interval = 10"
 
 count() { lab_imap_count dst "$1" "${2:-INBOX}" 2>/dev/null || echo 0; }
+# readable USER: INBOX messages here whose text can be read
+readable() {
+	lab_doveadm dst -f pager fetch -u "$1" 'uid text' mailbox INBOX all \
+		2>/dev/null | grep -c '^uid: ' || true
+}
 # run CASE USER ARGS...: migrate run; exit code in $rc, stderr in $LAB/CASE.err
 run() {
 	local c=$1 u=$2
@@ -114,11 +119,25 @@ if [ -n "$mnt" ]; then
 	before=$(count full@example.com)
 	assert_eq failed "$(lab_status_field full@example.com status)" "full-disk: recorded failed"
 	assert_eq "$before" "$(lab_status_field full@example.com messages)" "full-disk: the messages here are recorded ($before)"
+	# what can be read here: the first pass's last saves may be in the
+	# index only (their files lost to the full disk); Dovecot 2.4's
+	# dsync drops those from the index on the next pass, 2.3's keeps them
+	readable_before=$(readable full@example.com)
 	run full-disk-again full@example.com
 	assert_eq 75 "$rc" "full-disk-again: exit 75"
 	expect_line full-disk-again "this server: no space left"
-	assert_ok "full-disk-again: INBOX not deleted ($before before, $(count full@example.com) after)" \
-		test "$(count full@example.com)" -ge "$before"
+	if [ "$LAB_DOVECOT" = 2.3 ]; then
+		assert_ok "full-disk-again: INBOX not deleted, every readable message kept ($before before, $readable_before readable, $(count full@example.com) after)" \
+			test "$(count full@example.com)" -ge "$readable_before" -a "$readable_before" -gt 0
+	else
+		# 2.4's dsync finds the first pass's lost saves and rebuilds
+		# sdbox's index, which on the still full disk also drops the
+		# last messages saved (docs/dovecot-2.4-defects.md): copies of
+		# the old server's mail, copied again below once there is room;
+		# the mailbox itself stays
+		assert_ok "full-disk-again: INBOX not deleted ($before before, $readable_before readable, $(count full@example.com) after)" \
+			test "$(count full@example.com)" -gt 0
+	fi
 	mount -o "remount,size=64m" "$mnt"
 	run full-disk-fixed full@example.com
 	assert_eq 0 "$rc" "full-disk: with room again, exit 0" || cat "$LAB/full-disk-fixed.err"
@@ -134,7 +153,10 @@ assert_eq 0 "$rc" "percent-folder: first pass"
 lab_corpus pct@example.com 2 908 "50% off"
 run percent-folder pct@example.com
 assert_eq 0 "$rc" "percent-folder: second pass exit 0" || cat "$LAB/percent-folder.err"
-expect_line percent-folder "every folder here has the old server's messages"
+if [ "$LAB_DOVECOT" = 2.3 ]; then
+	# 2.3's dsync renames them onto themselves: the run tells; 2.4 doesn't
+	expect_line percent-folder "every folder here has the old server's messages"
+fi
 assert_eq 5 "$(count pct@example.com "50% off")" "percent-folder: the new mail of '50% off' copied"
 identical percent-folder pct@example.com
 
@@ -147,12 +169,20 @@ identical odd-folder-names odd@example.com
 
 # --- misspelled-setting, plugin-not-loaded: said, and the run goes on
 cp "$MIG_CONF" "$LAB/typo.conf"
-printf 'plugin {\n  migrate_pop3_unmatchd = continue\n}\n' >>"$LAB/typo.conf"
+printf 'plugin {\n  migrate_pop3_unmatchd = continue\n}\n' | lab__conf24 >>"$LAB/typo.conf"
 CONF=$LAB/typo.conf run misspelled-setting conf@example.com
-assert_eq 0 "$rc" "misspelled-setting: exit 0"
-expect_line misspelled-setting "unknown setting migrate_pop3_unmatchd: it does nothing (did you mean migrate_pop3_unmatched?)"
+if [ "$LAB_DOVECOT" = 2.3 ]; then
+	assert_eq 0 "$rc" "misspelled-setting: exit 0"
+	expect_line misspelled-setting "unknown setting migrate_pop3_unmatchd: it does nothing (did you mean migrate_pop3_unmatched?)"
+else
+	# 2.4 knows the migrate_* settings: its config parser refuses the
+	# typo before anything runs (Dovecot's exit code for a fatal error)
+	assert_eq 89 "$rc" "misspelled-setting: refused by Dovecot (89)"
+	assert_ok "misspelled-setting: Dovecot names it" \
+		grep -q "migrate_pop3_unmatchd: Unknown setting" "$LAB/misspelled-setting.err"
+fi
 cp "$MIG_CONF" "$LAB/throttle.conf"
-printf 'plugin {\n  migrate_throttle_bytes = 1M\n}\n' >>"$LAB/throttle.conf"
+printf 'plugin {\n  migrate_throttle_bytes = 1M\n}\n' | lab__conf24 >>"$LAB/throttle.conf"
 CONF=$LAB/throttle.conf run plugin-not-loaded plugin@example.com
 assert_eq 0 "$rc" "plugin-not-loaded: exit 0"
 expect_line plugin-not-loaded "migrate_throttle_bytes is set, but the migrate_throttle plugin isn't loaded"
@@ -240,7 +270,7 @@ identical concurrent-run lock@example.com
 # here is never blamed on the old server
 cp "$MIG_CONF" "$LAB/slow.conf"
 sed -i 's/^  mail_plugins = \$mail_plugins migrate_pop3$/  mail_plugins = $mail_plugins migrate_pop3 migrate_throttle/' "$LAB/slow.conf"
-printf 'plugin {\n  migrate_throttle_msgs = 100\n}\n' >>"$LAB/slow.conf"
+printf 'plugin {\n  migrate_throttle_msgs = 100\n}\n' | lab__conf24 >>"$LAB/slow.conf"
 doveadm -c "$LAB/slow.conf" migrate run -u crash@example.com </dev/null \
 	>"$LAB/crash.out" 2>"$LAB/crash.err" &
 runner=$!
@@ -262,7 +292,7 @@ identical crash crash@example.com
 
 # --- state-dir-missing: status with a state dir that isn't there (a typo)
 cp "$MIG_CONF" "$LAB/nostate.conf"
-printf 'plugin {\n  migrate_state_dir = %s/no-such-dir\n}\n' "$LAB" >>"$LAB/nostate.conf"
+printf 'plugin {\n  migrate_state_dir = %s/no-such-dir\n}\n' "$LAB" | lab__conf24 >>"$LAB/nostate.conf"
 rc=0; doveadm -c "$LAB/nostate.conf" migrate status </dev/null \
 	>"$LAB/state-dir-missing.out" 2>"$LAB/state-dir-missing.err" || rc=$?
 assert_eq 64 "$rc" "state-dir-missing: status exits 64"
