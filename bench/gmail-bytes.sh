@@ -24,6 +24,9 @@ export LAB_TMPDIR
 
 count=${1:-480}
 GPW=bench-pw
+# div A B: A/B (awk: bc is not in the Dovecot 2.4 root of
+# scripts/dovecot24-root.sh)
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a / b }'; }
 lab_init
 LAB_DST_EXTRA_CONF='mail_fsync = never'
 for mode in naive recipe plugin; do
@@ -69,7 +72,7 @@ namespace virtual {
 	esac
 	t1=$(date +%s.%N)
 	lab_gmail_stop
-	echo "$(echo "$t1 - $t0" | bc) $(lab_gmail_stat bytes_out) $(lab_gmail_stat message_bytes) $(lab_gmail_stat messages_downloaded)"
+	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') $(lab_gmail_stat bytes_out) $(lab_gmail_stat message_bytes) $(lab_gmail_stat messages_downloaded)"
 }
 
 printf '%-8s %-7s %8s %10s %8s %9s %7s\n' shape mode seconds bytes_out downloads copies ratio
@@ -88,9 +91,9 @@ for shape in default many; do
 		copies=$(doveadm -c "$DST_CONF" -f tab mailbox status -u "$user" -t messages '*' | tail -1)
 		secs[$mode]=$s
 		printf '%-8s %-7s %8.2f %10s %8s %9s %7.3f\n' $shape $mode "$s" "$bytes" \
-			"$downloads" "$copies" "$(echo "$bytes / $all_bytes" | bc -l)"
+			"$downloads" "$copies" "$(div "$bytes" "$all_bytes")"
 	done
 	printf '%-8s all mail %s bytes; plugin time vs naive %.3f, vs recipe %.3f\n' $shape "$all_bytes" \
-		"$(echo "${secs[plugin]} / ${secs[naive]}" | bc -l)" \
-		"$(echo "${secs[plugin]} / ${secs[recipe]}" | bc -l)"
+		"$(div "${secs[plugin]}" "${secs[naive]}")" \
+		"$(div "${secs[plugin]}" "${secs[recipe]}")"
 done
