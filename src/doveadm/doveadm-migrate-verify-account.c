@@ -226,7 +226,7 @@ verify_box_read(struct mailbox *box, pool_t pool, bool want_guid,
 	struct migrate_msgid_msg msg;
 	struct mail *mail;
 	const char *value, *guid = "";
-	int ret = 0;
+	int hdr_ret, ret = 0;
 
 	if (mailbox_sync(box, 0) < 0) {
 		*error_r = mailbox_get_last_internal_error(box, mail_error_r);
@@ -244,7 +244,12 @@ verify_box_read(struct mailbox *box, pool_t pool, bool want_guid,
 	while (ret == 0 && mailbox_search_next(search_ctx, &mail)) {
 		i_zero(&msg);
 		msg.uid = mail->uid;
-		if (mail_get_first_header(mail, "Message-ID", &value) < 0 ||
+		/* imapc leaves value unset when the header isn't there (the
+		   previous message's, freed by now, was read as this one's) */
+		if ((hdr_ret = mail_get_first_header(mail, "Message-ID",
+						     &value)) == 0)
+			value = NULL;
+		if (hdr_ret < 0 ||
 		    mail_get_virtual_size(mail, &msg.size) < 0 ||
 		    (want_guid &&
 		     mail_get_special(mail, MAIL_FETCH_GUID, &guid) < 0)) {
