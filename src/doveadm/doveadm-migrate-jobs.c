@@ -5,6 +5,7 @@
 #include "array.h"
 #include "ioloop.h"
 #include "child-wait.h"
+#include "master-service.h"
 #include "istream.h"
 #include "migrate-common.h"
 #include "migrate-state.h"
@@ -254,6 +255,13 @@ static void doveadm_migrate_scheduler_tick(struct doveadm_migrate_scheduler *sch
 			array_foreach_elem(&sched->running, job)
 				(void)kill(-job->pid, SIGKILL);
 		}
+		return;
+	}
+	if (master_service_is_killed(master_service)) {
+		/* SIGTERM/SIGINT: Dovecot 2.3 stops the ioloop itself;
+		   2.4 stops it only in master_service_run(), not in
+		   doveadm's commands (they only see the flag) */
+		io_loop_stop(current_ioloop);
 		return;
 	}
 	T_BEGIN {

@@ -8,6 +8,7 @@
 #   . "$(dirname "$0")/lib-onlogin.sh"
 #   lab_init
 #   onlogin_user_add alice@example.com secret1     # on the old server only
+#   onlogin_local_user_add erin@example.com pw userdb_migrate_onlogin=no
 #   lab_corpus alice@example.com 100 7
 #   onlogin_start                                   # source, destination, MIG_CONF
 #   onlogin_login imap alice@example.com secret1    # exit 0 = logged in
@@ -29,6 +30,20 @@ onlogin_user_add() {
 		lab__passwd_install dst passwd
 }
 
+# onlogin_local_user_add USER PASSWORD FIELD...: an account of the new
+# server's own (its passwd-file passdb and userdb, found before passdb
+# imap) with extra fields, e.g. userdb_migrate_onlogin=no (a plugin {}
+# setting on 2.3, a settings override on 2.4). Best before onlogin_start:
+# passwd-file looks at its file at most once a second, so a login in the
+# same second as an earlier lookup may not see the change.
+onlogin_local_user_add() {
+	local user=$1 password=$2
+	shift 2
+	lab_user_add "$user" "$password" || return 1
+	awk -F: -v OFS=: -v u="$user" -v f="$*" '$1 == u { $8 = f } 1' \
+		"$LAB/dst/passwd" | lab__passwd_install dst passwd
+}
+
 # onlogin_start [DRIVER]: source, destination (DRIVER, default sdbox) set
 # up as conf.d/90-migrate-onlogin.conf describes, and the migration
 # config with the source's master user.
@@ -36,17 +51,38 @@ onlogin_start() {
 	local driver=${1:-sdbox}
 	lab_source_start || return 1
 	ONLOGIN_STATE_DIR=$LAB/state
-	LAB_DST_EXTRA_CONF="
-auth_verbose = yes
-auth_debug = yes
-passdb {
+	local auth
+	if [ "$LAB_DOVECOT" = 2.4 ]; then
+		# lab__conf24 doesn't translate args = ...: the 2.4 blocks of
+		# conf.d/2.4/90-migrate-onlogin.conf, written as they are
+		auth="passdb imap {
+  driver = imap
+  imapc_host = 127.0.0.1
+  imapc_port = $SRC_IMAP_PORT
+}
+userdb static {
+  driver = static
+  fields {
+    uid = $LAB_MAIL_USER
+    gid = $LAB_MAIL_USER
+    home = $LAB/dst/home/%{user}
+  }
+  userdb_static_allow_all_users = yes
+}"
+	else
+		auth="passdb {
   driver = imap
   args = host=127.0.0.1 port=$SRC_IMAP_PORT
 }
 userdb {
   driver = static
   args = uid=$LAB_MAIL_USER gid=$LAB_MAIL_USER home=$LAB/dst/home/%u allow_all_users=yes
-}
+}"
+	fi
+	LAB_DST_EXTRA_CONF="
+auth_verbose = yes
+auth_debug = yes
+$auth
 protocol imap {
   mail_plugins = \$mail_plugins migrate_onlogin
 }

@@ -4,6 +4,7 @@
 #  - an IMAP login with the old password succeeds and queues exactly one
 #    migration; more logins (IMAP, POP3) queue nothing more;
 #  - a POP3 login queues its user too; a wrong password fails, queues none;
+#  - migrate_onlogin=no in a user's userdb fields: no queueing;
 #  - mail delivered to the new server before and during the migration
 #    survives it, and the user can log in while it runs;
 #  - the worker (continuous mode) migrates every queued account, status
@@ -24,6 +25,7 @@ lab_corpus bob@example.com 40 13
 onlogin_user_add carol@example.com 'carol-Old-pw3'
 lab_corpus carol@example.com 10 14
 onlogin_user_add dave@example.com 'dave-Old-pw4'
+onlogin_local_user_add erin@example.com 'erin-Local-pw5' userdb_migrate_onlogin=no
 onlogin_start sdbox
 
 # mail for alice arrives before she ever logs in: no migration for that
@@ -56,6 +58,12 @@ assert_eq "" "$(find "$ONLOGIN_STATE_DIR/queue" -type f -perm /077)" \
 	"queue files are private (0600)" || exit 0
 assert_eq queued "$(lab_status_field alice@example.com status)" "status: alice queued" || exit 0
 assert_eq none "$(lab_status_field carol@example.com status)" "status: carol unknown" || exit 0
+# erin, an account of the new server's own with migrate_onlogin=no in its
+# userdb fields: her logins queue nothing
+assert_ok "IMAP login of a local account" \
+	onlogin_login imap erin@example.com 'erin-Local-pw5' || exit 0
+assert_eq "alice@example.com.queue bob@example.com.queue" "$(onlogin_queued | xargs)" \
+	"migrate_onlogin=no in the userdb: erin not queued" || exit 0
 
 # the queue not writable: the login still works, the error is logged
 chmod 0711 "$ONLOGIN_STATE_DIR/queue"
