@@ -124,6 +124,23 @@ doveadm_migrate_remote_field(const struct doveadm_migrate_remote_result *result,
    [["doveadmResponse",[{"key":"value",...},...],"tag"]] or
    [["error",{"type":"exitCode","exitCode":75},"tag"]]. The first string
    outside objects is the kind, the first object's pairs are the fields. */
+/* The answer is read: parse_error is the JSON parser's complaint, or
+   NULL when it was well-formed. */
+static void
+migrate_remote_answer_end(struct migrate_remote_request *req,
+			  const char *parse_error)
+{
+	if (parse_error != NULL) {
+		req->ret = -1;
+		req->error = p_strdup_printf(req->pool,
+			"invalid answer from the doveadm HTTP API: %s",
+			parse_error);
+	} else if (req->result->kind == NULL) {
+		req->ret = -1;
+		req->error = "empty answer from the doveadm HTTP API";
+	}
+}
+
 #ifndef MIGRATE_DOVECOT24
 /* 2.3's lib-json hands out tokens: keys, values and each array's and
    object's start and end */
@@ -185,14 +202,8 @@ static void migrate_remote_payload_input(struct migrate_remote_request *req)
 
 	/* the whole answer is read */
 	io_remove(&req->io);
-	if (json_parser_deinit(&req->parser, &error) < 0) {
-		req->ret = -1;
-		req->error = p_strdup_printf(req->pool,
-			"invalid answer from the doveadm HTTP API: %s", error);
-	} else if (req->result->kind == NULL) {
-		req->ret = -1;
-		req->error = "empty answer from the doveadm HTTP API";
-	}
+	ret = json_parser_deinit(&req->parser, &error);
+	migrate_remote_answer_end(req, ret < 0 ? error : NULL);
 }
 #else
 /* 2.4's lib-json reads nodes, not tokens: walking the answer reports an
@@ -252,14 +263,7 @@ static void migrate_remote_payload_input(struct migrate_remote_request *req)
 	io_remove(&req->io);
 	ret = json_istream_finish(&req->json_input, &error);
 	i_assert(ret != 0);
-	if (ret < 0) {
-		req->ret = -1;
-		req->error = p_strdup_printf(req->pool,
-			"invalid answer from the doveadm HTTP API: %s", error);
-	} else if (req->result->kind == NULL) {
-		req->ret = -1;
-		req->error = "empty answer from the doveadm HTTP API";
-	}
+	migrate_remote_answer_end(req, ret < 0 ? error : NULL);
 }
 #endif
 

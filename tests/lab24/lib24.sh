@@ -52,6 +52,32 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# the inbox namespace and the IMAP and POP3 listeners: the same on 2.3 and 2.4
+listeners_conf() {	# listeners_conf IMAP_PORT POP3_PORT
+	cat <<CONF
+namespace inbox {
+  inbox = yes
+  separator = /
+}
+service imap-login {
+  inet_listener imap {
+    port = $1
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = $2
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+CONF
+}
+
 # server_conf NAME DRIVER PATH [EXTRA...] -> $W/NAME.conf, ports in
 # ${NAME}_IMAP / ${NAME}_POP3 (users from $W/NAME.passwd)
 server_conf() {
@@ -88,26 +114,7 @@ passdb passwd-file {
 userdb passwd-file {
   passwd_file_path = $IW/$n.passwd
 }
-namespace inbox {
-  inbox = yes
-  separator = /
-}
-service imap-login {
-  inet_listener imap {
-    port = $imap
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = $pop3
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
+$(listeners_conf "$imap" "$pop3")
 service stats {
   inet_listener http {
     port = 0
@@ -142,26 +149,7 @@ userdb {
   driver = passwd-file
   args = $IW/$n.passwd
 }
-namespace inbox {
-  inbox = yes
-  separator = /
-}
-service imap-login {
-  inet_listener imap {
-    port = $imap
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = $pop3
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
+$(listeners_conf "$imap" "$pop3")
 pop3_uidl_format = $fmt
 CONF
 	local l; for l in "$@"; do
