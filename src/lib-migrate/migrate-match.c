@@ -280,7 +280,7 @@ static void migrate_match_need_init(struct migrate_match *match)
 
 	p_array_init(&match->need_pop3, match->pool, I_MAX(pop3_count, 1));
 	p_array_init(&match->need_imap, match->pool, I_MAX(imap_count, 1));
-	array_foreach(&match->pop3, pmsg) {
+	array_foreach_modifiable(&match->pop3, pmsg) {
 		if (migrate_match_needs_ident(pmsg->method, pmsg->reason) &&
 		    !pmsg->msg->have_ident) {
 			idx = pmsg->idx;
