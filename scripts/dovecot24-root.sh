@@ -39,27 +39,21 @@ in_root() {
 }
 
 setup() {
-	local missing="" p
+	local missing="" p log
 	if [ ! -e "$root/etc/debian_version" ]; then
 		command -v debootstrap >/dev/null || {
 			apt-get update -q && apt-get install -y -q debootstrap
 		}
 		mkdir -p "$root"
 		# shellcheck disable=SC2086
+		log=$(mktemp)
+		echo "dovecot24-root: making $root (debootstrap trixie)"
 		debootstrap --variant=minbase \
 			--include="$(echo $packages | tr ' ' ,)" \
-			trixie "$root" "$mirror"
+			trixie "$root" "$mirror" >"$log" 2>&1 ||
+			{ cat "$log" >&2; rm -f "$log"; exit 1; }
+		rm -f "$log"
 	fi
-	# the root trusts the CAs the host was told to trust (e.g. a proxy's,
-	# for npm): files named by these variables are copied to the same path
-	local v f
-	for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE CURL_CA_BUNDLE; do
-		f=${!v:-}
-		if [ -f "$f" ] && ! cmp -s "$f" "$root$f"; then
-			mkdir -p "$root$(dirname "$f")"
-			cp "$f" "$root$f"
-		fi
-	done
 	mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
 	mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
 	# terminals for tests that run under script(1), POSIX shared memory
@@ -77,6 +71,26 @@ setup() {
 		# shellcheck disable=SC2086
 		in_root apt-get install -y -q --no-install-recommends $missing
 	fi
+	# the root trusts the CAs the host was told to trust (e.g. a proxy's,
+	# for npm): the host's local CAs are added to the root's store, and
+	# files named by these variables are copied to the same path. After
+	# the packages: installing ca-certificates rewrites the bundle.
+	local v f
+	if [ -d /usr/local/share/ca-certificates ]; then
+		# also read when ca-certificates is installed later
+		mkdir -p "$root/usr/local/share/ca-certificates"
+		cp -r /usr/local/share/ca-certificates/. \
+			"$root/usr/local/share/ca-certificates/"
+		[ ! -x "$root/usr/sbin/update-ca-certificates" ] ||
+			in_root update-ca-certificates >/dev/null 2>&1 || true
+	fi
+	for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE CURL_CA_BUNDLE; do
+		f=${!v:-}
+		if [ -f "$f" ] && ! cmp -s "$f" "$root$f"; then
+			mkdir -p "$root$(dirname "$f")"
+			cp "$f" "$root$f"
+		fi
+	done
 }
 
 run() {
