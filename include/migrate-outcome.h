@@ -77,6 +77,10 @@ struct migrate_outcome_result {
 	const char *cause;
 	/* the line of Dovecot's that says so */
 	const char *detail;
+	/* this server's storage failed for now in a way it repairs itself
+	   (e.g. sdbox rebuilding its index after a killed save): another
+	   pass may well succeed */
+	bool retry_may_help;
 };
 
 /* Append one record line (with its LF) to dest. */

@@ -520,6 +520,7 @@ static bool
 migrate_run_dsync_again(struct migrate_run *run,
 			const struct doveadm_migrate_child *child)
 {
+	struct migrate_outcome_result result;
 	const char *lost;
 
 	if (child->exit_code == MIGRATE_RUN_DSYNC_EXIT_CHANGED &&
@@ -528,6 +529,15 @@ migrate_run_dsync_again(struct migrate_run *run,
 		   copies what is still missing */
 		i_info("migrate run: user %s: mailboxes changed during "
 		       "dsync, running it again", run->user);
+		return TRUE;
+	}
+	doveadm_migrate_child_judge(child, &result);
+	if (result.where == MIGRATE_OUTCOME_HERE && result.retry_may_help) {
+		/* e.g. sdbox found a file of a save a killed run left
+		   behind and rebuilt its index: the next pass copies on */
+		i_info("migrate run: user %s: this server's storage failed "
+		       "for now (%s), running dsync again", run->user,
+		       result.detail);
 		return TRUE;
 	}
 	if (!migrate_run_additive(run) && !run->gmail &&

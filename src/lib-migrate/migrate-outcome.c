@@ -537,6 +537,7 @@ void migrate_outcome_classify(const ARRAY_TYPE(migrate_outcome_record) *records,
 		result_r->cause = t_strdup_printf("the mail storage failed "
 						  "(%s)", rec->code);
 		result_r->detail = rec->text;
+		result_r->retry_may_help = strcmp(rec->code, "temp") == 0;
 		return;
 	}
 	rec = migrate_outcome_find(records, MIGRATE_OUTCOME_RECOPY,

@@ -11,6 +11,7 @@
 #   full-disk              75    this server: no space left ... nothing here was deleted
 #   full-disk-again        75    (the same, nothing deleted: INBOX kept)
 #   percent-folder         0     every folder here has the old server's messages
+#   stale-save-file        0     (a message file a killed pass left here: one more pass)
 #   odd-folder-names       0     (spaces, quotes, UTF-8, "&", a backslash)
 #   misspelled-setting     0     unknown setting ... (did you mean ...?)
 #   plugin-not-loaded      0     ... the migrate_throttle plugin isn't loaded
@@ -38,7 +39,7 @@ unmount_home() {
 	return 0
 }
 
-users=(empty full pct odd conf plugin bom pw down own lock crash)
+users=(empty full pct odd conf plugin bom pw down own lock crash stale)
 for u in "${users[@]}"; do
 	lab_user_add "$u@example.com" "pw-$u"
 done
@@ -49,6 +50,7 @@ lab_corpus pct@example.com 3 904 "50% off"
 lab_corpus pct@example.com 2 905 "a%b/c%d"
 lab_corpus odd@example.com 4 906
 lab_corpus crash@example.com 300 911
+lab_corpus stale@example.com 20 912
 for u in conf plugin bom pw down own lock; do
 	lab_corpus "$u@example.com" 20 910
 done
@@ -159,6 +161,24 @@ if [ "$LAB_DOVECOT" = 2.3 ]; then
 fi
 assert_eq 5 "$(count pct@example.com "50% off")" "percent-folder: the new mail of '50% off' copied"
 identical percent-folder pct@example.com
+
+# --- stale-save-file: a killed pass left a message file here that the
+# index doesn't know (kill -9 between writing u.N and committing it):
+# the next save of that UID finds it, sdbox rebuilds its index and fails
+# the pass; the run goes on with another pass instead of failing
+run stale-save-file stale@example.com
+assert_eq 0 "$rc" "stale-save-file: first pass" || cat "$LAB/stale-save-file.err"
+lab_corpus stale@example.com 5 913
+next=$(lab_doveadm dst -f flow mailbox status -u stale@example.com uidnext INBOX |
+	sed 's/.*uidnext=//')
+box=$LAB/dst/home/stale@example.com/mail/mailboxes/INBOX/dbox-Mails
+cp -p "$box/u.1" "$box/u.$next"
+run stale-save-file stale@example.com
+assert_eq 0 "$rc" "stale-save-file: the pass after it succeeds (u.$next was there)" ||
+	cat "$LAB/stale-save-file.err"
+assert_ok "stale-save-file: the run said it went on" \
+	grep -q "storage failed for now.*running dsync again" "$LAB/stale-save-file.err"
+identical stale-save-file stale@example.com
 
 # --- odd-folder-names
 run odd-folder-names odd@example.com

@@ -207,6 +207,8 @@ static void test_migrate_outcome_this_server(void)
 		strerror(ENOSPC)), NULL }, (const char *[]){ NULL }, 75,
 		&result);
 	test_assert(strstr(result.cause, "disk full") != NULL);
+	/* a full disk isn't over by trying again */
+	test_assert(!result.retry_may_help);
 	test_judge((const char *[]){
 		"storage\there\tnoquota\tQuota exceeded (mailbox for user is full)",
 		NULL }, (const char *[]){ NULL }, 75, &result);
@@ -238,6 +240,13 @@ static void test_migrate_outcome_this_server(void)
 	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
 	test_assert(result.where == MIGRATE_OUTCOME_HERE);
 	test_assert(strstr(result.cause, "(perm)") != NULL);
+	test_assert(!result.retry_may_help);
+	/* sdbox after a killed save: "u.1 already exists, rebuilding index" */
+	test_judge((const char *[]){
+		"storage\there\ttemp\tsdbox: u.1 already exists, rebuilding index",
+		NULL }, (const char *[]){ NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert(result.retry_may_help);
 
 	/* dsync deleted a mailbox to copy it again */
 	test_judge((const char *[]){ "recopy\there\t\tINBOX", NULL },
