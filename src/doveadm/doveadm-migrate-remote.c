@@ -141,6 +141,44 @@ migrate_remote_answer_end(struct migrate_remote_request *req,
 	}
 }
 
+/* The parse state both Dovecots' parsers feed: an array or object
+   starts, one ends, a value arrives (with its member name, if any). */
+static void migrate_remote_open(struct migrate_remote_request *req,
+				bool object)
+{
+	req->depth++;
+	if (object && !req->first_object_seen) {
+		req->first_object_seen = TRUE;
+		req->in_first_object = TRUE;
+		req->object_depth = req->depth;
+	}
+}
+
+static void migrate_remote_close(struct migrate_remote_request *req)
+{
+	if (req->in_first_object && req->depth == req->object_depth)
+		req->in_first_object = FALSE;
+	req->depth--;
+}
+
+static void
+migrate_remote_value(struct migrate_remote_request *req, const char *key,
+		     const char *value, bool is_string)
+{
+	struct doveadm_migrate_remote_result *result = req->result;
+
+	if (req->in_first_object && req->depth == req->object_depth &&
+	    key != NULL) {
+		key = p_strdup(req->pool, key);
+		value = p_strdup(req->pool, value);
+		array_push_back(&result->fields, &key);
+		array_push_back(&result->fields, &value);
+	} else if (!req->first_object_seen && result->kind == NULL &&
+		   is_string) {
+		result->kind = p_strdup(req->pool, value);
+	}
+}
+
 #ifndef MIGRATE_DOVECOT24
 /* 2.3's lib-json hands out tokens: keys, values and each array's and
    object's start and end */
@@ -148,27 +186,14 @@ static void
 migrate_remote_token(struct migrate_remote_request *req, enum json_type type,
 		     const char *value)
 {
-	struct doveadm_migrate_remote_result *result = req->result;
-
 	switch (type) {
 	case JSON_TYPE_ARRAY:
-		req->depth++;
+	case JSON_TYPE_OBJECT:
+		migrate_remote_open(req, type == JSON_TYPE_OBJECT);
 		return;
 	case JSON_TYPE_ARRAY_END:
-		req->depth--;
-		return;
-	case JSON_TYPE_OBJECT:
-		req->depth++;
-		if (!req->first_object_seen) {
-			req->first_object_seen = TRUE;
-			req->in_first_object = TRUE;
-			req->object_depth = req->depth;
-		}
-		return;
 	case JSON_TYPE_OBJECT_END:
-		if (req->in_first_object && req->depth == req->object_depth)
-			req->in_first_object = FALSE;
-		req->depth--;
+		migrate_remote_close(req);
 		return;
 	case JSON_TYPE_OBJECT_KEY:
 		req->key = p_strdup(req->pool, value);
@@ -176,16 +201,7 @@ migrate_remote_token(struct migrate_remote_request *req, enum json_type type,
 	default:
 		break;
 	}
-	/* a value */
-	if (req->in_first_object && req->depth == req->object_depth &&
-	    req->key != NULL) {
-		value = p_strdup(req->pool, value);
-		array_push_back(&result->fields, &req->key);
-		array_push_back(&result->fields, &value);
-	} else if (!req->first_object_seen && result->kind == NULL &&
-		   type == JSON_TYPE_STRING) {
-		result->kind = p_strdup(req->pool, value);
-	}
+	migrate_remote_value(req, req->key, value, type == JSON_TYPE_STRING);
 	req->key = NULL;
 }
 
@@ -213,38 +229,14 @@ static void
 migrate_remote_node(struct migrate_remote_request *req,
 		    const struct json_node *node)
 {
-	struct doveadm_migrate_remote_result *result = req->result;
-	const char *key, *value;
-
-	if (json_node_is_end(node)) {
-		if (req->in_first_object && req->depth == req->object_depth)
-			req->in_first_object = FALSE;
-		req->depth--;
-		return;
-	}
-	if (node->type == JSON_TYPE_ARRAY) {
-		req->depth++;
-		return;
-	}
-	if (node->type == JSON_TYPE_OBJECT) {
-		req->depth++;
-		if (!req->first_object_seen) {
-			req->first_object_seen = TRUE;
-			req->in_first_object = TRUE;
-			req->object_depth = req->depth;
-		}
-		return;
-	}
-	/* a value */
-	if (req->in_first_object && req->depth == req->object_depth &&
-	    node->name != NULL) {
-		key = p_strdup(req->pool, node->name);
-		value = p_strdup(req->pool, json_node_get_str(node));
-		array_push_back(&result->fields, &key);
-		array_push_back(&result->fields, &value);
-	} else if (!req->first_object_seen && result->kind == NULL &&
-		   json_node_is_string(node)) {
-		result->kind = p_strdup(req->pool, json_node_get_str(node));
+	if (json_node_is_end(node))
+		migrate_remote_close(req);
+	else if (node->type == JSON_TYPE_ARRAY ||
+		 node->type == JSON_TYPE_OBJECT)
+		migrate_remote_open(req, node->type == JSON_TYPE_OBJECT);
+	else {
+		migrate_remote_value(req, node->name, json_node_get_str(node),
+				     json_node_is_string(node));
 	}
 }
 
@@ -375,12 +367,6 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 	http_client_settings_init(null_pool, &http_set);
 	http_set.request_max_attempts = 1;
 	http_set.request_max_redirects = 0;
-	http_set.max_parallel_connections = 1;
-	http_set.max_pipelined_requests = 1;
-	http_set.connect_timeout_msecs = MIGRATE_REMOTE_CONNECT_TIMEOUT_MSECS;
-	http_set.request_timeout_msecs = timeout_secs * 1000U;
-	client = http_client_init_private(&http_set,
-		master_service_get_event(master_service));
 #else
 	struct http_client_settings http_set;
 	struct ssl_iostream_settings ssl_set;
@@ -391,11 +377,16 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 	i_zero(&http_set);
 	http_set.max_attempts = 1;
 	http_set.max_redirects = 0;
+	http_set.ssl = &ssl_set;
+#endif
 	http_set.max_parallel_connections = 1;
 	http_set.max_pipelined_requests = 1;
 	http_set.connect_timeout_msecs = MIGRATE_REMOTE_CONNECT_TIMEOUT_MSECS;
 	http_set.request_timeout_msecs = timeout_secs * 1000U;
-	http_set.ssl = &ssl_set;
+#ifdef MIGRATE_DOVECOT24
+	client = http_client_init_private(&http_set,
+		master_service_get_event(master_service));
+#else
 	client = http_client_init(&http_set);
 #endif
 
