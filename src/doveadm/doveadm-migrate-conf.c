@@ -299,6 +299,22 @@ const char *const *doveadm_migrate_conf_doveadm_plugins(void)
 #endif
 }
 
+/* A setting of a mail plugin doveadm doesn't load does nothing: say so
+   (migrate_onlogin's are read by the IMAP/POP3 logins, not doveadm). */
+static void
+doveadm_migrate_conf_check_plugin(const char *cmd_name,
+				  const struct migrate_setting_def *def,
+				  const char *const *doveadm_plugins)
+{
+	if (def->plugin != NULL &&
+	    strcmp(def->plugin, "migrate_onlogin") != 0 &&
+	    !str_array_find(doveadm_plugins, def->plugin)) {
+		i_warning("%s: %s is set, but the %s plugin isn't loaded "
+			  "(protocol doveadm { mail_plugins }): it does "
+			  "nothing", cmd_name, def->name, def->plugin);
+	}
+}
+
 void doveadm_migrate_conf_check_settings(const char *cmd_name,
 					 const char *const *doveadm_plugins)
 {
@@ -314,15 +330,9 @@ void doveadm_migrate_conf_check_settings(const char *cmd_name,
 			 &migrate_setting_parser_info, 0, &set, &error) < 0)
 		i_fatal("%s", error);
 	for (i = 0; i < MIGRATE_SETTING_COUNT; i++) {
-		const struct migrate_setting_def *def = &migrate_setting_defs[i];
-
-		if (set->values[i][0] != '\0' && def->plugin != NULL &&
-		    strcmp(def->plugin, "migrate_onlogin") != 0 &&
-		    !str_array_find(doveadm_plugins, def->plugin)) {
-			i_warning("%s: %s is set, but the %s plugin isn't "
-				  "loaded (protocol doveadm { mail_plugins }): "
-				  "it does nothing", cmd_name, def->name,
-				  def->plugin);
+		if (set->values[i][0] != '\0') {
+			doveadm_migrate_conf_check_plugin(cmd_name,
+				&migrate_setting_defs[i], doveadm_plugins);
 		}
 	}
 	settings_free(set);
@@ -346,13 +356,9 @@ void doveadm_migrate_conf_check_settings(const char *cmd_name,
 				  cmd_name, key, suggestion == NULL ? "" :
 				  t_strdup_printf(" (did you mean %s?)",
 						  suggestion));
-		} else if (def->plugin != NULL &&
-			   strcmp(def->plugin, "migrate_onlogin") != 0 &&
-			   !str_array_find(doveadm_plugins, def->plugin)) {
-			i_warning("%s: %s is set, but the %s plugin isn't "
-				  "loaded (protocol doveadm { mail_plugins }): "
-				  "it does nothing", cmd_name, key,
-				  def->plugin);
+		} else {
+			doveadm_migrate_conf_check_plugin(cmd_name, def,
+							  doveadm_plugins);
 		}
 	}
 #endif
