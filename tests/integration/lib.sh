@@ -1020,6 +1020,21 @@ lab_imap_count() {
 	echo "$out"
 }
 
+# lab_verify_col FILE FOLDER RESULT COLUMN: COLUMN of the row of FOLDER with
+# RESULT in `migrate verify -f tab` output (folder rows: ok, missing, extra,
+# absent; message rows: missing, extra).
+lab_verify_col() {
+	python3 - "$@" <<'EOF'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+head = lines[0].split("\t")
+for line in lines[1:]:
+    row = dict(zip(head, line.split("\t")))
+    if row["folder"] == sys.argv[2] and row["result"] == sys.argv[3]:
+        print(row[sys.argv[4]])
+EOF
+}
+
 # lab_status_field USER FIELD: FIELD of USER's row in
 # `doveadm -c $MIG_CONF -f json migrate status` ("none" if no row).
 lab_status_field() {

@@ -49,19 +49,8 @@ verify() {
 	doveadm -c "${CONF:-$MIG_CONF}" -f tab migrate verify -u "$u" "$@" \
 		</dev/null >"$LAB/$c.out" 2>"$LAB/$c.err" || rc=$?
 }
-# col CASE FOLDER RESULT COLUMN: COLUMN of the row of FOLDER with RESULT
-# (folder rows: ok/missing/extra/absent; message rows: missing/extra)
-col() {
-	python3 - "$LAB/$1.out" "$2" "$3" "$4" <<'EOF'
-import sys
-lines = open(sys.argv[1]).read().splitlines()
-head = lines[0].split("\t")
-for line in lines[1:]:
-    row = dict(zip(head, line.split("\t")))
-    if row["folder"] == sys.argv[2] and row["result"] == sys.argv[3]:
-        print(row[sys.argv[4]])
-EOF
-}
+# col CASE FOLDER RESULT COLUMN: lab_verify_col on CASE's output
+col() { lab_verify_col "$LAB/$1.out" "${@:2}"; }
 # results CASE: "folder=result ..." of the folder rows
 results() {
 	awk -F'\t' 'NR > 1 && $NF == "" { printf "%s=%s ", $1, $8 }' "$LAB/$1.out" |

@@ -38,17 +38,8 @@ results() {
 	awk -F'\t' 'NR > 1 && $NF == "" { print $1 "=" $8 }' "$LAB/$1.out" |
 		sort | tr '\n' '|'
 }
-col() {	# CASE FOLDER RESULT COLUMN (see t-600-verify.sh)
-	python3 - "$LAB/$1.out" "$2" "$3" "$4" <<'EOF'
-import sys
-lines = open(sys.argv[1]).read().splitlines()
-head = lines[0].split("\t")
-for line in lines[1:]:
-    row = dict(zip(head, line.split("\t")))
-    if row["folder"] == sys.argv[2] and row["result"] == sys.argv[3]:
-        print(row[sys.argv[4]])
-EOF
-}
+# col CASE FOLDER RESULT COLUMN: lab_verify_col on CASE's output
+col() { lab_verify_col "$LAB/$1.out" "${@:2}"; }
 dump() { sed 's/^/    /' "$LAB/$1.out" "$LAB/$1.err"; }
 # expunge_first FOLDER: expunge the first message here, print its Message-ID
 expunge_first() {
