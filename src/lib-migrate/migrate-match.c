@@ -116,7 +116,9 @@ void migrate_match_add_known(struct migrate_match *match, const char *uidl,
 	if (uidl == NULL || uidl[0] == '\0')
 		return;
 	cached = array_append_space(&match->cached);
-	cached->uidl = p_strdup(match->pool, uidl);
+	/* not copied: one copy of a UIDL per session (the formula's
+	   and the cache's UIDLs are in the caller's pool already) */
+	cached->uidl = uidl;
 	cached->uid = uid;
 	cached->method = method;
 }

@@ -10,6 +10,7 @@
 #include "pop3c-storage.h"
 #include "migrate-header-hash.h"
 #include "migrate-uidl-format.h"
+#include "migrate-uidl-exact.h"
 #include "migrate-pop3-plugin.h"
 #include "migrate-user-settings.h"
 
@@ -298,6 +299,20 @@ migrate_pop3_get_special(struct mail *_mail, enum mail_fetch_field field,
 
 	if (migrate_pop3_uidl_sync_if_needed(_mail->box) < 0)
 		return -1;
+	if (mbox->exact != NULL) {
+		uint32_t order;
+
+		if (!migrate_uidl_exact_lookup(mbox->exact, _mail->uid,
+					       &order))
+			*value_r = "";
+		else if (field == MAIL_FETCH_POP3_ORDER)
+			*value_r = p_strdup_printf(mail->data_pool, "%u", order);
+		else {
+			*value_r = p_strdup(mail->data_pool,
+				migrate_uidl_exact_uidl(mbox->exact, _mail->uid));
+		}
+		return 0;
+	}
 	pop3 = migrate_match_get_pop3_for_uid(mbox->match, _mail->uid);
 	if (pop3 == NULL) {
 		/* unmatched (reported already): the destination gives it
@@ -362,7 +377,7 @@ static void migrate_pop3_mailbox_close(struct mailbox *box)
 	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
 
 	/* a re-opened mailbox may have new mail: match again */
-	migrate_pop3_mailbox_reset(mbox);
+	migrate_pop3_mailbox_reset(box, mbox);
 	mbox->synced = FALSE;
 	mbox->sync_failed = FALSE;
 	mbox->module_ctx.super.close(box);
@@ -372,7 +387,7 @@ static void migrate_pop3_mailbox_free(struct mailbox *box)
 {
 	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
 
-	migrate_pop3_mailbox_reset(mbox);
+	migrate_pop3_mailbox_reset(box, mbox);
 	mbox->module_ctx.super.free(box);
 }
 

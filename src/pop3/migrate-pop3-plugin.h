@@ -62,6 +62,9 @@ struct migrate_pop3_mailbox {
 	/* source side (imapc): the match, from sync_pool */
 	pool_t sync_pool;
 	struct migrate_match *match;
+	/* instead of the match: the old server's UIDLs are exactly a
+	   formula of the UIDs, only UIDs and POP3 orders are kept */
+	struct migrate_uidl_exact *exact;
 	/* the POP3 order of each message of the match's POP3 list (by
 	   index), stable across passes */
 	uint32_t *pop3_orders;
@@ -87,8 +90,11 @@ int migrate_pop3_uidl_sync(struct mailbox *box);
 /* Report the POP3 messages no mailbox claimed (merged mode) and free the
    user's POP3 list. */
 void migrate_pop3_user_finish(struct mail_user *user);
-/* Free what the last sync of a source mailbox kept. */
-void migrate_pop3_mailbox_reset(struct migrate_pop3_mailbox *mbox);
+/* Free what the last sync of a source mailbox kept (and, unless several
+   mailboxes share it, the user's POP3 list: it is read again if the
+   mailbox is synced again). */
+void migrate_pop3_mailbox_reset(struct mailbox *box,
+				struct migrate_pop3_mailbox *mbox);
 
 /* Destination side: keep sdbox/mdbox serving UIDLs saved by later runs.
    Installs the overrides into the mailbox's vfuncs v. */

@@ -16,6 +16,7 @@
 #include "migrate-outcome.h"
 #include "migrate-uidl-cache.h"
 #include "migrate-uidl-format.h"
+#include "migrate-uidl-exact.h"
 #include "migrate-pop3-plugin.h"
 #include "migrate-user-settings.h"
 
@@ -536,16 +537,16 @@ static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
 }
 
 /* The old server's POP3 list is exactly Dovecot's or Cyrus's formula of
-   this mailbox's UIDs and UIDVALIDITY: then the formula pairs everything
-   and the IMAP sizes needn't be fetched (the POP3 sizes stand in for them).
-   Returns TRUE if so. */
+   this mailbox's UIDs and UIDVALIDITY: then the formula pairs everything,
+   the IMAP sizes needn't be fetched and no matcher is kept, only each
+   message's UID and POP3 order (ctx->mbox->exact). Returns TRUE if so. */
 static bool migrate_pop3_formula_exact(struct migrate_pop3_sync *ctx)
 {
-	const struct migrate_pop3_msg *msgs, *pop3;
+	const struct migrate_pop3_msg *msgs;
 	struct mailbox_status status;
 	const char **uidls, *format;
 	unsigned int i, count, *uidl_idx;
-	uint32_t *uids;
+	uint32_t *uids, *orders;
 
 	if (ctx->set->uidl_format != NULL || !ctx->set->uidl_detect ||
 	    ctx->set->pop3_box_vname == NULL || ctx->cached_uidls > 0)
@@ -554,28 +555,69 @@ static bool migrate_pop3_formula_exact(struct migrate_pop3_sync *ctx)
 	mailbox_get_open_status(ctx->box, STATUS_MESSAGES, &status);
 	if (count == 0 || count != status.messages)
 		return FALSE;
-	uidls = t_new(const char *, count);
-	uids = t_new(uint32_t, count);
-	uidl_idx = t_new(unsigned int, count);
+	/* on the heap: the data stack would keep its largest size */
+	uidls = i_new(const char *, count);
+	uids = i_new(uint32_t, count);
+	uidl_idx = i_new(unsigned int, count);
 	for (i = 0; i < count; i++) {
 		uidls[i] = msgs[i].uidl;
 		mail_index_lookup_uid(ctx->box->view, i + 1, &uids[i]);
 	}
 	format = migrate_uidl_format_detect_exact(uidls, uids, count,
 						  ctx->uidvalidity, uidl_idx);
-	if (format == NULL)
-		return FALSE;
-	migrate_match_reserve(ctx->match, 0, count);
-	for (i = 0; i < count; i++) {
-		pop3 = &msgs[uidl_idx[i]];
-		migrate_match_add_imap(ctx->match, uids[i], pop3->size);
-		migrate_match_add_known(ctx->match, pop3->uidl, uids[i],
-					MIGRATE_MATCH_FORMULA);
+	i_free(uidls);
+	if (format != NULL) {
+		/* without a cache (else this isn't tried) every message
+		   gets the POP3 order of its place in the list */
+		orders = i_new(uint32_t, count);
+		for (i = 0; i < count; i++)
+			orders[i] = uidl_idx[i] + 1;
+		ctx->mbox->exact = migrate_uidl_exact_init(ctx->pool, format,
+			ctx->uidvalidity, uids, orders, count);
+		i_free(orders);
+		ctx->formula_uidls = count;
+		e_debug(ctx->event, "The old server's UIDLs are %s of every "
+			"UID: the IMAP sizes aren't needed", format);
 	}
-	ctx->formula_uidls = count;
-	e_debug(ctx->event, "The old server's UIDLs are %s of every UID: "
-		"the IMAP sizes aren't needed", format);
-	return TRUE;
+	i_free(uids);
+	i_free(uidl_idx);
+	return format != NULL;
+}
+
+/* Exact mode: every POP3 message is this mailbox's, nothing is
+   unmatched. Logs, records and caches as the matcher's path does. */
+static void migrate_pop3_exact_finish(struct migrate_pop3_sync *ctx)
+{
+	const struct migrate_uidl_exact *exact = ctx->mbox->exact;
+	struct migrate_pop3_msg *msg;
+	unsigned int i, count = migrate_uidl_exact_count(exact);
+	uint32_t uid, order;
+	string_t *str;
+
+	e_info(ctx->event, "POP3 %u, IMAP %u messages; matched: "
+	       "cached 0, size 0, header 0, fields 0, order 0, formula %u; "
+	       "unmatched: POP3 0, IMAP 0; headers read: POP3 0, IMAP 0",
+	       count, count, count);
+	array_foreach_modifiable(&ctx->muser->pop3_msgs, msg)
+		msg->claimed = TRUE;
+	if (ctx->set->cache_dir[0] == '\0')
+		return;
+	/* no message is unmatched */
+	(void)migrate_pop3_file_replace(ctx,
+		migrate_pop3_cache_name(ctx->box, "pop3-unmatched."),
+		t_str_new(1));
+	/* on the heap: each UIDL is computed in a data stack frame of its
+	   own, which the file's buffer mustn't be in */
+	str = str_new(default_pool, 1024);
+	migrate_uidl_cache_append_header(str, ctx->uidvalidity);
+	for (i = 0; i < count; i++) T_BEGIN {
+		migrate_uidl_exact_get(exact, i, &uid, &order);
+		migrate_uidl_cache_append_entry(str, uid,
+			migrate_uidl_exact_uidl(exact, uid), order);
+	} T_END;
+	(void)migrate_pop3_file_replace(ctx,
+		migrate_pop3_cache_name(ctx->box, "pop3-uidl."), str);
+	str_free(&str);
 }
 
 /* The old server's UIDLs may be a known formula of UID and UIDVALIDITY
@@ -708,8 +750,11 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 			return -1;
 	}
 	i_gettimeofday(&t1);
-	if (!migrate_pop3_formula_exact(ctx) &&
-	    migrate_pop3_imap_list_read(ctx) < 0)
+	if (migrate_pop3_formula_exact(ctx)) {
+		migrate_pop3_exact_finish(ctx);
+		return 0;
+	}
+	if (migrate_pop3_imap_list_read(ctx) < 0)
 		return -1;
 	if (ctx->set->pop3_box_vname != NULL)
 		migrate_pop3_pop3_list_feed(ctx);
@@ -788,12 +833,29 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	return 0;
 }
 
-void migrate_pop3_mailbox_reset(struct migrate_pop3_mailbox *mbox)
+static void migrate_pop3_user_list_free(struct migrate_pop3_user *muser)
 {
+	if (muser->pop3_pool != NULL) {
+		array_free(&muser->pop3_msgs);
+		pool_unref(&muser->pop3_pool);
+	}
+	muser->pop3_listed = FALSE;
+}
+
+void migrate_pop3_mailbox_reset(struct mailbox *box,
+				struct migrate_pop3_mailbox *mbox)
+{
+	struct migrate_pop3_user *muser =
+		MIGRATE_POP3_USER_CONTEXT(box->storage->user);
+
 	if (mbox->match != NULL)
 		migrate_match_deinit(&mbox->match);
+	mbox->exact = NULL;
 	mbox->pop3_orders = NULL;
 	pool_unref(&mbox->sync_pool);
+	/* one mailbox: its POP3 list is no one else's */
+	if (muser != NULL && muser->set != NULL && !muser->set->merged)
+		migrate_pop3_user_list_free(muser);
 }
 
 int migrate_pop3_uidl_sync(struct mailbox *box)
@@ -815,7 +877,7 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 	ctx.event = event_create(box->event);
 	event_set_append_log_prefix(ctx.event, MIGRATE_POP3_LOG_PREFIX);
 
-	migrate_pop3_mailbox_reset(mbox);
+	migrate_pop3_mailbox_reset(box, mbox);
 	mbox->sync_pool = pool_alloconly_create("migrate_pop3 match",
 						64 * 1024);
 	ctx.pool = mbox->sync_pool;
@@ -838,8 +900,14 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 	event_unref(&ctx.event);
 	mbox->match = ctx.match;
 	if (ret < 0) {
-		migrate_pop3_mailbox_reset(mbox);
+		migrate_pop3_mailbox_reset(box, mbox);
 		return -1;
+	}
+	if (mbox->exact != NULL) {
+		/* the UIDs and orders are all it needs */
+		migrate_match_deinit(&mbox->match);
+		if (!ctx.set->merged)
+			migrate_pop3_user_list_free(muser);
 	}
 	return 0;
 }
@@ -868,9 +936,5 @@ void migrate_pop3_user_finish(struct mail_user *user)
 				unclaimed, array_count(&muser->pop3_msgs));
 		}
 	}
-	if (muser->pop3_pool != NULL) {
-		array_free(&muser->pop3_msgs);
-		pool_unref(&muser->pop3_pool);
-	}
-	muser->pop3_listed = FALSE;
+	migrate_pop3_user_list_free(muser);
 }
