@@ -81,6 +81,11 @@ struct migrate_outcome_result {
 	   (e.g. sdbox rebuilding its index after a killed save): another
 	   pass may well succeed */
 	bool retry_may_help;
+	/* the old server answered that it is busy or throttling: another
+	   pass after a wait goes on where this one stopped */
+	bool source_busy;
+	/* the wait it asked for ("Suggested Backoff Time"), 0 if none */
+	unsigned int busy_wait_secs;
 };
 
 /* Append one record line (with its LF) to dest. */

@@ -6,7 +6,9 @@
 #include "strescape.h"
 #include "write-full.h"
 #include "mail-error.h"
+#include "strnum.h"
 #include "migrate-common.h"
+#include "migrate-compat.h"
 #include "migrate-outcome.h"
 
 #include <unistd.h>
@@ -265,6 +267,51 @@ static const struct migrate_outcome_rule {
 	  MIGRATE_OUTCOME_UNKNOWN },
 };
 
+/* The old server is busy or limits how fast it may be read: Gmail's
+   "[THROTTLED]" (text appended to a NO), RFC 5530's UNAVAILABLE and
+   LIMIT, Exchange's "Server Unavailable" and "Too many simultaneous
+   connections". What was copied stays; the same pass, after a wait,
+   goes on from there. Checked before the connection rules, because the
+   server usually says goodbye ("disconnected") after such an answer. */
+static const struct migrate_outcome_rule migrate_outcome_busy_rules[] = {
+	{ "[THROTTLED]", MIGRATE_EXIT_TEMPFAIL,
+	  "the old server is throttling", MIGRATE_OUTCOME_UNKNOWN },
+	{ "[UNAVAILABLE]", MIGRATE_EXIT_TEMPFAIL,
+	  "the old server is busy (unavailable for now)",
+	  MIGRATE_OUTCOME_UNKNOWN },
+	{ "[LIMIT]", MIGRATE_EXIT_TEMPFAIL,
+	  "the old server is throttling (a limit was reached)",
+	  MIGRATE_OUTCOME_UNKNOWN },
+	{ "Server Unavailable", MIGRATE_EXIT_TEMPFAIL,
+	  "the old server is busy (unavailable for now)",
+	  MIGRATE_OUTCOME_UNKNOWN },
+	{ "Too many simultaneous connections", MIGRATE_EXIT_TEMPFAIL,
+	  "the old server is throttling (too many connections)",
+	  MIGRATE_OUTCOME_UNKNOWN },
+	/* Microsoft 365: "BAD Request is throttled. Suggested Backoff
+	   Time: 299961 milliseconds" */
+	{ "Request is throttled", MIGRATE_EXIT_TEMPFAIL,
+	  "the old server is throttling", MIGRATE_OUTCOME_UNKNOWN },
+};
+
+#define MIGRATE_OUTCOME_BACKOFF_PREFIX "Suggested Backoff Time: "
+
+/* The wait a throttling answer asks for, in seconds (rounded up), or 0. */
+static unsigned int migrate_outcome_backoff_secs(const char *text)
+{
+	const char *p = strstr(text, MIGRATE_OUTCOME_BACKOFF_PREFIX);
+	uintmax_t msecs;
+
+	if (p == NULL)
+		return 0;
+	p += strlen(MIGRATE_OUTCOME_BACKOFF_PREFIX);
+	if (str_parse_uintmax(p, &msecs, &p) < 0 ||
+	    !str_begins_with(p, " milliseconds") ||
+	    msecs > UINT_MAX - 999)
+		return 0;
+	return (msecs + 999) / 1000;
+}
+
 /* Settings Dovecot refuses when the user is set up (the storage can't be
    created): they name the setting. */
 static const struct migrate_outcome_rule migrate_outcome_config_rules[] = {
@@ -501,6 +548,16 @@ void migrate_outcome_classify(const ARRAY_TYPE(migrate_outcome_record) *records,
 
 	/* the old server: which connection failure */
 	texts = migrate_outcome_source_texts(records, error_lines, &where);
+	if (migrate_outcome_rules_match(migrate_outcome_busy_rules,
+			N_ELEMENTS(migrate_outcome_busy_rules),
+			texts, result_r)) {
+		result_r->where = where;
+		result_r->source_busy = TRUE;
+		result_r->retry_may_help = TRUE;
+		result_r->busy_wait_secs =
+			migrate_outcome_backoff_secs(result_r->detail);
+		return;
+	}
 	if (migrate_outcome_rules_match(migrate_outcome_connection_rules,
 			N_ELEMENTS(migrate_outcome_connection_rules),
 			texts, result_r)) {

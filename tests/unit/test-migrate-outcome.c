@@ -319,6 +319,52 @@ static void test_migrate_outcome_old_server(void)
 	test_end();
 }
 
+static void test_migrate_outcome_busy(void)
+{
+	struct migrate_outcome_result result;
+
+	test_begin("outcome: the old server throttles or is busy");
+	/* Gmail: the text after a NO, and the disconnect it leads to */
+	test_judge((const char *[]){
+		"storage\timap\ttemp\tRemote server didn't send BODY[] (FETCH replied: Too many simultaneous connections. [THROTTLED])",
+		NULL }, (const char *[]){
+		"imapc(h): Disconnected from server",
+		"Mailbox INBOX: UID=97: imapc: Remote server didn't send BODY[] (FETCH replied: Too many simultaneous connections. [THROTTLED])",
+		NULL }, 0, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert(result.where == MIGRATE_OUTCOME_IMAP);
+	test_assert(result.source_busy);
+	test_assert(result.retry_may_help);
+	test_assert_strcmp(result.cause, "the old server is throttling");
+
+	/* Exchange: RFC 5530's code */
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"imapc(h): Command failed: NO [UNAVAILABLE] Server busy", NULL },
+		75, &result);
+	test_assert(result.source_busy);
+	test_assert(strstr(result.cause, "busy") != NULL);
+
+	/* Microsoft 365 says how long to wait */
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"Mailbox INBOX: UID=5: imapc: Remote server didn't send BODY[] (FETCH replied: Request is throttled. Suggested Backoff Time: 2001 milliseconds)",
+		NULL }, 0, &result);
+	test_assert(result.source_busy);
+	test_assert(result.busy_wait_secs == 3);
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"imapc(h): Request is throttled. Suggested Backoff Time: soon",
+		NULL }, 75, &result);
+	test_assert(result.source_busy);
+	test_assert(result.busy_wait_secs == 0);
+
+	/* a disconnect alone is not a throttle */
+	test_judge((const char *[]){ NULL }, (const char *[]){
+		"imapc(h): Disconnected from server", NULL }, 75, &result);
+	test_assert(!result.source_busy);
+	test_assert(!result.retry_may_help);
+	test_assert_strcmp(result.cause, "server disconnected");
+	test_end();
+}
+
 static void test_migrate_outcome_other(void)
 {
 	struct migrate_outcome_result result;
@@ -379,6 +425,7 @@ int main(void)
 		test_migrate_outcome_login,
 		test_migrate_outcome_this_server,
 		test_migrate_outcome_old_server,
+		test_migrate_outcome_busy,
 		test_migrate_outcome_other,
 		NULL
 	};
