@@ -19,6 +19,7 @@ struct setting_parser_info;
 	X(migrate_outcome_fd,			NULL,		UINT) \
 	X(migrate_progress_fd,			NULL,		UINT) \
 	X(migrate_progress_interval,		NULL,		TIME) \
+	X(migrate_busy_wait,			NULL,		TIME) \
 	X(migrate_pop3_mailbox,			"migrate_pop3",	STR) \
 	X(migrate_pop3_mailboxes,		"migrate_pop3",	STR) \
 	X(migrate_pop3_unmatched,		"migrate_pop3",	UNMATCHED) \

@@ -43,21 +43,27 @@ struct event_category event_category_migrate = {
 	.name = "migrate",
 };
 
-unsigned int doveadm_migrate_progress_interval(void)
+unsigned int doveadm_migrate_setting_secs(const char *name,
+					  unsigned int default_secs)
 {
-	const char *value = doveadm_migrate_setting("migrate_progress_interval");
+	const char *value = doveadm_migrate_setting(name);
 	const char *error;
 	unsigned int secs;
 
 	if (value == NULL || *value == '\0')
-		return MIGRATE_TRACKER_DEFAULT_LOG_INTERVAL_SECS;
+		return default_secs;
 	if (migrate_parse_time(value, &secs, &error) < 0) {
-		i_warning("migrate: invalid migrate_progress_interval '%s': "
-			  "%s (using %u s)", value, error,
-			  MIGRATE_TRACKER_DEFAULT_LOG_INTERVAL_SECS);
-		return MIGRATE_TRACKER_DEFAULT_LOG_INTERVAL_SECS;
+		i_warning("migrate: invalid %s '%s': %s (using %u s)",
+			  name, value, error, default_secs);
+		return default_secs;
 	}
 	return secs;
+}
+
+unsigned int doveadm_migrate_progress_interval(void)
+{
+	return doveadm_migrate_setting_secs("migrate_progress_interval",
+		MIGRATE_TRACKER_DEFAULT_LOG_INTERVAL_SECS);
 }
 
 struct doveadm_migrate_tracker *

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "sleep.h"
 #include "array.h"
 #include "str.h"
 #include "strescape.h"
@@ -45,6 +46,12 @@
 /* doveadm's exit when a mailbox isn't there */
 #define MIGRATE_RUN_DOVEADM_EX_NOTFOUND 68
 #define MIGRATE_RUN_DSYNC_MAX_ATTEMPTS 3
+/* the old server is busy or throttling: migrate_busy_wait (default 30 s)
+   before the next attempt, doubled each time up to 10 minutes, at most
+   5 waits (about 15 minutes in all with the default) */
+#define MIGRATE_RUN_BUSY_WAIT_DEFAULT_SECS 30
+#define MIGRATE_RUN_BUSY_WAIT_MAX_SECS (10 * 60)
+#define MIGRATE_RUN_BUSY_MAX_WAITS 5
 #define MIGRATE_DSYNC_EMPTY_HEADER_WORKAROUND "empty-header-workaround"
 /* how long migrate run --backend waits for the backend's answer */
 #define MIGRATE_RUN_REMOTE_TIMEOUT_SECS (24 * 60 * 60)
@@ -89,6 +96,9 @@ struct migrate_run {
 	struct migrate_snapshot source_before;
 	bool have_source_before;
 	struct doveadm_migrate_tracker *tracker;
+	/* the next wait after the old server said it is busy, and how many
+	   waits this run had */
+	unsigned int busy_wait_secs, busy_waits;
 };
 
 static const char *const *
@@ -515,7 +525,36 @@ static const char *migrate_run_lost_box(struct migrate_run *run)
 	return migrate_snapshot_lost_box(&run->before, &now);
 }
 
-/* Should a failed attempt of dsync run again at once? */
+/* The old server said it is busy or throttling: wait, longer each time,
+   and run dsync again. Returns FALSE when the run was told to stop while
+   waiting. */
+static bool
+migrate_run_busy_wait(struct migrate_run *run,
+		      const struct migrate_outcome_result *result)
+{
+	unsigned int secs = run->busy_wait_secs;
+
+	if (secs == 0 || run->busy_waits == MIGRATE_RUN_BUSY_MAX_WAITS)
+		return FALSE;
+	run->busy_waits++;
+	/* as long as the server asks for (Microsoft 365 says how long) */
+	if (result->busy_wait_secs > secs)
+		secs = I_MIN(result->busy_wait_secs,
+			     MIGRATE_RUN_BUSY_WAIT_MAX_SECS);
+	i_info("migrate run: user %s: %s (%s), running dsync again in %u s",
+	       run->user, result->cause, result->detail, secs);
+	run->busy_wait_secs = I_MIN(secs * 2, MIGRATE_RUN_BUSY_WAIT_MAX_SECS);
+	/* other signals (a child's SIGCHLD) only shorten one sleep */
+	for (time_t end = time(NULL) + secs; time(NULL) < end; ) {
+		if (!i_sleep_intr_secs(end - time(NULL)) &&
+		    master_service_is_killed(master_service))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Should a failed attempt of dsync run again (at once, or after a wait
+   the old server asked for)? */
 static bool
 migrate_run_dsync_again(struct migrate_run *run,
 			const struct doveadm_migrate_child *child)
@@ -532,6 +571,11 @@ migrate_run_dsync_again(struct migrate_run *run,
 		return TRUE;
 	}
 	doveadm_migrate_child_judge(child, &result);
+	if (result.source_busy) {
+		/* Gmail's [THROTTLED], Exchange's "Server Unavailable":
+		   what was copied stays, the next pass goes on from there */
+		return migrate_run_busy_wait(run, &result);
+	}
 	if (result.where == MIGRATE_OUTCOME_HERE && result.retry_may_help) {
 		/* e.g. sdbox found a file of a save a killed run left
 		   behind and rebuilt its index: the next pass copies on */
@@ -621,7 +665,8 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 			migrate_run_args(run, array_front(&cmd)), &set, &child);
 		doveadm_migrate_tracker_child_done(run->tracker);
 		if (migrate_run_child_succeeded(run, ret, &child) ||
-		    attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS ||
+		    attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS +
+				run->busy_waits ||
 		    !migrate_run_dsync_again(run, &child))
 			break;
 		doveadm_migrate_child_free(&child);
@@ -1071,6 +1116,8 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 
 	i_zero(&run);
 	run.log_fd = -1;
+	run.busy_wait_secs = doveadm_migrate_setting_secs("migrate_busy_wait",
+		MIGRATE_RUN_BUSY_WAIT_DEFAULT_SECS);
 	if (!doveadm_cmd_param_str(cctx, "user", &run.user) ||
 	    run.user[0] == '\0') {
 		i_error("migrate run: -u <user> is required");

@@ -406,6 +406,10 @@ void doveadm_migrate_tracker_deinit(struct doveadm_migrate_tracker **tracker);
 void doveadm_migrate_tracker_update(void *context,
 				    const struct migrate_progress *child);
 void doveadm_migrate_tracker_child_done(struct doveadm_migrate_tracker *tracker);
+/* A time setting (migrate_*) in seconds: default_secs when it is unset,
+   or invalid (with a warning) */
+unsigned int doveadm_migrate_setting_secs(const char *name,
+					  unsigned int default_secs);
 /* migrate_progress_interval: how often progress is logged when stderr
    isn't a terminal (0: never) */
 unsigned int doveadm_migrate_progress_interval(void);
