@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The providers' quirks that docs/providers.md's recipes name, played by
+# quirkproxy.py between imapc and the lab's source Dovecot, each run with
+# the recipe's settings:
+#  - sizes: RFC822.SIZE larger than the bodies (Exchange, some hosted
+#    servers report an estimate) and UIDLs no formula gives: every message
+#    copied whole, every UIDL matched (by headers, as the sizes disagree);
+#  - throttle: every 25th FETCH of a whole message answered "NO ... [THROTTLED]" (Gmail):
+#    one `migrate run` waits (migrate_busy_wait) and goes on until every
+#    message is copied; with migrate_busy_wait = 0 the run fails at once
+#    with exit 75 and one line saying the old server is throttling;
+#  - throttle-ms: Microsoft 365's "BAD Request is throttled. Suggested
+#    Backoff Time: 2000 milliseconds" for every 60th: the run waits as long as asked
+#    (2 s, longer than migrate_busy_wait = 1s) and completes;
+#  - bye: the first 4 sessions end with "* BYE Server Unavailable. 15"
+#    after 40 body fetches each (Exchange Online): imapc reconnects
+#    (Dovecot 2.4's imapc gives up when the reconnected session ends too
+#    before a command finished; the run then waits and goes on), nothing
+#    is missing.
+# Then the throttled account's lifecycle goes on behind the same quirk:
+# switch, the user works here, new mail at the old server, the final pass:
+# what the user left plus the old server's new mail, nothing else.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+. "$here/lib-faults.sh"
+. "$here/lib-lifecycle.sh"
+
+LAB_TEST_NAME=provider-quirks
+lab_init
+fault_accounts 150 20 700 sizes throttle throttle-ms throttle-fail bye
+lab_source_start
+lab_dest_start sdbox
+lab_migration_conf migrate_pop3
+
+# quirk_proxy NAME ARGS...: a quirkproxy.py to the source's IMAP port;
+# prints its port. Stopped with the lab (lab_on_exit).
+quirk_proxy() {
+	local name=$1 i
+	shift
+	python3 "$LAB_LIB_DIR/quirkproxy.py" --target-port "$SRC_IMAP_PORT" \
+		--port-file "$LAB/quirk-$name.port" --log "$LAB/quirk-$name.log" \
+		"$@" </dev/null >"$LAB/quirk-$name.out" 2>&1 &
+	echo $! >>"$LAB/quirk.pids"
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$LAB/quirk-$name.port" ] && break
+		sleep 0.05
+	done
+	cat "$LAB/quirk-$name.port"
+}
+quirk_stop_all() {
+	local pid
+	[ -f "$LAB/quirk.pids" ] || return 0
+	while read -r pid; do
+		kill "$pid" 2>/dev/null || true
+	done <"$LAB/quirk.pids"
+}
+lab_on_exit quirk_stop_all
+# quirk_hits NAME WHAT: lines "conn N WHAT ..." in the proxy's log
+quirk_hits() {
+	grep -c "^conn [0-9]* $2" "$LAB/quirk-$1.log" || true
+}
+# conf NAME LINES...: $LAB/NAME.conf = the migration config + LINES
+conf() {
+	local name=$1
+	shift
+	cp "$MIG_CONF" "$LAB/$name.conf"
+	printf '%s\n' "$@" | lab__conf24 >>"$LAB/$name.conf"
+	echo "$LAB/$name.conf"
+}
+# run_ok TAG CONF USER: one migrate run that must end well with every
+# message and UIDL of the account here
+run_ok() {
+	local tag=$1 conf=$2 user=$3 rc=0
+	mrun "$conf" "$user" || rc=$?
+	assert_eq 0 "$rc" "$tag: migrate run" ||
+		{ tail -5 "$LAB/run.err" | sed 's/^/    /'; return 1; }
+	assert_same_mail "$tag" "$user" || return 1
+	assert_uidls "$tag" "$user"
+}
+
+# --- sizes: the recipe's settings are the defaults; a source whose UIDLs
+# no formula gives is played with migrate_pop3_uidl_detect = no
+user=sizes@example.com
+port=$(quirk_proxy sizes --size-percent 3 --size-bytes 7)
+c=$(conf sizes "imapc_port = $port" "plugin {" \
+	"  migrate_pop3_uidl_detect = no" "}")
+run_ok sizes "$c" "$user"
+hits=$(quirk_hits sizes size)
+[ "$hits" -gt 0 ] || fail "$LAB_TEST_NAME" "sizes: no RFC822.SIZE was changed"
+line=$(grep -h "Mailbox INBOX: migrate_pop3: POP3" "$LAB/state/$user.log" | tail -1)
+echo "    $line"
+assert_ok "sizes: INBOX matched by headers, none unmatched" \
+	grep -qE "matched: cached 0, size 0, header [1-9][0-9]*.*unmatched: POP3 0, IMAP 0" <<<"$line"
+
+# --- throttle: one run, waits of 1 s
+user=throttle@example.com
+port=$(quirk_proxy throttle --throttle-every 25)
+c=$(conf throttle "imapc_port = $port" "plugin {" \
+	"  migrate_busy_wait = 1s" "}")
+THROTTLE_CONF=$c
+run_ok throttle "$c" "$user"
+hits=$(quirk_hits throttle throttle)
+waits=$(grep -c "the old server is throttling (.*\[THROTTLED\].*), running dsync again in [0-9]* s" "$LAB/run.err" || true)
+echo "    FETCHes throttled: $hits, waits: $waits"
+[ "$hits" -gt 0 ] || fail "$LAB_TEST_NAME" "throttle: no FETCH was throttled"
+[ "$waits" -gt 0 ] || fail "$LAB_TEST_NAME" "throttle: the run never waited"
+
+# --- Microsoft 365's throttle: BAD, and how long to wait
+user=throttle-ms@example.com
+port=$(quirk_proxy throttle-ms --throttle-every 60 --throttle-answer \
+	"BAD Request is throttled. Suggested Backoff Time: 2000 milliseconds")
+c=$(conf throttle-ms "imapc_port = $port" "plugin {" \
+	"  migrate_busy_wait = 1s" "}")
+run_ok throttle-ms "$c" "$user"
+hits=$(quirk_hits throttle-ms throttle)
+waits=$(grep -c "the old server is throttling (.*Suggested Backoff Time: 2000 milliseconds.*), running dsync again in 2 s" "$LAB/run.err" || true)
+echo "    FETCHes throttled: $hits, waits of 2 s: $waits"
+[ "$hits" -gt 0 ] || fail "$LAB_TEST_NAME" "throttle-ms: no FETCH was throttled"
+[ "$waits" -gt 0 ] || fail "$LAB_TEST_NAME" "throttle-ms: the run never waited the 2 s asked for"
+
+# --- throttle without waiting: fails at once, one line, not finished
+user=throttle-fail@example.com
+port=$(quirk_proxy throttle-fail --throttle-every 25)
+c=$(conf throttle-fail "imapc_port = $port" "plugin {" \
+	"  migrate_busy_wait = 0" "}")
+rc=0
+mrun "$c" "$user" || rc=$?
+assert_eq 75 "$rc" "throttle-fail: exit code"
+lines=$(grep -c "migrate run: user $user: " "$LAB/run.err" || true)
+assert_eq 1 "$lines" "throttle-fail: one error line"
+assert_ok "throttle-fail: the line says the old server is throttling" \
+	grep -qE "^Error: migrate run: user $user: dsync failed \(exit [0-9]+\): IMAP server 127.0.0.1:$port: the old server is throttling" "$LAB/run.err"
+grep "migrate run: user $user: " "$LAB/run.err" | sed 's/^/    /'
+status=$(state_field "$user" status)
+[ "$status" != finished ] || fail "$LAB_TEST_NAME" "throttle-fail: recorded as finished"
+# the next run, after the throttle ended, finishes the copy
+run_ok "throttle-fail next run" "$MIG_CONF" "$user"
+
+# --- bye: Exchange Online ends sessions; imapc reconnects
+user=bye@example.com
+port=$(quirk_proxy bye --bye-after-fetches 40 --bye-max 4)
+c=$(conf bye "imapc_port = $port" "plugin {" "  migrate_busy_wait = 1s" "}")
+run_ok bye "$c" "$user"
+hits=$(quirk_hits bye bye)
+echo "    sessions ended: $hits"
+[ "$hits" -ge 2 ] || fail "$LAB_TEST_NAME" "bye: fewer than 2 sessions were ended ($hits)"
+
+# --- the throttled account's lifecycle, still behind the throttle
+user=throttle@example.com
+mig() {	# migrate ARGS... -> exit code in $rc
+	rc=0
+	doveadm -c "$THROTTLE_CONF" migrate "$@" </dev/null \
+		>>"$LAB/mig.out" 2>&1 || rc=$?
+}
+lc_mark "$user" || exit 1
+mig switch -u "$user"
+assert_eq 0 "$rc" "migrate switch" || exit 1
+lc_activity "$user" || { fail "$LAB_TEST_NAME" "user activity failed"; exit 1; }
+lc_worked "$user" || exit 1
+lab_corpus "$user" 40 711
+lab_corpus "$user" 5 712 Work
+mig run -u "$user" --final
+assert_eq 0 "$rc" "final pass behind the throttle" || { tail -20 "$LAB/mig.out"; exit 1; }
+lc_expect_additive "$user" "final pass behind the throttle" || exit 1
+
+[ "$LAB_FAILS" -eq 0 ] && pass "$LAB_TEST_NAME"
+exit 0
