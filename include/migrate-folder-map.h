@@ -1,6 +1,7 @@
 #ifndef MIGRATE_FOLDER_MAP_H
 #define MIGRATE_FOLDER_MAP_H
 
+#include "array.h"
 #include "migrate-gmail-folder.h"
 
 /* Folder names of the old server onto this server's: what "Sent Items"
@@ -72,6 +73,7 @@ struct migrate_folder_map_folder {
 	/* \Noselect or \NonExistent: a parent only, never copied */
 	bool noselect;
 };
+ARRAY_DEFINE_TYPE(migrate_folder_map_folder, struct migrate_folder_map_folder);
 
 struct migrate_folder_map_entry {
 	const char *old_name, *new_name;

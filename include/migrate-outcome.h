@@ -29,6 +29,9 @@
                      (code: how many, text: the mailbox)
           server     the old server the child talked to (code:
                      host:port, as the user's settings have it)
+          config     the account can't be migrated as configured (code:
+                     folder-map: the old folders can't be given names
+                     here, text: which and how to resolve it)
    where  here (this server: its storage, its userdb), imap (the old
           server's IMAP, imapc), pop3 (its POP3, pop3c), or "" (not known)
 
@@ -41,6 +44,7 @@ enum migrate_outcome_kind {
 	MIGRATE_OUTCOME_RECOPY,
 	MIGRATE_OUTCOME_UNMATCHED,
 	MIGRATE_OUTCOME_SERVER,
+	MIGRATE_OUTCOME_CONFIG,
 
 	MIGRATE_OUTCOME_KIND_COUNT
 };
@@ -56,6 +60,8 @@ enum migrate_outcome_where {
 #define MIGRATE_OUTCOME_LOGIN_REFUSED "refused"
 #define MIGRATE_OUTCOME_LOGIN_DISCONNECTED "disconnected"
 #define MIGRATE_OUTCOME_LOGIN_IN_USE "in-use"
+/* config codes */
+#define MIGRATE_OUTCOME_CONFIG_FOLDER_MAP "folder-map"
 
 struct migrate_outcome_record {
 	enum migrate_outcome_kind kind;

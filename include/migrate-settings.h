@@ -20,6 +20,10 @@ struct setting_parser_info;
 	X(migrate_progress_fd,			NULL,		UINT) \
 	X(migrate_progress_interval,		NULL,		TIME) \
 	X(migrate_busy_wait,			NULL,		TIME) \
+	X(migrate_folder_map,			NULL,		BOOL) \
+	X(migrate_folder_map_builtin,		NULL,		BOOL) \
+	X(migrate_folder_map_file,		NULL,		PATH) \
+	X(migrate_folder_map_strip_prefix,	NULL,		LITERAL) \
 	X(migrate_pop3_mailbox,			"migrate_pop3",	STR) \
 	X(migrate_pop3_mailboxes,		"migrate_pop3",	STR) \
 	X(migrate_pop3_unmatched,		"migrate_pop3",	UNMATCHED) \

@@ -10,6 +10,7 @@
 #include "doveadm-print.h"
 #include "migrate-common.h"
 #include "migrate-progress.h"
+#include "migrate-folder-map.h"
 #include "pop3c-storage.h"
 #include "pop3c-settings.h"
 #include "doveadm-migrate.h"
@@ -39,7 +40,7 @@ struct check_totals {
 
 static void
 check_print(const char *folder, const char *special_use, uint32_t messages,
-	    uint64_t bytes, const char *action)
+	    uint64_t bytes, const char *action, const char *mapping)
 {
 	doveadm_print(folder);
 	doveadm_print(special_use == NULL ? "" : special_use);
@@ -47,6 +48,24 @@ check_print(const char *folder, const char *special_use, uint32_t messages,
 	doveadm_print_num(bytes);
 	doveadm_print(migrate_size_str(bytes));
 	doveadm_print(action);
+	doveadm_print(mapping);
+}
+
+/* The old name of a folder listed under its name here, and why it has
+   that name ("" if it kept its own) */
+static const char *
+check_folder_mapping(struct mailbox_list *list, const char *vname,
+		     const char **old_vname_r)
+{
+	const struct migrate_folder_map_entry *entry =
+		doveadm_migrate_folder_map_find(list, vname);
+
+	*old_vname_r = vname;
+	if (entry == NULL || entry->reason == MIGRATE_FOLDER_MAP_KEPT)
+		return "";
+	*old_vname_r = entry->old_name;
+	return t_strdup_printf("%s: %s",
+		migrate_folder_map_reason_name(entry->reason), entry->why);
 }
 
 /* The messages and size of an old server's folder. Returns 0, or -1 with
@@ -85,7 +104,7 @@ check_folders(struct check_cmd_context *ctx, struct mail_user *user,
 	enum doveadm_migrate_folder_action action;
 	struct mail_namespace *ns;
 	struct mailbox *box;
-	const char *dest_vname;
+	const char *dest_vname, *old_vname, *mapping;
 	enum mail_error error;
 	uint32_t messages;
 	uint64_t bytes;
@@ -98,10 +117,13 @@ check_folders(struct check_cmd_context *ctx, struct mail_user *user,
 					      MAILBOX_LIST_ITER_NO_AUTO_BOXES |
 					      MAILBOX_LIST_ITER_RETURN_SPECIALUSE);
 		while (ret == 0 && (info = mailbox_list_iter_next(iter)) != NULL) T_BEGIN {
+			mapping = check_folder_mapping(ns->list, info->vname,
+						       &old_vname);
 			if ((info->flags & (MAILBOX_NOSELECT |
 					    MAILBOX_NONEXISTENT)) != 0) {
-				check_print(info->vname, info->special_use,
-					    0, 0, "not a mailbox (\\Noselect)");
+				check_print(old_vname, info->special_use,
+					    0, 0, "not a mailbox (\\Noselect)",
+					    mapping);
 			} else {
 				action = doveadm_migrate_folder_action(plan,
 					info->vname, info->special_use,
@@ -112,12 +134,12 @@ check_folders(struct check_cmd_context *ctx, struct mail_user *user,
 							box, &messages, &bytes);
 				mailbox_free(&box);
 				if (ret == 0) {
-					check_print(info->vname,
+					check_print(old_vname,
 						info->special_use, messages,
 						bytes,
 						doveadm_migrate_folder_action_str(
-							action, info->vname,
-							dest_vname));
+							action, old_vname,
+							dest_vname), mapping);
 				}
 				if (ret == 0 &&
 				    (action == DOVEADM_MIGRATE_FOLDER_COPY ||
@@ -202,7 +224,7 @@ check_pop3(struct check_cmd_context *ctx, struct mail_user *user,
 	} else {
 		check_print(t_strdup_printf("(POP3) %s", pop3_vname), "",
 			    status.messages, metadata.virtual_size,
-			    "its UIDLs are matched to the IMAP messages");
+			    "its UIDLs are matched to the IMAP messages", "");
 	}
 	mailbox_free(&box);
 	return ret;
@@ -269,6 +291,7 @@ cmd_migrate_check_init(struct doveadm_mail_cmd_context *_ctx DOVEADM_MIGRATE_INI
 			     DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
 	doveadm_print_header("action", "action",
 			     DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+	doveadm_print_header_simple("mapping");
 }
 
 static struct doveadm_mail_cmd_context *cmd_migrate_check_alloc(void)

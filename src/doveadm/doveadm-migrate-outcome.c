@@ -467,6 +467,17 @@ static void migrate_outcome_mailbox_allocated(struct mailbox *box)
 	MODULE_CONTEXT_SET(box, migrate_outcome_box_module, obox);
 }
 
+bool doveadm_migrate_outcome_recording(void)
+{
+	return doveadm_migrate_outcome_fd() != -1;
+}
+
+void doveadm_migrate_outcome_config(const char *code, const char *text)
+{
+	migrate_outcome_record(MIGRATE_OUTCOME_CONFIG, MIGRATE_OUTCOME_IMAP,
+			       code, text);
+}
+
 void doveadm_migrate_outcome_recopy(struct mailbox *box)
 {
 	migrate_outcome_record(MIGRATE_OUTCOME_RECOPY, MIGRATE_OUTCOME_HERE,

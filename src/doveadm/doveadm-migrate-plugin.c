@@ -29,6 +29,7 @@ void doveadm_migrate_plugin_init(struct module *module)
 		doveadm_cmd_register_ver2(doveadm_migrate_commands[i]);
 	doveadm_migrate_guard_init(module);
 	doveadm_migrate_outcome_init(module);
+	doveadm_migrate_folder_map_init(module);
 }
 
 void doveadm_migrate_plugin_deinit(void)

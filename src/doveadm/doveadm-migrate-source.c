@@ -96,6 +96,8 @@ doveadm_migrate_source_create(struct doveadm_mail_cmd_context *ctx,
 	const char *error;
 	int ret;
 
+	/* the old server's folders under their names here */
+	doveadm_migrate_folder_map_enable();
 	ret = doveadm_migrate_source_next(ctx, delay_login, src_user_r,
 					  &error);
 	if (ret < 0) {

@@ -423,8 +423,27 @@ void doveadm_migrate_guard_deinit(void);
    doveadm-migrate-outcome.c and migrate-outcome.h */
 void doveadm_migrate_outcome_init(struct module *module);
 void doveadm_migrate_outcome_deinit(void);
+/* Is this process a child of migrate run that records its outcome? */
+bool doveadm_migrate_outcome_recording(void);
+/* The account can't be migrated as configured (a MIGRATE_OUTCOME_CONFIG_*
+   code, and what to do) */
+void doveadm_migrate_outcome_config(const char *code, const char *text);
 /* dsync deleted box here to copy it again */
 void doveadm_migrate_outcome_recopy(struct mailbox *box);
+
+/* The old server's folders under this server's names (migrate_folder_map*
+   settings): see doveadm-migrate-folder-map.c. Commands that read the old
+   server call _enable() before they set up its user; children of migrate
+   run have it anyway. */
+void doveadm_migrate_folder_map_init(struct module *module);
+void doveadm_migrate_folder_map_enable(void);
+/* The mapping of the folder that has the name new_vname here, or NULL if
+   the list isn't mapped */
+struct mailbox_list;
+struct migrate_folder_map_entry;
+const struct migrate_folder_map_entry *
+doveadm_migrate_folder_map_find(struct mailbox_list *list,
+				const char *new_vname);
 
 void doveadm_migrate_plugin_init(struct module *module);
 void doveadm_migrate_plugin_deinit(void);

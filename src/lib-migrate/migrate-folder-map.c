@@ -470,7 +470,7 @@ int migrate_folder_map_resolve(const struct migrate_folder_map_settings *set,
 	struct migrate_folder_map_ctx ctx;
 	struct migrate_folder_map_entry entry, *dest;
 	HASH_TABLE(const char *, struct migrate_folder_map_entry *) names;
-	const struct migrate_folder_map_entry *other, *moved;
+	const struct migrate_folder_map_entry *other, *moved, *lo, *hi;
 	const char *key;
 	unsigned int i, first = array_count(entries);
 	int ret = 0;
@@ -508,11 +508,18 @@ int migrate_folder_map_resolve(const struct migrate_folder_map_settings *set,
 			hash_table_insert(names, key, dest);
 			continue;
 		}
-		moved = dest->reason != MIGRATE_FOLDER_MAP_KEPT ? dest : other;
+		/* the one that got another name is the one to keep apart */
+		moved = strcmp(dest->old_name, dest->new_name) != 0 ? dest : other;
+		lo = other;
+		hi = dest;
+		if (strcmp(lo->old_name, hi->old_name) > 0) {
+			lo = dest;
+			hi = other;
+		}
 		*error_r = t_strdup_printf("old folders '%s' and '%s' would "
 			"both become '%s' here: keep one apart with a line "
 			"in migrate_folder_map_file (e.g. '%s = %s')",
-			other->old_name, dest->old_name, dest->new_name,
+			lo->old_name, hi->old_name, dest->new_name,
 			moved->old_name, moved->old_name);
 		ret = -1;
 	}

@@ -21,6 +21,7 @@ migrate_outcome_kind_names[MIGRATE_OUTCOME_KIND_COUNT] = {
 	[MIGRATE_OUTCOME_RECOPY] = "recopy",
 	[MIGRATE_OUTCOME_UNMATCHED] = "unmatched",
 	[MIGRATE_OUTCOME_SERVER] = "server",
+	[MIGRATE_OUTCOME_CONFIG] = "config",
 };
 
 static const char *const migrate_outcome_where_names[] = {
@@ -522,6 +523,19 @@ void migrate_outcome_classify(const ARRAY_TYPE(migrate_outcome_record) *records,
 			"login refused (unknown user, or the master user may "
 			"not log in as them)" :
 			"login refused (wrong password or unknown user)";
+		result_r->detail = rec->text;
+		return;
+	}
+	/* found before anything was copied, and nothing will be until the
+	   admin resolves it */
+	rec = migrate_outcome_find(records, MIGRATE_OUTCOME_CONFIG,
+				   MIGRATE_OUTCOME_UNKNOWN, NULL);
+	if (rec != NULL) {
+		result_r->where = rec->where;
+		result_r->exit_code = MIGRATE_EXIT_CONFIG;
+		result_r->cause = strcmp(rec->code,
+			MIGRATE_OUTCOME_CONFIG_FOLDER_MAP) == 0 ?
+			"the old folders can't be mapped" : "invalid setting";
 		result_r->detail = rec->text;
 		return;
 	}
