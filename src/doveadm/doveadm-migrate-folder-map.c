@@ -87,7 +87,8 @@ migrate_folder_map_settings(struct mailbox_list *list, pool_t pool,
 	int ret;
 
 	i_zero(set_r);
-	set_r->sep = mailbox_list_get_hierarchy_sep(list);
+	/* vnames have the namespace's separator, not the old server's */
+	set_r->sep = mail_namespace_get_sep(list->ns);
 	set_r->builtin = migrate_folder_map_setting_yes(user,
 		"migrate_folder_map_builtin");
 	prefix = migrate_user_setting(user, "migrate_folder_map_strip_prefix");
