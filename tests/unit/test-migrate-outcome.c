@@ -175,6 +175,25 @@ static void test_migrate_outcome_login(void)
 	test_end();
 }
 
+static void test_migrate_outcome_config(void)
+{
+	struct migrate_outcome_result result;
+
+	test_begin("outcome: the old folders can't be mapped");
+	/* the listing failed because of it: that error is no cause */
+	test_judge((const char *[]){
+		"server\timap\t127.0.0.1:143\t",
+		"config\timap\tfolder-map\told folders 'Sent' and 'Sent Items' would both become 'Sent' here",
+		NULL }, (const char *[]){
+		"Failed to iterate mailboxes: old folders 'Sent' and ...",
+		NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_CONFIG);
+	test_assert(result.where == MIGRATE_OUTCOME_IMAP);
+	test_assert_strcmp(result.cause, "the old folders can't be mapped");
+	test_assert_strcmp(result.detail, "old folders 'Sent' and 'Sent Items' would both become 'Sent' here");
+	test_end();
+}
+
 static void test_migrate_outcome_this_server(void)
 {
 	struct migrate_outcome_result result;
@@ -423,6 +442,7 @@ int main(void)
 		test_migrate_outcome_roundtrip,
 		test_migrate_outcome_write,
 		test_migrate_outcome_login,
+		test_migrate_outcome_config,
 		test_migrate_outcome_this_server,
 		test_migrate_outcome_old_server,
 		test_migrate_outcome_busy,
