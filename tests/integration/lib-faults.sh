@@ -20,6 +20,17 @@
 #   mrun CONF USER [ARGS]   doveadm -c CONF migrate run -u USER; output in
 #                           $LAB/run.out and $LAB/run.err, returns its exit
 #   state_field USER FIELD  a field of `migrate status -f json` for USER
+#   mig_conf NAME LINES...  the migration config plus LINES, as $LAB/NAME.conf
+
+# mig_conf NAME LINES...: $LAB/NAME.conf = the migration config + LINES
+# (2.3 syntax, translated on 2.4); prints its path.
+mig_conf() {
+	local name=$1
+	shift
+	cp "$MIG_CONF" "$LAB/$name.conf"
+	printf '%s\n' "$@" | lab__conf24 >>"$LAB/$name.conf"
+	echo "$LAB/$name.conf"
+}
 
 # fault_proxy_start NAME TARGET_PORT: a proxy to 127.0.0.1:TARGET_PORT,
 # passing everything until fault_set; exports FAULT_PORT_<NAME>.

@@ -50,17 +50,9 @@ lab_migration_conf migrate_pop3
 fault_proxy_start imap "$SRC_IMAP_PORT"
 fault_proxy_start pop3 "$SRC_POP3_PORT"
 
-# conf NAME LINES...: $LAB/NAME.conf = the migration config + LINES
-conf() {
-	local name=$1
-	shift
-	cp "$MIG_CONF" "$LAB/$name.conf"
-	printf '%s\n' "$@" | lab__conf24 >>"$LAB/$name.conf"
-	echo "$LAB/$name.conf"
-}
 proxied=(imapc_port="$FAULT_PORT_imap" pop3c_port="$FAULT_PORT_pop3")
 proxied=("${proxied[@]/=/ = }")
-PROXY_CONF=$(conf proxy "${proxied[@]}")
+PROXY_CONF=$(mig_conf proxy "${proxied[@]}")
 sed '/^protocol doveadm {/,/^}/d' "$PROXY_CONF" >"$LAB/proxy-noplugin.conf"
 trusted=("ssl_client_ca_file = $tls/ca.pem")
 
@@ -148,10 +140,10 @@ body='"trigger": "BODY[] {", "count": 60, "offset": 200'
 t=$'\t'
 OUTCOME="^login${t}imap${t}refused$t" \
 	scenario wrong-password 77 "$imap: login refused \(wrong password" \
-	"$(conf bad-pw "imapc_password = not-the-password")"
+	"$(mig_conf bad-pw "imapc_password = not-the-password")"
 OUTCOME="^login${t}pop3${t}refused$t" \
 	scenario wrong-pop3-password 77 "POP3 server 127.0.0.1:$SRC_POP3_PORT: login refused" \
-	"$(conf bad-pop3-pw "pop3c_password = not-the-password")"
+	"$(mig_conf bad-pop3-pw "pop3c_password = not-the-password")"
 readd_source_user() {
 	lab_user_add unknown-source-user@example.com pw-unknown-source-user
 }
@@ -167,28 +159,28 @@ FIX_CMD=readd_dest_user scenario unknown-dest-user 67 \
 # this server's userdb can't be asked: its fault, not the old server's
 OUTCOME="^log${t}here${t}auth-client$t" \
 	scenario userdb-down 75 "this server: the user lookup failed \(this server's auth\): .*auth-userdb" \
-	"$(conf userdb-down "auth_socket_path = $LAB/no-such-auth-userdb")"
+	"$(mig_conf userdb-down "auth_socket_path = $LAB/no-such-auth-userdb")"
 down_port=$(lab_free_port)
 OUTCOME="^login${t}imap${t}disconnected$t" \
 	scenario refused 69 "IMAP server 127.0.0.1:$down_port: connection refused" \
-	"$(conf refused "imapc_port = $down_port")"
+	"$(mig_conf refused "imapc_port = $down_port")"
 # accepts the connection and never says a word: imapc's connect timeout
 # (30 s, not configurable in 2.3) applies; no retry to keep it at 30 s
 scenario silent-server 69 "$pimap: connection timed out" \
-	"$(conf silent "${proxied[@]}" "imapc_connection_retry_count = 0")" \
+	"$(mig_conf silent "${proxied[@]}" "imapc_connection_retry_count = 0")" \
 	'imap {"mode": "stall", "offset": 0}'
 scenario tls-handshake 69 "$imap: TLS failure" \
-	"$(conf tls-plain "imapc_ssl = imaps")"
+	"$(mig_conf tls-plain "imapc_ssl = imaps")"
 # (POP3 stays plain in the repaired runs: Dovecot 2.3.19's pop3c over TLS
 # hung now and then in LIST until its 300 s command timeout)
-FIX_CONF=$(conf tls-trusted "imapc_ssl = imaps" "imapc_port = $imaps_port" \
+FIX_CONF=$(mig_conf tls-trusted "imapc_ssl = imaps" "imapc_port = $imaps_port" \
 	"${trusted[@]}") \
 	scenario tls-untrusted 69 \
 	"IMAP server 127.0.0.1:$imaps_port: TLS failure: .*(certificate|ssl_client_ca)" \
-	"$(conf tls-untrusted "imapc_ssl = imaps" "imapc_port = $imaps_port")"
-FIX_CONF=$(conf starttls-trusted "imapc_ssl = starttls" "${trusted[@]}") \
+	"$(mig_conf tls-untrusted "imapc_ssl = imaps" "imapc_port = $imaps_port")"
+FIX_CONF=$(mig_conf starttls-trusted "imapc_ssl = starttls" "${trusted[@]}") \
 	scenario tls-untrusted-starttls 69 "$imap: TLS failure: .*(certificate|SSL)" \
-	"$(conf starttls-untrusted "imapc_ssl = starttls")"
+	"$(mig_conf starttls-untrusted "imapc_ssl = starttls")"
 # the source goes away in the middle of the bodies and stays away
 scenario drop-mid-fetch 75 "dsync failed \(exit 75\): $pimap: server disconnected" \
 	"$PROXY_CONF" "imap {\"mode\": \"cut\", $body, \"after\": {\"mode\": \"close\"}}"
@@ -208,12 +200,12 @@ FIX_CONF=$LAB/proxy-noplugin.conf FIX_RUNS=2 VERIFY_UIDL=0 \
 	scenario corrupt-fetch-noplugin 76 "dsync failed \(exit 0\): $pimap: protocol error" \
 	"$LAB/proxy-noplugin.conf" "imap {$corrupt}"
 scenario stall-mid-fetch 75 "dsync failed \(exit 75\): $pimap: (the server stopped answering|server disconnected)" \
-	"$(conf stall "${proxied[@]}" "imapc_cmd_timeout = 3s")" \
+	"$(mig_conf stall "${proxied[@]}" "imapc_cmd_timeout = 3s")" \
 	"imap {\"mode\": \"stall\", $body, \"after\": {\"mode\": \"close\"}}"
 scenario missing-setting 64 "IMAP server \(no host set\)[^ ]*: missing setting: .*imapc_host" \
-	"$(conf no-host "imapc_host =")"
+	"$(mig_conf no-host "imapc_host =")"
 scenario contradictory-setting 64 "migrate_pop3_mailbox=NOPE/INBOX names no mailbox" \
-	"$(conf no-pop3-ns "plugin {" "  migrate_pop3_mailbox = NOPE/INBOX" "}")"
+	"$(mig_conf no-pop3-ns "plugin {" "  migrate_pop3_mailbox = NOPE/INBOX" "}")"
 
 echo
 printf '%s\n' "${results[@]}"

@@ -60,14 +60,6 @@ lab_on_exit quirk_stop_all
 quirk_hits() {
 	grep -c "^conn [0-9]* $2" "$LAB/quirk-$1.log" || true
 }
-# conf NAME LINES...: $LAB/NAME.conf = the migration config + LINES
-conf() {
-	local name=$1
-	shift
-	cp "$MIG_CONF" "$LAB/$name.conf"
-	printf '%s\n' "$@" | lab__conf24 >>"$LAB/$name.conf"
-	echo "$LAB/$name.conf"
-}
 # run_ok TAG CONF USER: one migrate run that must end well with every
 # message and UIDL of the account here
 run_ok() {
@@ -83,7 +75,7 @@ run_ok() {
 # no formula gives is played with migrate_pop3_uidl_detect = no
 user=sizes@example.com
 port=$(quirk_proxy sizes --size-percent 3 --size-bytes 7)
-c=$(conf sizes "imapc_port = $port" "plugin {" \
+c=$(mig_conf sizes "imapc_port = $port" "plugin {" \
 	"  migrate_pop3_uidl_detect = no" "}")
 run_ok sizes "$c" "$user"
 hits=$(quirk_hits sizes size)
@@ -96,7 +88,7 @@ assert_ok "sizes: INBOX matched by headers, none unmatched" \
 # --- throttle: one run, waits of 1 s
 user=throttle@example.com
 port=$(quirk_proxy throttle --throttle-every 25)
-c=$(conf throttle "imapc_port = $port" "plugin {" \
+c=$(mig_conf throttle "imapc_port = $port" "plugin {" \
 	"  migrate_busy_wait = 1s" "}")
 THROTTLE_CONF=$c
 run_ok throttle "$c" "$user"
@@ -110,7 +102,7 @@ echo "    FETCHes throttled: $hits, waits: $waits"
 user=throttle-ms@example.com
 port=$(quirk_proxy throttle-ms --throttle-every 60 --throttle-answer \
 	"BAD Request is throttled. Suggested Backoff Time: 2000 milliseconds")
-c=$(conf throttle-ms "imapc_port = $port" "plugin {" \
+c=$(mig_conf throttle-ms "imapc_port = $port" "plugin {" \
 	"  migrate_busy_wait = 1s" "}")
 run_ok throttle-ms "$c" "$user"
 hits=$(quirk_hits throttle-ms throttle)
@@ -122,7 +114,7 @@ echo "    FETCHes throttled: $hits, waits of 2 s: $waits"
 # --- throttle without waiting: fails at once, one line, not finished
 user=throttle-fail@example.com
 port=$(quirk_proxy throttle-fail --throttle-every 25)
-c=$(conf throttle-fail "imapc_port = $port" "plugin {" \
+c=$(mig_conf throttle-fail "imapc_port = $port" "plugin {" \
 	"  migrate_busy_wait = 0" "}")
 rc=0
 mrun "$c" "$user" || rc=$?
@@ -140,7 +132,7 @@ run_ok "throttle-fail next run" "$MIG_CONF" "$user"
 # --- bye: Exchange Online ends sessions; imapc reconnects
 user=bye@example.com
 port=$(quirk_proxy bye --bye-after-fetches 40 --bye-max 4)
-c=$(conf bye "imapc_port = $port" "plugin {" "  migrate_busy_wait = 1s" "}")
+c=$(mig_conf bye "imapc_port = $port" "plugin {" "  migrate_busy_wait = 1s" "}")
 run_ok bye "$c" "$user"
 hits=$(quirk_hits bye bye)
 echo "    sessions ended: $hits"
