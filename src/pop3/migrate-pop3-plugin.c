@@ -372,6 +372,18 @@ migrate_pop3_mailbox_search_init(struct mailbox_transaction_context *t,
 						  wanted_headers);
 }
 
+static int migrate_pop3_mailbox_open(struct mailbox *box)
+{
+	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
+
+	if (mbox->module_ctx.super.open(box) < 0)
+		return -1;
+	/* dsync lists this mailbox now and asks for UIDLs only when it
+	   copies: read the POP3 list meanwhile */
+	migrate_pop3_prelist_start(box->storage->user);
+	return 0;
+}
+
 static void migrate_pop3_mailbox_close(struct mailbox *box)
 {
 	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
@@ -423,6 +435,10 @@ static void migrate_pop3_mailbox_allocated(struct mailbox *box)
 	MODULE_CONTEXT_SET(box, migrate_pop3_storage_module, mbox);
 
 	if (source) {
+		/* dsync allocates the mailboxes it lists long before it
+		   asks for their first UIDL */
+		migrate_pop3_prelist_start(box->storage->user);
+		v->open = migrate_pop3_mailbox_open;
 		v->search_init = migrate_pop3_mailbox_search_init;
 		v->close = migrate_pop3_mailbox_close;
 		v->free = migrate_pop3_mailbox_free;

@@ -53,7 +53,10 @@ struct migrate_pop3_user {
 
 	pool_t pop3_pool;
 	ARRAY_TYPE(migrate_pop3_msg) pop3_msgs;
+	/* the POP3 list being read ahead (migrate-pop3-prelist.c) */
+	struct migrate_pop3_prelist *prelist;
 	bool pop3_listed:1;
+	bool prelist_tried:1;
 };
 
 struct migrate_pop3_mailbox {
@@ -95,6 +98,17 @@ void migrate_pop3_user_finish(struct mail_user *user);
    mailbox is synced again). */
 void migrate_pop3_mailbox_reset(struct mailbox *box,
 				struct migrate_pop3_mailbox *mbox);
+
+/* Start reading the user's POP3 list on a connection of its own while
+   dsync goes on (once per session; nothing happens if it can't). */
+void migrate_pop3_prelist_start(struct mail_user *user);
+/* Wait for the list read ahead and put it into muser->pop3_msgs. Returns
+   1 if it is there, 0 if there was none or it failed (a warning is
+   logged): then pop3c must read it. */
+int migrate_pop3_prelist_finish(struct migrate_pop3_user *muser,
+				struct event *event);
+/* Stop and forget a read-ahead nobody waited for. */
+void migrate_pop3_prelist_abort(struct migrate_pop3_user *muser);
 
 /* Destination side: keep sdbox/mdbox serving UIDLs saved by later runs.
    Installs the overrides into the mailbox's vfuncs v. */

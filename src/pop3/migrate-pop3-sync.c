@@ -308,6 +308,8 @@ static int migrate_pop3_pop3_list_read(struct migrate_pop3_sync *ctx)
 
 	if (muser->pop3_listed)
 		return 0;
+	if (migrate_pop3_prelist_finish(muser, ctx->event) > 0)
+		return 0;
 	pop3_box = migrate_pop3_pop3_box(ctx);
 	if (mailbox_sync(pop3_box, 0) < 0) {
 		e_error(ctx->event, "Couldn't open the POP3 mailbox %s: %s",
@@ -430,6 +432,24 @@ migrate_pop3_ident_read(struct migrate_pop3_sync *ctx, struct mail *mail,
 	uint32_t idx = ctx->ident_idx[n];
 	bool pop3 = ctx->pop3_idents;
 
+	if (pop3) {
+		/* the list may have been read on a session of its own
+		   (migrate-pop3-prelist.c): a message deleted at the old
+		   server since then renumbers the rest. Never read another
+		   message's header for it. */
+		const struct migrate_match_pop3 *pmsg =
+			array_idx(migrate_match_get_pop3(ctx->match), idx);
+		const char *uidl;
+
+		if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &uidl) < 0 ||
+		    strcmp(uidl, pmsg->msg->uidl) != 0) {
+			e_warning(ctx->event, "POP3 message %u is no longer "
+				  "UIDL %s: not matched in this pass",
+				  mail->seq, pmsg->msg->uidl);
+			migrate_match_set_pop3_unreadable(ctx->match, idx);
+			return 0;
+		}
+	}
 	/* (the matcher copies it: the POP3 side's into the user's pool,
 	   for the other mailboxes of this session) */
 	i_zero(&ident);
@@ -475,6 +495,14 @@ migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 			key = imap->uid;
 		}
 		array_push_back(&keys, &key);
+	}
+	if (pop3 && !migrate_pop3_pop3_box(ctx)->opened &&
+	    mailbox_sync(ctx->pop3_box, 0) < 0) {
+		/* (the list was read ahead on another connection) */
+		e_error(ctx->event, "Couldn't open the POP3 mailbox %s: %s",
+			ctx->pop3_box->vname,
+			mailbox_get_last_internal_error(ctx->pop3_box, NULL));
+		return -1;
 	}
 	ctx->ident_idx = array_front(need);
 	ctx->pop3_idents = pop3;
@@ -752,6 +780,11 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 	i_gettimeofday(&t1);
 	if (migrate_pop3_formula_exact(ctx)) {
 		migrate_pop3_exact_finish(ctx);
+		i_gettimeofday(&t2);
+		e_debug(ctx->event, "Timing: POP3 list %lld ms, formula check "
+			"and cache %lld ms",
+			(long long)timeval_diff_msecs(&t1, &t0),
+			(long long)timeval_diff_msecs(&t2, &t1));
 		return 0;
 	}
 	if (migrate_pop3_imap_list_read(ctx) < 0)
@@ -918,6 +951,7 @@ void migrate_pop3_user_finish(struct mail_user *user)
 	const struct migrate_pop3_msg *msg;
 	unsigned int unclaimed = 0;
 
+	migrate_pop3_prelist_abort(muser);
 	if (muser->set != NULL && muser->set->merged && muser->pop3_listed) {
 		array_foreach(&muser->pop3_msgs, msg) {
 			if (msg->claimed || msg->uidl[0] == '\0')

@@ -1,0 +1,478 @@
+/* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
+
+/* Reading the old server's POP3 list while dsync lists the IMAP side.
+
+   In a local dsync (doveadm backup/sync imapc:) nothing runs the main
+   ioloop while dsync works: imapc waits for its replies in an ioloop of
+   its own, and so does pop3c (pop3c_client_wait_one()), so a pop3c
+   command started early makes no progress until pop3c is waited for. A
+   forked child can't do it either: it shares the process's epoll
+   instance, and its first ioloop switch would remove the parent's
+   signal io from it. So a thread reads the list, on a connection of its
+   own, with plain libc calls only (libdovecot isn't thread-safe): login
+   as pop3c does (USER/PASS, or AUTH PLAIN for a master user), UIDL, LIST,
+   QUIT, keeping the replies as they came. The main thread parses them
+   when dsync first asks for a UIDL (migrate_pop3_prelist_finish()).
+   Whatever the thread can't do (TLS, an error) leaves the reading to
+   pop3c, as before: the result is the same list either way. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "base64.h"
+#include "time-util.h"
+#include "safe-memset.h"
+#include "mail-namespace.h"
+#include "index-mail.h"
+#include "pop3c-settings.h"
+#include "pop3c-storage.h"
+#include "migrate-pop3-plugin.h"
+
+#include <stdio.h>
+#include <pthread.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+/* the server's replies are waited for this long (pop3c: its command
+   timeout) */
+#define MIGRATE_POP3_PRELIST_TIMEOUT_SECS (5*60)
+#define MIGRATE_POP3_PRELIST_MAX_LINE 1024
+
+struct migrate_pop3_prelist {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	/* set by the main thread before the thread starts */
+	char *host, *port;
+	/* the login: USER/PASS lines, or the AUTH PLAIN response */
+	char *user_cmd, *pass_cmd, *auth_plain;
+
+	/* the thread's: its socket (-1 once closed, under lock) */
+	int fd;
+	char *rbuf;
+	size_t rbuf_pos, rbuf_len;
+	/* the UIDL reply, then the LIST reply, without their +OK lines */
+	char *data;
+	size_t data_len, data_size, uidl_len;
+	/* NULL on success, else why it failed (static or malloc'd in
+	   error_buf) */
+	const char *error;
+	char error_buf[256];
+	struct timeval started, ended;
+};
+
+/* --- the thread: libc only --- */
+
+static int prelist_fail(struct migrate_pop3_prelist *pl, const char *what,
+			const char *line)
+{
+	snprintf(pl->error_buf, sizeof(pl->error_buf), "%s%s%.120s", what,
+		 line == NULL ? "" : ": ", line == NULL ? "" : line);
+	pl->error = pl->error_buf;
+	return -1;
+}
+
+static int prelist_send(struct migrate_pop3_prelist *pl, const char *cmd)
+{
+	size_t len = strlen(cmd), pos = 0;
+	ssize_t ret;
+
+	while (pos < len) {
+		ret = send(pl->fd, cmd + pos, len - pos, MSG_NOSIGNAL);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0)
+			return prelist_fail(pl, "send() failed", strerror(errno));
+		pos += ret;
+	}
+	return 0;
+}
+
+/* Returns the next line without CRLF (valid until the next call), or
+   NULL on error. */
+static const char *prelist_read_line(struct migrate_pop3_prelist *pl)
+{
+	char *p;
+	ssize_t ret;
+
+	for (;;) {
+		p = memchr(pl->rbuf + pl->rbuf_pos, '\n',
+			   pl->rbuf_len - pl->rbuf_pos);
+		if (p != NULL) {
+			char *line = pl->rbuf + pl->rbuf_pos;
+
+			pl->rbuf_pos = p - pl->rbuf + 1;
+			*p = '\0';
+			if (p > line && p[-1] == '\r')
+				p[-1] = '\0';
+			return line;
+		}
+		if (pl->rbuf_pos > 0) {
+			memmove(pl->rbuf, pl->rbuf + pl->rbuf_pos,
+				pl->rbuf_len - pl->rbuf_pos);
+			pl->rbuf_len -= pl->rbuf_pos;
+			pl->rbuf_pos = 0;
+		}
+		if (pl->rbuf_len >= MIGRATE_POP3_PRELIST_MAX_LINE) {
+			prelist_fail(pl, "Too long line from the server", NULL);
+			return NULL;
+		}
+		ret = recv(pl->fd, pl->rbuf + pl->rbuf_len,
+			   MIGRATE_POP3_PRELIST_MAX_LINE - pl->rbuf_len, 0);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0) {
+			prelist_fail(pl, "recv() failed", strerror(errno));
+			return NULL;
+		}
+		if (ret == 0) {
+			prelist_fail(pl, "Disconnected by the server", NULL);
+			return NULL;
+		}
+		pl->rbuf_len += ret;
+	}
+}
+
+static int prelist_reply(struct migrate_pop3_prelist *pl, const char *what)
+{
+	const char *line = prelist_read_line(pl);
+
+	if (line == NULL)
+		return -1;
+	if (strncasecmp(line, "+OK", 3) != 0)
+		return prelist_fail(pl, what, line);
+	return 0;
+}
+
+static int prelist_append(struct migrate_pop3_prelist *pl, const char *line)
+{
+	size_t len = strlen(line) + 1;
+	char *data;
+
+	if (pl->data_len + len > pl->data_size) {
+		size_t size = pl->data_size == 0 ? 65536 : pl->data_size * 2;
+
+		while (size < pl->data_len + len)
+			size *= 2;
+		data = realloc(pl->data, size);
+		if (data == NULL)
+			return prelist_fail(pl, "Out of memory", NULL);
+		pl->data = data;
+		pl->data_size = size;
+	}
+	memcpy(pl->data + pl->data_len, line, len - 1);
+	pl->data[pl->data_len + len - 1] = '\n';
+	pl->data_len += len;
+	return 0;
+}
+
+/* a multi-line reply up to its "." line, each line + LF into data */
+static int prelist_multiline(struct migrate_pop3_prelist *pl, const char *cmd)
+{
+	const char *line;
+
+	if (prelist_send(pl, cmd) < 0 || prelist_reply(pl, cmd) < 0)
+		return -1;
+	for (;;) {
+		if ((line = prelist_read_line(pl)) == NULL)
+			return -1;
+		if (line[0] == '.') {
+			if (line[1] == '\0')
+				return 0;
+			line++;
+		}
+		if (prelist_append(pl, line) < 0)
+			return -1;
+	}
+}
+
+static int prelist_connect(struct migrate_pop3_prelist *pl)
+{
+	struct addrinfo hints, *res, *ai;
+	struct timeval tv = { .tv_sec = MIGRATE_POP3_PRELIST_TIMEOUT_SECS };
+	int fd = -1, ret;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	ret = getaddrinfo(pl->host, pl->port, &hints, &res);
+	if (ret != 0)
+		return prelist_fail(pl, "getaddrinfo() failed", gai_strerror(ret));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		return prelist_fail(pl, "connect() failed", strerror(errno));
+	pthread_mutex_lock(&pl->lock);
+	pl->fd = fd;
+	pthread_mutex_unlock(&pl->lock);
+	return 0;
+}
+
+static int prelist_run(struct migrate_pop3_prelist *pl)
+{
+	const char *line;
+
+	if (prelist_connect(pl) < 0 || prelist_reply(pl, "Greeting") < 0)
+		return -1;
+	if (pl->auth_plain == NULL) {
+		if (prelist_send(pl, pl->user_cmd) < 0 ||
+		    prelist_reply(pl, "USER failed") < 0 ||
+		    prelist_send(pl, pl->pass_cmd) < 0 ||
+		    prelist_reply(pl, "Authentication failed") < 0)
+			return -1;
+	} else {
+		if (prelist_send(pl, "AUTH PLAIN\r\n") < 0 ||
+		    (line = prelist_read_line(pl)) == NULL)
+			return -1;
+		if (line[0] != '+')
+			return prelist_fail(pl, "AUTH PLAIN failed", line);
+		if (prelist_send(pl, pl->auth_plain) < 0 ||
+		    prelist_reply(pl, "Authentication failed") < 0)
+			return -1;
+	}
+	if (prelist_multiline(pl, "UIDL\r\n") < 0)
+		return -1;
+	pl->uidl_len = pl->data_len;
+	if (prelist_multiline(pl, "LIST\r\n") < 0)
+		return -1;
+	/* a clean end: servers that lock the mailbox per session (Courier)
+	   release it now, before pop3c logs in for headers */
+	if (prelist_send(pl, "QUIT\r\n") == 0)
+		(void)prelist_reply(pl, "QUIT");
+	return 0;
+}
+
+static void *prelist_thread(void *context)
+{
+	struct migrate_pop3_prelist *pl = context;
+
+	if (prelist_run(pl) < 0 && pl->error == NULL)
+		pl->error = "Failed";
+	pthread_mutex_lock(&pl->lock);
+	if (pl->fd != -1) {
+		close(pl->fd);
+		pl->fd = -1;
+	}
+	pthread_mutex_unlock(&pl->lock);
+	gettimeofday(&pl->ended, NULL);
+	return NULL;
+}
+
+/* --- the main thread --- */
+
+static void prelist_free(struct migrate_pop3_prelist *pl)
+{
+	pthread_mutex_destroy(&pl->lock);
+	free(pl->data);
+	i_free(pl->rbuf);
+	i_free(pl->host);
+	i_free(pl->port);
+	/* the login holds the password */
+	if (pl->pass_cmd != NULL)
+		safe_memset(pl->pass_cmd, 0, strlen(pl->pass_cmd));
+	if (pl->auth_plain != NULL)
+		safe_memset(pl->auth_plain, 0, strlen(pl->auth_plain));
+	i_free(pl->user_cmd);
+	i_free(pl->pass_cmd);
+	i_free(pl->auth_plain);
+	i_free(pl);
+}
+
+void migrate_pop3_prelist_start(struct mail_user *user)
+{
+	struct migrate_pop3_user *muser = MIGRATE_POP3_USER_CONTEXT(user);
+	const struct pop3c_settings *set;
+	struct mail_namespace *ns;
+	struct migrate_pop3_prelist *pl;
+	string_t *str;
+
+	if (muser == NULL || muser->set == NULL ||
+	    muser->set->pop3_box_vname == NULL || muser->prelist_tried ||
+	    muser->pop3_listed)
+		return;
+	muser->prelist_tried = TRUE;
+	ns = mail_namespace_find(user->namespaces, muser->set->pop3_box_vname);
+	if (ns == NULL || ns->storage == NULL ||
+	    strcmp(ns->storage->name, POP3C_STORAGE_NAME) != 0)
+		return;
+	/* (the storage is the first member) */
+	set = ((struct pop3c_storage *)ns->storage)->set;
+	if (set == NULL || set->pop3c_host[0] == '\0' ||
+	    strcmp(set->pop3c_ssl, "no") != 0 ||
+	    strchr(set->pop3c_user, '\n') != NULL ||
+	    strchr(set->pop3c_password, '\n') != NULL) {
+		/* TLS: pop3c's own client reads the list */
+		e_debug(user->event, MIGRATE_POP3_LOG_PREFIX
+			"POP3 list not read ahead: pop3c_ssl=%s",
+			set == NULL ? "?" : set->pop3c_ssl);
+		return;
+	}
+
+	pl = i_new(struct migrate_pop3_prelist, 1);
+	pthread_mutex_init(&pl->lock, NULL);
+	pl->fd = -1;
+	pl->rbuf = i_malloc(MIGRATE_POP3_PRELIST_MAX_LINE);
+	pl->host = i_strdup(set->pop3c_host);
+	pl->port = i_strdup(dec2str(set->pop3c_port));
+	if (set->pop3c_master_user[0] == '\0') {
+		pl->user_cmd = i_strdup_printf("USER %s\r\n", set->pop3c_user);
+		pl->pass_cmd = i_strdup_printf("PASS %s\r\n",
+					       set->pop3c_password);
+	} else {
+		/* as pop3c: authorization as the user, authentication
+		   as the master user */
+		str = t_str_new(128);
+		str_append(str, set->pop3c_user);
+		str_append_c(str, '\0');
+		str_append(str, set->pop3c_master_user);
+		str_append_c(str, '\0');
+		str_append(str, set->pop3c_password);
+		string_t *b64 = t_str_new(MAX_BASE64_ENCODED_SIZE(str_len(str)) + 2);
+		base64_encode(str_data(str), str_len(str), b64);
+		str_append(b64, "\r\n");
+		pl->auth_plain = i_strdup(str_c(b64));
+		safe_memset(str_c_modifiable(str), 0, str_len(str));
+		safe_memset(str_c_modifiable(b64), 0, str_len(b64));
+	}
+	i_gettimeofday(&pl->started);
+	if (pthread_create(&pl->thread, NULL, prelist_thread, pl) != 0) {
+		e_debug(user->event, MIGRATE_POP3_LOG_PREFIX
+			"POP3 list not read ahead: pthread_create() failed: %m");
+		prelist_free(pl);
+		return;
+	}
+	muser->prelist = pl;
+}
+
+static void prelist_join(struct migrate_pop3_prelist *pl)
+{
+	int ret;
+
+	if ((ret = pthread_join(pl->thread, NULL)) != 0)
+		i_panic("pthread_join() failed: %s", strerror(ret));
+}
+
+void migrate_pop3_prelist_abort(struct migrate_pop3_user *muser)
+{
+	struct migrate_pop3_prelist *pl = muser->prelist;
+
+	if (pl == NULL)
+		return;
+	muser->prelist = NULL;
+	/* wake the thread up from whatever it waits for */
+	pthread_mutex_lock(&pl->lock);
+	if (pl->fd != -1)
+		(void)shutdown(pl->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&pl->lock);
+	prelist_join(pl);
+	prelist_free(pl);
+}
+
+/* "N SIZE" or "N UIDL" lines, N = 1, 2, ... in order */
+static int
+prelist_parse_line(const char **p, const char *end, uint32_t seq,
+		   const char **value_r, size_t *len_r)
+{
+	const char *line = *p, *lf, *sp;
+	uint32_t n;
+
+	lf = memchr(line, '\n', end - line);
+	if (lf == NULL)
+		return -1;
+	*p = lf + 1;
+	sp = memchr(line, ' ', lf - line);
+	if (sp == NULL ||
+	    str_to_uint32(t_strdup_until(line, sp), &n) < 0 || n != seq)
+		return -1;
+	*value_r = sp + 1;
+	*len_r = lf - (sp + 1);
+	return 0;
+}
+
+int migrate_pop3_prelist_finish(struct migrate_pop3_user *muser,
+				struct event *event)
+{
+	struct migrate_pop3_prelist *pl = muser->prelist;
+	struct migrate_pop3_msg *msg;
+	struct timeval now;
+	const char *p, *uidl_end, *end, *value;
+	unsigned int count = 0, i;
+	long long waited;
+	size_t len;
+	uoff_t size;
+	int ret = 0;
+
+	if (pl == NULL)
+		return 0;
+	muser->prelist = NULL;
+	i_gettimeofday(&now);
+	prelist_join(pl);
+	waited = timeval_diff_msecs(&pl->ended, &now);
+	if (pl->error != NULL) {
+		e_warning(event, "Reading the POP3 list ahead failed (%s): "
+			  "%s - reading it with pop3c", pl->host, pl->error);
+		prelist_free(pl);
+		return 0;
+	}
+
+	/* count the UIDL lines */
+	p = pl->data;
+	uidl_end = pl->data + pl->uidl_len;
+	end = pl->data + pl->data_len;
+	for (; p < uidl_end; p++) {
+		if (*p == '\n')
+			count++;
+	}
+	if (muser->pop3_pool == NULL) {
+		muser->pop3_pool = pool_alloconly_create("migrate_pop3 list",
+							 32 * 1024);
+		i_array_init(&muser->pop3_msgs, count + 1);
+	}
+	array_clear(&muser->pop3_msgs);
+	p = pl->data;
+	for (i = 0; i < count && ret == 0; i++) T_BEGIN {
+		if (prelist_parse_line(&p, uidl_end, i + 1, &value, &len) < 0)
+			ret = -1;
+		else {
+			msg = array_append_space(&muser->pop3_msgs);
+			msg->seq = i + 1;
+			msg->uidl = p_strndup(muser->pop3_pool, value, len);
+		}
+	} T_END;
+	for (i = 0; i < count && ret == 0; i++) T_BEGIN {
+		if (prelist_parse_line(&p, end, i + 1, &value, &len) < 0 ||
+		    str_to_uoff(t_strndup(value, len), &size) < 0)
+			ret = -1;
+		else {
+			msg = array_idx_modifiable(&muser->pop3_msgs, i);
+			msg->size = size;
+		}
+	} T_END;
+	if (ret < 0 || p != end) {
+		e_warning(event, "Reading the POP3 list ahead failed (%s): "
+			  "UIDL and LIST replies don't agree - reading it with "
+			  "pop3c", pl->host);
+		array_clear(&muser->pop3_msgs);
+		prelist_free(pl);
+		return 0;
+	}
+	/* waited < 0: it was ready that long before it was needed */
+	e_info(event, "POP3 list of %u messages read ahead on a connection "
+	       "of its own in %lld ms, %s %lld ms %s", count,
+	       (long long)timeval_diff_msecs(&pl->ended, &pl->started),
+	       waited < 0 ? "ready" : "waited",
+	       waited < 0 ? -waited : waited,
+	       waited < 0 ? "before dsync asked for a UIDL" : "for it");
+	prelist_free(pl);
+	muser->pop3_listed = TRUE;
+	return 1;
+}

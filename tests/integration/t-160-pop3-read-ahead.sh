@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# migrate_pop3 reads the old server's POP3 list on a connection of its own
+# while dsync lists the IMAP side (migrate-pop3-prelist.c), instead of
+# before dsync copies anything:
+#  a) formula source (Dovecot's UIDLs): the list comes from the read-ahead
+#     session alone, every UIDL served in order;
+#  b) no formula (migrate_pop3_uidl_detect=no): the read-ahead gives the
+#     list, pop3c logs in afterwards only for the headers of same-size
+#     neighbours (after the read-ahead's QUIT), every UIDL in order.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+LAB_TEST_NAME=pop3-read-ahead
+lab_init
+for u in a b; do
+	lab_user_add "$u@example.com" secret1
+	lab_corpus "$u@example.com" 400 61
+done
+lab_source_start
+lab_dest_start sdbox
+
+uidls_ok() {
+	lab_pop3_uidls src "$1" >"$LAB/uidl.src"
+	lab_pop3_uidls dst "$1" >"$LAB/uidl.dst"
+	lab_uidl_compare "$LAB/uidl.src" "$LAB/uidl.dst"
+}
+pop3_logins() {
+	grep -cE "pop3-login: Info: (Login|Logged in): user=<$1" "$SRC_LOG" || true
+}
+read_ahead() {
+	grep -oE 'POP3 list of [0-9]+ messages read ahead on a connection of its own' \
+		"$LAB/migrate-$1.log" | tail -1
+}
+
+# a) formula source
+lab_migration_conf migrate_pop3
+rc=0; lab_migrate_backup a@example.com || rc=$?
+summary=$(grep -E 'migrate_pop3: POP3 [0-9]+, IMAP' "$LAB/migrate-a@example.com.log" | tail -1)
+echo "a) exit $rc: ${summary#*migrate_pop3: }"
+grep -o 'POP3 list of .*' "$LAB/migrate-a@example.com.log" | sed 's/^/a) /' || true
+assert_eq 0 "$rc" "a) migration" || { lab_log_dump; exit 0; }
+assert_eq "POP3 list of 400 messages read ahead on a connection of its own" \
+	"$(read_ahead a@example.com)" "a) the POP3 list was read ahead" || exit 0
+assert_eq "formula 400" "$(grep -o 'formula [0-9]*' <<<"$summary")" "a) every UIDL from the formula" || exit 0
+assert_eq 1 "$(pop3_logins a@example.com)" "a) one POP3 session: the read-ahead's" || exit 0
+assert_eq "400 400 yes" "$(uidls_ok a@example.com)" "a) UIDLs served in order" || exit 0
+
+# b) no formula: sizes and headers
+lab_migration_conf migrate_pop3
+lab_migration_conf_add 'plugin {' '  migrate_pop3_uidl_detect = no' '}'
+rc=0; lab_migrate_backup b@example.com || rc=$?
+summary=$(grep -E 'migrate_pop3: POP3 [0-9]+, IMAP' "$LAB/migrate-b@example.com.log" | tail -1)
+echo "b) exit $rc: ${summary#*migrate_pop3: }"
+assert_eq 0 "$rc" "b) migration" || { lab_log_dump; exit 0; }
+assert_eq "POP3 list of 400 messages read ahead on a connection of its own" \
+	"$(read_ahead b@example.com)" "b) the POP3 list was read ahead" || exit 0
+headers=$(sed -n 's/.*headers read: POP3 \([0-9]*\),.*/\1/p' <<<"$summary")
+[ "${headers:-0}" -gt 0 ] || { fail "$LAB_TEST_NAME" "b) no POP3 header was read: the corpus has no same-size neighbours"; exit 0; }
+assert_eq 2 "$(pop3_logins b@example.com)" "b) the read-ahead's session, then pop3c's for $headers headers" || exit 0
+assert_eq "400 400 yes" "$(uidls_ok b@example.com)" "b) UIDLs served in order" || exit 0
+
+pass "$LAB_TEST_NAME"
