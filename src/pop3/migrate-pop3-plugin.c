@@ -372,14 +372,20 @@ migrate_pop3_mailbox_search_init(struct mailbox_transaction_context *t,
 						  wanted_headers);
 }
 
-static int migrate_pop3_mailbox_open(struct mailbox *box)
+static int
+migrate_pop3_mailbox_sync_deinit(struct mailbox_sync_context *ctx,
+				 struct mailbox_sync_status *status_r)
 {
+	struct mailbox *box = ctx->box;
 	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
 
-	if (mbox->module_ctx.super.open(box) < 0)
+	if (mbox->module_ctx.super.sync_deinit(ctx, status_r) < 0)
 		return -1;
-	/* dsync lists this mailbox now and asks for UIDLs only when it
-	   copies: read the POP3 list meanwhile */
+	/* dsync has the mailbox's messages now and asks for UIDLs only
+	   when it copies them: read the POP3 list meanwhile. Not before:
+	   a POP3 login may move new mail (maildir new/ to cur/), and a
+	   server listing the mailbox for IMAP at that moment (Courier)
+	   misses the messages being moved. */
 	migrate_pop3_prelist_start(box->storage->user);
 	return 0;
 }
@@ -435,10 +441,7 @@ static void migrate_pop3_mailbox_allocated(struct mailbox *box)
 	MODULE_CONTEXT_SET(box, migrate_pop3_storage_module, mbox);
 
 	if (source) {
-		/* dsync allocates the mailboxes it lists long before it
-		   asks for their first UIDL */
-		migrate_pop3_prelist_start(box->storage->user);
-		v->open = migrate_pop3_mailbox_open;
+		v->sync_deinit = migrate_pop3_mailbox_sync_deinit;
 		v->search_init = migrate_pop3_mailbox_search_init;
 		v->close = migrate_pop3_mailbox_close;
 		v->free = migrate_pop3_mailbox_free;
