@@ -33,8 +33,8 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
-/* the server's replies are waited for this long (pop3c: its command
-   timeout) */
+/* as pop3c: connecting may take this long, a reply this long */
+#define MIGRATE_POP3_PRELIST_CONNECT_TIMEOUT_SECS 30
 #define MIGRATE_POP3_PRELIST_TIMEOUT_SECS (5*60)
 #define MIGRATE_POP3_PRELIST_MAX_LINE 1024
 
@@ -189,6 +189,9 @@ static int prelist_connect(struct migrate_pop3_prelist *pl)
 {
 	struct addrinfo hints, *res, *ai;
 	struct timeval tv = { .tv_sec = MIGRATE_POP3_PRELIST_TIMEOUT_SECS };
+	struct timeval ctv = {
+		.tv_sec = MIGRATE_POP3_PRELIST_CONNECT_TIMEOUT_SECS
+	};
 	int fd = -1, ret;
 
 	memset(&hints, 0, sizeof(hints));
@@ -201,10 +204,15 @@ static int prelist_connect(struct migrate_pop3_prelist *pl)
 			    ai->ai_protocol);
 		if (fd == -1)
 			continue;
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		/* (SO_SNDTIMEO bounds connect() too) */
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &ctv, sizeof(ctv));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO,
+					 &tv, sizeof(tv));
+			(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO,
+					 &tv, sizeof(tv));
 			break;
+		}
 		close(fd);
 		fd = -1;
 	}
