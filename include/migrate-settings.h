@@ -24,6 +24,7 @@ struct setting_parser_info;
 	X(migrate_folder_map_builtin,		NULL,		BOOL) \
 	X(migrate_folder_map_file,		NULL,		PATH) \
 	X(migrate_folder_map_strip_prefix,	NULL,		LITERAL) \
+	X(migrate_run_workers,			NULL,		UINT) \
 	X(migrate_pop3_mailbox,			"migrate_pop3",	STR) \
 	X(migrate_pop3_mailboxes,		"migrate_pop3",	STR) \
 	X(migrate_pop3_unmatched,		"migrate_pop3",	UNMATCHED) \

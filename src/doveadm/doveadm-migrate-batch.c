@@ -61,6 +61,8 @@ struct migrate_batch_job {
 	/* --check: what it found at the old server, how long it took */
 	uint64_t check_messages, check_bytes;
 	time_t ended;
+	/* the dsync workers it may use (--workers): its share of -n */
+	unsigned int workers;
 };
 
 struct migrate_batch {
@@ -84,6 +86,11 @@ struct migrate_batch {
 	/* the next job to look at for starting */
 	unsigned int next;
 	unsigned int running, done, failed;
+	/* the dsync workers the running accounts of this server may use:
+	   at most limits.concurrency */
+	unsigned int workers;
+	/* migrate_run_workers: the most one account uses */
+	unsigned int max_account_workers;
 	/* accounts skipped before starting, and what the runs copied */
 	unsigned int skipped;
 	uint64_t messages, bytes;
@@ -124,6 +131,11 @@ migrate_batch_run_args(struct migrate_batch *batch,
 	}
 	if (batch->final)
 		array_push_back(&args, (const char *[]){ "--final" });
+	if (job->backend == NULL) {
+		value = dec2str(job->workers);
+		array_push_back(&args, (const char *[]){ "--workers" });
+		array_push_back(&args, &value);
+	}
 	if (batch->folder_prefix != NULL) {
 		array_push_back(&args, (const char *[]){ "--folder-prefix" });
 		array_push_back(&args, &batch->folder_prefix);
@@ -179,7 +191,7 @@ migrate_batch_may_start(struct migrate_batch *batch,
 	*backend_r = NULL;
 	if (array_count(&batch->backends) == 0) {
 		return doveadm_migrate_may_start(&batch->limits,
-						 batch->running);
+						 batch->workers);
 	}
 	/* this server only waits for the backends: its load doesn't
 	   matter, theirs is bounded by -n each */
@@ -231,6 +243,29 @@ migrate_batch_start_failed(struct migrate_batch *batch,
 	batch->failed++;
 }
 
+/* How many dsync workers the account starting now may use: one, or at
+   the end of the batch, when fewer accounts wait than -n has room for,
+   the room they leave (a batch of one big account copies it with up to
+   -n workers). */
+static unsigned int migrate_batch_workers_grant(struct migrate_batch *batch)
+{
+	const struct migrate_batch_job *job;
+	unsigned int i, waiting = 0, room, count = array_count(&batch->jobs);
+
+	if (batch->check || batch->workers >= batch->limits.concurrency)
+		return 1;
+	room = batch->limits.concurrency - batch->workers;
+	for (i = batch->next; i < count; i++) {
+		job = array_idx(&batch->jobs, i);
+		if (job->result == NULL)
+			waiting++;
+	}
+	/* this one is among them */
+	if (waiting >= room)
+		return 1;
+	return I_MIN(room - (waiting - 1), batch->max_account_workers);
+}
+
 static void
 migrate_batch_start(struct migrate_batch *batch, struct migrate_batch_job *job,
 		    struct migrate_batch_backend *backend)
@@ -251,6 +286,10 @@ migrate_batch_start(struct migrate_batch *batch, struct migrate_batch_job *job,
 		return;
 	}
 	job->backend = backend;
+	if (backend == NULL) {
+		job->workers = migrate_batch_workers_grant(batch);
+		batch->workers += job->workers;
+	}
 	if (migrate_batch_write_conf(batch, job, &error) < 0) {
 		migrate_batch_start_failed(batch, job, MIGRATE_EXIT_SOFTWARE,
 					   error);
@@ -305,6 +344,8 @@ migrate_batch_ended(void *context, struct doveadm_migrate_job *_job,
 	batch->running--;
 	if (job->backend != NULL)
 		job->backend->running--;
+	batch->workers -= job->workers;
+	job->workers = 0;
 	batch->done++;
 	i_unlink_if_exists(job->conf_path);
 	job->exit_code = exit_code;
@@ -629,6 +670,7 @@ static void cmd_migrate_batch(struct doveadm_cmd_context *cctx)
 	batch.progress = !batch.dry_run && !batch.check;
 	batch.tty = isatty(STDERR_FILENO) != 0;
 	batch.log_interval = doveadm_migrate_progress_interval();
+	batch.max_account_workers = doveadm_migrate_run_workers();
 
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
 	doveadm_print_header_simple("user");

@@ -121,10 +121,15 @@ doveadm_migrate_outcome_read(const char *path,
    read every second. */
 struct doveadm_migrate_child_io {
 	struct doveadm_migrate_child *child;
-	const struct doveadm_migrate_child_settings *set;
-	struct ioloop *ioloop;
+	struct doveadm_migrate_child_settings set;
+	doveadm_migrate_child_callback_t *callback;
+	void *context;
+	pid_t pid;
+	struct io *io;
+	struct timeout *to;
 	struct istream *input;
 	int progress_fd;
+	const char *outcome_path;
 	bool tty;
 };
 
@@ -134,15 +139,15 @@ doveadm_migrate_child_line(struct doveadm_migrate_child_io *cio,
 {
 	struct doveadm_migrate_child *child = cio->child;
 
-	if (cio->set->echo) {
+	if (cio->set.echo) {
 		/* over a progress line migrate run may show there */
 		fprintf(stderr, "%s%s\n", cio->tty ? "\r\033[K" : "", line);
 	}
-	if (cio->set->log_fd != -1) {
+	if (cio->set.log_fd != -1) {
 		/* the run's log has its children's output too */
 		const char *log_line = t_strconcat(line, "\n", NULL);
 
-		if (write_full(cio->set->log_fd, log_line,
+		if (write_full(cio->set.log_fd, log_line,
 			       strlen(log_line)) < 0)
 			i_error("migrate: write(log) failed: %m");
 	}
@@ -163,16 +168,6 @@ doveadm_migrate_child_line(struct doveadm_migrate_child_io *cio,
 	}
 }
 
-static void doveadm_migrate_child_input(struct doveadm_migrate_child_io *cio)
-{
-	const char *line;
-
-	while ((line = i_stream_read_next_line(cio->input)) != NULL)
-		doveadm_migrate_child_line(cio, line);
-	if (cio->input->eof || cio->input->stream_errno != 0)
-		io_loop_stop(cio->ioloop);
-}
-
 static void doveadm_migrate_child_progress(struct doveadm_migrate_child_io *cio)
 {
 	char buf[MIGRATE_PROGRESS_RECORD_SIZE];
@@ -188,64 +183,114 @@ static void doveadm_migrate_child_progress(struct doveadm_migrate_child_io *cio)
 		    migrate_progress_record_parse(buf, ret,
 			pool_datastack_create(), &progress) < 0)
 			i_error("migrate: broken progress record");
-		cio->set->progress(cio->set->context, &progress);
+		cio->set.progress(cio->set.context, &progress);
 	} T_END;
+}
+
+/* The child closed its output: it is exiting. Reap it, read what it
+   recorded and hand it to the callback. */
+static void doveadm_migrate_child_ended(struct doveadm_migrate_child_io *cio)
+{
+	struct doveadm_migrate_child *child = cio->child;
+	int status;
+
+	io_remove(&cio->io);
+	timeout_remove(&cio->to);
+	i_stream_unref(&cio->input);
+	if (waitpid(cio->pid, &status, 0) < 0)
+		i_fatal("waitpid() failed: %m");
+	if (WIFEXITED(status))
+		child->exit_code = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		child->exit_code = 128 + WTERMSIG(status);
+	else
+		child->exit_code = MIGRATE_EXIT_SOFTWARE;
+	if (cio->progress_fd != -1) {
+		/* the last count */
+		doveadm_migrate_child_progress(cio);
+		i_close_fd(&cio->progress_fd);
+	}
+	if (cio->outcome_path != NULL)
+		doveadm_migrate_outcome_read(cio->outcome_path, child);
+	cio->callback(child, cio->context);
+	i_free(cio);
+}
+
+static void doveadm_migrate_child_input(struct doveadm_migrate_child_io *cio)
+{
+	const char *line;
+
+	while ((line = i_stream_read_next_line(cio->input)) != NULL)
+		doveadm_migrate_child_line(cio, line);
+	if (cio->input->eof || cio->input->stream_errno != 0)
+		doveadm_migrate_child_ended(cio);
 }
 
 /* Open migrate_state_dir/<user><suffix> for a child's records: a new,
    empty one. Returns the descriptor, or -1 (logged: the child then runs
    without it). */
 static int
-doveadm_migrate_child_record_open(const char *user, const char *suffix,
-				  int flags)
+doveadm_migrate_child_record_open(const char *path, int flags)
 {
-	const char *dir = doveadm_migrate_state_dir(), *path;
+	const char *dir = doveadm_migrate_state_dir();
 	int fd;
 
 	if (mkdir_parents(dir, 0700) < 0 && errno != EEXIST) {
 		i_error("migrate: mkdir(%s) failed: %m", dir);
 		return -1;
 	}
-	path = doveadm_migrate_user_file_path(user, suffix);
 	fd = open(path, flags | O_CREAT | O_TRUNC, 0600);
 	if (fd == -1)
 		i_error("migrate: open(%s) failed: %m", path);
 	return fd;
 }
 
-int doveadm_migrate_child_run_set(const char *const *args,
-				  const struct doveadm_migrate_child_settings *set,
-				  struct doveadm_migrate_child *child_r)
+/* migrate_state_dir/<user><suffix>[.<worker>] (data stack) */
+static const char *
+doveadm_migrate_child_record_path(const struct doveadm_migrate_child_settings *set,
+				  const char *suffix)
+{
+	if (set->worker > 0)
+		suffix = t_strdup_printf("%s.%u", suffix, set->worker);
+	return doveadm_migrate_user_file_path(set->user, suffix);
+}
+
+void doveadm_migrate_child_start(const char *const *args,
+				 const struct doveadm_migrate_child_settings *set,
+				 struct doveadm_migrate_child *child_r,
+				 doveadm_migrate_child_callback_t *callback,
+				 void *context)
 {
 	const char *binary = doveadm_migrate_binary(args[0]);
-	struct doveadm_migrate_child_io cio;
-	struct ioloop *prev_ioloop = current_ioloop;
+	struct doveadm_migrate_child_io *cio;
 	ARRAY_TYPE(const_string) argv;
-	struct timeout *to = NULL;
-	struct io *io;
 	const char *arg;
-	int fds[2], status, outcome_fd = -1;
-	pid_t pid;
+	int fds[2], outcome_fd = -1;
 
 	i_zero(child_r);
 	child_r->pool = pool_alloconly_create("migrate child", 1024);
 	child_r->output = str_new(default_pool, 256);
 	i_array_init(&child_r->errors, 4);
 	p_array_init(&child_r->records, child_r->pool, 4);
-	i_zero(&cio);
-	cio.child = child_r;
-	cio.set = set;
-	cio.progress_fd = -1;
-	cio.tty = set->echo && isatty(STDERR_FILENO) != 0;
+	cio = i_new(struct doveadm_migrate_child_io, 1);
+	cio->child = child_r;
+	cio->set = *set;
+	cio->callback = callback;
+	cio->context = context;
+	cio->progress_fd = -1;
+	cio->tty = set->echo && isatty(STDERR_FILENO) != 0;
 
 	/* the recorder in the child writes to these descriptors
 	   (doveadm-migrate-outcome.c); global options, so they go before
-	   the command */
+	   the command. Concurrent children of one account (workers) each
+	   have their own. */
 	t_array_init(&argv, 16);
 	array_push_back(&argv, &args[0]);
 	if (set->user != NULL) {
-		outcome_fd = doveadm_migrate_child_record_open(set->user,
-			".outcome", O_WRONLY | O_APPEND);
+		cio->outcome_path = p_strdup(child_r->pool,
+			doveadm_migrate_child_record_path(set, ".outcome"));
+		outcome_fd = doveadm_migrate_child_record_open(
+			cio->outcome_path, O_WRONLY | O_APPEND);
 	}
 	if (outcome_fd != -1) {
 		arg = t_strdup_printf(
@@ -255,13 +300,14 @@ int doveadm_migrate_child_run_set(const char *const *args,
 		array_push_back(&argv, &arg);
 	}
 	if (set->user != NULL && set->progress != NULL) {
-		cio.progress_fd = doveadm_migrate_child_record_open(set->user,
-			".progress", O_RDWR);
+		cio->progress_fd = doveadm_migrate_child_record_open(
+			doveadm_migrate_child_record_path(set, ".progress"),
+			O_RDWR);
 	}
-	if (cio.progress_fd != -1) {
+	if (cio->progress_fd != -1) {
 		arg = t_strdup_printf(
 			MIGRATE_SETTING_OVERRIDE("migrate_progress_fd")"=%d",
-				      cio.progress_fd);
+				      cio->progress_fd);
 		array_push_back(&argv, (const char *[]){ "-o" });
 		array_push_back(&argv, &arg);
 	}
@@ -270,9 +316,9 @@ int doveadm_migrate_child_run_set(const char *const *args,
 
 	if (pipe(fds) < 0)
 		i_fatal("pipe() failed: %m");
-	if ((pid = fork()) < 0)
+	if ((cio->pid = fork()) < 0)
 		i_fatal("fork() failed: %m");
-	if (pid == 0) {
+	if (cio->pid == 0) {
 		i_close_fd(&fds[0]);
 		doveadm_migrate_child_exec(binary, array_front(&argv), fds[1]);
 	}
@@ -282,41 +328,35 @@ int doveadm_migrate_child_run_set(const char *const *args,
 
 	/* passwords are never in args: they come from the config file */
 	fd_set_nonblock(fds[0], TRUE);
-	cio.ioloop = io_loop_create();
-	cio.input = i_stream_create_fd_autoclose(&fds[0], SIZE_MAX);
-	io = io_add_istream(cio.input, doveadm_migrate_child_input, &cio);
-	if (cio.progress_fd != -1) {
-		to = timeout_add(MIGRATE_CHILD_PROGRESS_INTERVAL_MSECS,
-				 doveadm_migrate_child_progress, &cio);
+	cio->input = i_stream_create_fd_autoclose(&fds[0], SIZE_MAX);
+	cio->io = io_add_istream(cio->input, doveadm_migrate_child_input, cio);
+	if (cio->progress_fd != -1) {
+		cio->to = timeout_add(MIGRATE_CHILD_PROGRESS_INTERVAL_MSECS,
+				      doveadm_migrate_child_progress, cio);
 	}
-	doveadm_migrate_child_input(&cio);
-	if (!cio.input->eof && cio.input->stream_errno == 0)
-		io_loop_run(cio.ioloop);
-	io_remove(&io);
-	timeout_remove(&to);
-	i_stream_unref(&cio.input);
-	io_loop_set_current(prev_ioloop);
-	io_loop_set_current(cio.ioloop);
-	io_loop_destroy(&cio.ioloop);
+}
 
-	if (waitpid(pid, &status, 0) < 0)
-		i_fatal("waitpid() failed: %m");
-	if (WIFEXITED(status))
-		child_r->exit_code = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		child_r->exit_code = 128 + WTERMSIG(status);
-	else
-		child_r->exit_code = MIGRATE_EXIT_SOFTWARE;
-	if (cio.progress_fd != -1) {
-		/* the last count */
-		doveadm_migrate_child_progress(&cio);
-		i_close_fd(&cio.progress_fd);
-	}
-	if (set->user != NULL) {
-		doveadm_migrate_outcome_read(
-			doveadm_migrate_user_file_path(set->user, ".outcome"),
-			child_r);
-	}
+static void
+doveadm_migrate_child_run_ended(struct doveadm_migrate_child *child ATTR_UNUSED,
+				void *context)
+{
+	io_loop_stop(context);
+}
+
+int doveadm_migrate_child_run_set(const char *const *args,
+				  const struct doveadm_migrate_child_settings *set,
+				  struct doveadm_migrate_child *child_r)
+{
+	struct ioloop *prev_ioloop = current_ioloop;
+	struct ioloop *ioloop;
+
+	ioloop = io_loop_create();
+	doveadm_migrate_child_start(args, set, child_r,
+				    doveadm_migrate_child_run_ended, ioloop);
+	io_loop_run(ioloop);
+	io_loop_set_current(prev_ioloop);
+	io_loop_set_current(ioloop);
+	io_loop_destroy(&ioloop);
 	return child_r->exit_code == 0 ? 0 : -1;
 }
 

@@ -32,11 +32,17 @@ struct doveadm_migrate_tracker {
 	unsigned int log_interval_secs;
 	bool tty, shown;
 
-	/* what the children before the running one copied */
+	/* what the children that ended copied */
 	uint64_t done_messages, done_bytes;
-	/* the running child's last count */
-	uint64_t child_messages, child_bytes;
+	/* the last count of each running child: one, or one per worker
+	   when several copy the account at once */
+	ARRAY(struct doveadm_migrate_tracker_lane *) lanes;
 	char *folder;
+};
+
+struct doveadm_migrate_tracker_lane {
+	struct doveadm_migrate_tracker *tracker;
+	uint64_t messages, bytes;
 };
 
 struct event_category event_category_migrate = {
@@ -83,6 +89,8 @@ doveadm_migrate_tracker_init(struct migrate_state *state,
 	tracker->started = time(NULL);
 	tracker->logged = tracker->started;
 	tracker->log_interval_secs = doveadm_migrate_progress_interval();
+	i_array_init(&tracker->lanes, 4);
+	(void)doveadm_migrate_tracker_lane(tracker, 0);
 
 	i_zero(progress);
 	if (source != NULL) {
@@ -106,11 +114,15 @@ static void doveadm_migrate_tracker_clear(struct doveadm_migrate_tracker *tracke
 void doveadm_migrate_tracker_deinit(struct doveadm_migrate_tracker **_tracker)
 {
 	struct doveadm_migrate_tracker *tracker = *_tracker;
+	struct doveadm_migrate_tracker_lane *lane;
 
 	*_tracker = NULL;
 	doveadm_migrate_tracker_clear(tracker);
 	/* the state keeps no pointer to the folder name */
 	tracker->state->progress.folder = NULL;
+	array_foreach_elem(&tracker->lanes, lane)
+		i_free(lane);
+	array_free(&tracker->lanes);
 	i_free(tracker->folder);
 	i_free(tracker);
 }
@@ -134,19 +146,39 @@ doveadm_migrate_tracker_event(struct doveadm_migrate_tracker *tracker)
 		tracker->state->user, migrate_progress_str(progress));
 }
 
-void doveadm_migrate_tracker_update(void *context,
-				    const struct migrate_progress *child)
+struct doveadm_migrate_tracker_lane *
+doveadm_migrate_tracker_lane(struct doveadm_migrate_tracker *tracker,
+			     unsigned int n)
 {
-	struct doveadm_migrate_tracker *tracker = context;
+	struct doveadm_migrate_tracker_lane *lane;
+
+	while (array_count(&tracker->lanes) <= n) {
+		lane = i_new(struct doveadm_migrate_tracker_lane, 1);
+		lane->tracker = tracker;
+		array_push_back(&tracker->lanes, &lane);
+	}
+	return array_idx_elem(&tracker->lanes, n);
+}
+
+void doveadm_migrate_tracker_lane_update(void *context,
+					 const struct migrate_progress *child)
+{
+	struct doveadm_migrate_tracker_lane *lane = context, *other;
+	struct doveadm_migrate_tracker *tracker = lane->tracker;
 	struct migrate_progress *progress = &tracker->state->progress;
 	const char *error, *line;
 	time_t now = time(NULL);
 	bool new_folder = FALSE;
 
-	tracker->child_messages = child->messages;
-	tracker->child_bytes = child->bytes;
-	progress->messages = tracker->done_messages + child->messages;
-	progress->bytes = tracker->done_bytes + child->bytes;
+	lane->messages = child->messages;
+	lane->bytes = child->bytes;
+	/* what ended, and what every running child copied so far */
+	progress->messages = tracker->done_messages;
+	progress->bytes = tracker->done_bytes;
+	array_foreach_elem(&tracker->lanes, other) {
+		progress->messages += other->messages;
+		progress->bytes += other->bytes;
+	}
 	if (child->folder != NULL &&
 	    (tracker->folder == NULL ||
 	     strcmp(tracker->folder, child->folder) != 0)) {
@@ -187,12 +219,27 @@ void doveadm_migrate_tracker_update(void *context,
 	}
 }
 
+void doveadm_migrate_tracker_update(void *context,
+				    const struct migrate_progress *child)
+{
+	struct doveadm_migrate_tracker *tracker = context;
+
+	doveadm_migrate_tracker_lane_update(
+		doveadm_migrate_tracker_lane(tracker, 0), child);
+}
+
+void doveadm_migrate_tracker_lane_done(struct doveadm_migrate_tracker_lane *lane)
+{
+	/* the lane's next child counts from 0 again */
+	lane->tracker->done_messages += lane->messages;
+	lane->tracker->done_bytes += lane->bytes;
+	lane->messages = 0;
+	lane->bytes = 0;
+}
+
 void doveadm_migrate_tracker_child_done(struct doveadm_migrate_tracker *tracker)
 {
-	/* the next child counts from 0 again */
-	tracker->done_messages += tracker->child_messages;
-	tracker->done_bytes += tracker->child_bytes;
-	tracker->child_messages = 0;
-	tracker->child_bytes = 0;
+	doveadm_migrate_tracker_lane_done(
+		doveadm_migrate_tracker_lane(tracker, 0));
 	doveadm_migrate_tracker_clear(tracker);
 }

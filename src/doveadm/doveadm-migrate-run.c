@@ -14,6 +14,7 @@
 #include "doveadm-settings.h"
 #include "migrate-common.h"
 #include "migrate-csv.h"
+#include "migrate-folder-split.h"
 #include "migrate-snapshot.h"
 #include "migrate-state.h"
 #include "doveadm-migrate.h"
@@ -55,6 +56,8 @@
 #define MIGRATE_DSYNC_EMPTY_HEADER_WORKAROUND "empty-header-workaround"
 /* how long migrate run --backend waits for the backend's answer */
 #define MIGRATE_RUN_REMOTE_TIMEOUT_SECS (24 * 60 * 60)
+/* the most dsync workers migrate_run_workers and --workers may ask for */
+#define MIGRATE_RUN_MAX_WORKERS 64
 
 struct migrate_run {
 	const char *user;
@@ -99,6 +102,9 @@ struct migrate_run {
 	/* the next wait after the old server said it is busy, and how many
 	   waits this run had */
 	unsigned int busy_wait_secs, busy_waits;
+	/* how many dsync workers a mirroring pass may use (--workers, the
+	   budget migrate batch grants, and migrate_run_workers) */
+	unsigned int max_workers;
 };
 
 static const char *const *
@@ -449,7 +455,8 @@ migrate_run_push_excludes(struct migrate_run *run,
    Gmail source (labels become folders and each body is downloaded once;
    views are skipped by SPECIAL-USE, so -x isn't needed there). */
 static void
-migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
+migrate_run_copy_args(struct migrate_run *run, const char *mailbox,
+		      ARRAY_TYPE(const_string) *cmd)
 {
 	const char *features;
 
@@ -488,6 +495,11 @@ migrate_run_copy_args(struct migrate_run *run, ARRAY_TYPE(const_string) *cmd)
 		array_push_back(cmd, (const char *[]){ "-u" });
 		array_push_back(cmd, &run->user);
 		migrate_run_push_excludes(run, cmd);
+		if (mailbox != NULL) {
+			/* one folder of a pass with several workers */
+			array_push_back(cmd, (const char *[]){ "-m" });
+			array_push_back(cmd, &mailbox);
+		}
 		array_push_back(cmd, (const char *[]){ "imapc:" });
 	}
 	array_append_zero(cmd);
@@ -641,13 +653,291 @@ static bool migrate_run_in_step(struct migrate_run *run, const char **why_r)
 	return *why_r == NULL;
 }
 
+/* dsync kept exiting 2 without an error: done if every folder here has
+   the old server's messages. Returns 0 or a MIGRATE_EXIT_* code with
+   error_r. */
+static int migrate_run_kept_changing(struct migrate_run *run,
+				     const char **error_r)
+{
+	const char *detail;
+
+	if (migrate_run_in_step(run, &detail)) {
+		i_warning("migrate run: user %s: dsync kept seeing "
+			  "changes, but every folder here has the old "
+			  "server's messages: done (a %% in a folder "
+			  "name makes Dovecot 2.3's dsync rename it "
+			  "onto itself)", run->user);
+		return 0;
+	}
+	*error_r = t_strdup_printf("dsync failed (exit 2): it kept "
+		"seeing changes and the copy isn't complete: %s", detail);
+	return MIGRATE_EXIT_TEMPFAIL;
+}
+
+/* Did the (last attempt of the) child exit 2 without an error, in a
+   pass that mirrors? */
+static bool
+migrate_run_child_kept_changing(struct migrate_run *run,
+				const struct doveadm_migrate_child *child)
+{
+	return child->exit_code == MIGRATE_RUN_DSYNC_EXIT_CHANGED &&
+		array_count(&child->errors) == 0 && !migrate_run_additive(run);
+}
+
+/* The exit code and error of a failed copying child; where (NULL, or
+   "worker 2, folder Work") is put before its cause. */
+static int
+migrate_run_copy_failed(struct migrate_run *run,
+			const struct doveadm_migrate_child *child,
+			const char *where, const char **error_r)
+{
+	struct migrate_outcome_result result;
+	const char *failure;
+	int code;
+
+	doveadm_migrate_child_judge(child, &result);
+	code = result.exit_code;
+	if (code == MIGRATE_EXIT_SOFTWARE && child->exit_code == 0)
+		code = MIGRATE_EXIT_TEMPFAIL;
+	failure = migrate_run_failure(run, child, FALSE);
+	if (where != NULL)
+		failure = t_strdup_printf("%s: %s", where, failure);
+	*error_r = t_strdup_printf("%s (exit %d): %s",
+		result.where == MIGRATE_OUTCOME_HERE ? "copying failed" :
+		"dsync failed", child->exit_code, failure);
+	return code;
+}
+
+/* A pass with several dsync workers: each copies its own set of the old
+   server's folders (migrate_folder_split()), one dsync -m per folder, all
+   workers at once. The pass succeeds only if every folder's copy did;
+   the first failure stops the workers from starting more and is the
+   pass' error. */
+struct migrate_run_worker {
+	struct migrate_run_workers *workers;
+	/* 1.. */
+	unsigned int n;
+	ARRAY_TYPE(const_string) folders;
+	unsigned int next, attempt;
+	const char *folder;
+	struct doveadm_migrate_child child;
+	struct doveadm_migrate_child_settings set;
+};
+
+struct migrate_run_workers {
+	struct migrate_run *run;
+	struct ioloop *ioloop;
+	struct migrate_run_worker *workers;
+	unsigned int count, running;
+	/* the first failure: the worker's child is kept */
+	struct migrate_run_worker *failed;
+	bool kept_changing;
+};
+
+static void migrate_run_worker_ended(struct doveadm_migrate_child *child,
+				     void *context);
+
+static void migrate_run_worker_start(struct migrate_run_worker *worker)
+{
+	struct migrate_run *run = worker->workers->run;
+	ARRAY_TYPE(const_string) cmd;
+
+	t_array_init(&cmd, 16);
+	migrate_run_copy_args(run, worker->folder, &cmd);
+	doveadm_migrate_child_start(migrate_run_args(run, array_front(&cmd)),
+				    &worker->set, &worker->child,
+				    migrate_run_worker_ended, worker);
+}
+
+/* Start the worker's next folder. Returns FALSE if it has none left or
+   the pass failed. */
+static bool migrate_run_worker_next(struct migrate_run_worker *worker)
+{
+	struct migrate_run *run = worker->workers->run;
+
+	if (worker->workers->failed != NULL ||
+	    worker->next == array_count(&worker->folders))
+		return FALSE;
+	worker->folder = array_idx_elem(&worker->folders, worker->next++);
+	worker->attempt = 1;
+	migrate_run_log(run, t_strdup_printf("worker %u: copying folder %s",
+					     worker->n, worker->folder));
+	e_debug(run->event, "migrate run: user %s: worker %u: copying "
+		"folder %s", run->user, worker->n, worker->folder);
+	migrate_run_worker_start(worker);
+	return TRUE;
+}
+
+static void migrate_run_worker_ended(struct doveadm_migrate_child *child,
+				     void *context)
+{
+	struct migrate_run_worker *worker = context;
+	struct migrate_run_workers *workers = worker->workers;
+	struct migrate_run *run = workers->run;
+	int ret = child->exit_code == 0 ? 0 : -1;
+
+	doveadm_migrate_tracker_lane_done(worker->set.context);
+	if (migrate_run_child_succeeded(run, ret, child)) {
+		/* this folder is done */
+	} else if (worker->attempt < MIGRATE_RUN_DSYNC_MAX_ATTEMPTS +
+				     run->busy_waits &&
+		   migrate_run_dsync_again(run, child)) {
+		/* (a wait for a busy old server holds the other workers'
+		   output meanwhile, not their copying) */
+		worker->attempt++;
+		doveadm_migrate_child_free(child);
+		migrate_run_worker_start(worker);
+		return;
+	} else if (migrate_run_child_kept_changing(run, child)) {
+		/* decided for the whole account when all are done */
+		workers->kept_changing = TRUE;
+	} else if (workers->failed == NULL) {
+		/* the pass failed: what runs finishes, nothing starts */
+		workers->failed = worker;
+		workers->running--;
+		if (workers->running == 0)
+			io_loop_stop(workers->ioloop);
+		return;
+	}
+	doveadm_migrate_child_free(child);
+	if (!migrate_run_worker_next(worker)) {
+		workers->running--;
+		if (workers->running == 0)
+			io_loop_stop(workers->ioloop);
+	}
+}
+
+static bool migrate_run_setting_set(const char *name)
+{
+	const char *value = doveadm_migrate_setting(name);
+
+	return value != NULL && *value != '\0' && strcmp(value, "0") != 0;
+}
+
+/* Can this pass be copied by several workers? Returns the folders of the
+   old server to copy, split (workers_r, as many as the folders), and the
+   number of workers; 1 if one dsync copies it all. */
+static unsigned int
+migrate_run_workers_plan(struct migrate_run *run, unsigned int **workers_r)
+{
+	const struct migrate_snapshot_box *box;
+	const char *value, *why = NULL;
+	unsigned int n;
+
+	if (run->max_workers <= 1 || run->gmail ||
+	    migrate_run_copies_new(run))
+		return 1;
+	value = doveadm_migrate_setting("migrate_pop3_mailboxes");
+	if (!run->have_source_before)
+		why = "the old server's folders can't be read";
+	else if (value != NULL && (str_array_length(t_strsplit_spaces(value,
+			" ")) > 1 || strchr(value, '*') != NULL)) {
+		/* each worker would report the POP3 messages of the
+		   other workers' folders as found in none */
+		why = "migrate_pop3_mailboxes merges several folders' POP3 "
+			"list";
+	}
+	else if (migrate_run_setting_set("migrate_throttle_bytes") ||
+		 migrate_run_setting_set("migrate_throttle_msgs")) {
+		/* each worker process would have the account's rate */
+		why = "migrate_throttle limits the account's rate";
+	}
+	else {
+		array_foreach(&run->before.boxes, box) {
+			if (migrate_snapshot_position(&run->source_before,
+						      box->name) == 0) {
+				/* mirroring deletes it here: dsync does that
+				   only when it sees all the folders */
+				why = t_strdup_printf("folder %s is here but "
+					"not at the old server", box->name);
+				break;
+			}
+		}
+	}
+	if (why != NULL) {
+		e_debug(run->event, "migrate run: user %s: one dsync: %s",
+			run->user, why);
+		return 1;
+	}
+	*workers_r = t_new(unsigned int,
+			   array_count(&run->source_before.boxes) + 1);
+	n = migrate_folder_split(&run->source_before, "/.", run->max_workers,
+				 *workers_r);
+	return n;
+}
+
+static int
+migrate_run_dsync_workers(struct migrate_run *run, unsigned int count,
+			  const unsigned int *split, const char **error_r)
+{
+	struct migrate_run_workers workers;
+	struct migrate_run_worker *worker;
+	const struct migrate_snapshot_box *box;
+	struct ioloop *prev_ioloop = current_ioloop;
+	unsigned int i;
+	int code = 0;
+
+	i_zero(&workers);
+	workers.run = run;
+	workers.count = count;
+	workers.workers = t_new(struct migrate_run_worker, count);
+	for (i = 0; i < count; i++) {
+		worker = &workers.workers[i];
+		worker->workers = &workers;
+		worker->n = i + 1;
+		t_array_init(&worker->folders, 8);
+		worker->set.echo = run->echo;
+		worker->set.user = run->user;
+		worker->set.progress = doveadm_migrate_tracker_lane_update;
+		worker->set.context = doveadm_migrate_tracker_lane(run->tracker, i);
+		worker->set.log_fd = run->log_fd;
+		worker->set.worker = i + 1;
+	}
+	array_foreach(&run->source_before.boxes, box) {
+		worker = &workers.workers[split[
+			array_foreach_idx(&run->source_before.boxes, box)]];
+		array_push_back(&worker->folders, &box->name);
+	}
+	i_info("migrate run: user %s: copying %u folders with %u dsync "
+	       "workers", run->user, array_count(&run->source_before.boxes),
+	       count);
+	migrate_run_log(run, t_strdup_printf("copying %u folders with %u "
+		"dsync workers", array_count(&run->source_before.boxes),
+		count));
+
+	workers.ioloop = io_loop_create();
+	for (i = 0; i < count; i++) {
+		if (migrate_run_worker_next(&workers.workers[i]))
+			workers.running++;
+	}
+	if (workers.running > 0)
+		io_loop_run(workers.ioloop);
+	io_loop_set_current(prev_ioloop);
+	io_loop_set_current(workers.ioloop);
+	io_loop_destroy(&workers.ioloop);
+
+	for (i = 0; i < count; i++) {
+		i_unlink_if_exists(doveadm_migrate_user_file_path(run->user,
+			t_strdup_printf(".progress.%u", i + 1)));
+	}
+	if (workers.failed != NULL) {
+		worker = workers.failed;
+		code = migrate_run_copy_failed(run, &worker->child,
+			t_strdup_printf("worker %u, folder %s", worker->n,
+					worker->folder), error_r);
+		doveadm_migrate_child_free(&worker->child);
+		return code;
+	}
+	if (workers.kept_changing)
+		return migrate_run_kept_changing(run, error_r);
+	return 0;
+}
+
 static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 {
 	struct doveadm_migrate_child child;
-	struct migrate_outcome_result result;
 	ARRAY_TYPE(const_string) cmd;
-	const char *detail;
-	unsigned int attempt;
+	unsigned int attempt, count, *split = NULL;
 	int ret, code = 0;
 
 	struct doveadm_migrate_child_settings set = {
@@ -658,8 +948,12 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 		.log_fd = run->log_fd,
 	};
 
+	count = migrate_run_workers_plan(run, &split);
+	if (count > 1)
+		return migrate_run_dsync_workers(run, count, split, error_r);
+
 	t_array_init(&cmd, 8);
-	migrate_run_copy_args(run, &cmd);
+	migrate_run_copy_args(run, NULL, &cmd);
 	for (attempt = 1;; attempt++) {
 		ret = doveadm_migrate_child_run_set(
 			migrate_run_args(run, array_front(&cmd)), &set, &child);
@@ -671,38 +965,12 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 			break;
 		doveadm_migrate_child_free(&child);
 	}
-	if (child.exit_code == MIGRATE_RUN_DSYNC_EXIT_CHANGED &&
-	    array_count(&child.errors) == 0 && !migrate_run_additive(run)) {
-		if (migrate_run_in_step(run, &detail)) {
-			i_warning("migrate run: user %s: dsync kept seeing "
-				  "changes, but every folder here has the old "
-				  "server's messages: done (a %% in a folder "
-				  "name makes Dovecot 2.3's dsync rename it "
-				  "onto itself)", run->user);
-			doveadm_migrate_child_free(&child);
-			return 0;
-		}
-		*error_r = t_strdup_printf("dsync failed (exit 2): it kept "
-			"seeing changes and the copy isn't complete: %s",
-			detail);
+	if (migrate_run_child_kept_changing(run, &child)) {
 		doveadm_migrate_child_free(&child);
-		return MIGRATE_EXIT_TEMPFAIL;
+		return migrate_run_kept_changing(run, error_r);
 	}
-	if (!migrate_run_child_succeeded(run, ret, &child)) {
-		doveadm_migrate_child_judge(&child, &result);
-		code = result.exit_code;
-		if (code == MIGRATE_EXIT_SOFTWARE && child.exit_code == 0)
-			code = MIGRATE_EXIT_TEMPFAIL;
-		if (result.where == MIGRATE_OUTCOME_HERE) {
-			*error_r = t_strdup_printf("copying failed (exit %d): "
-				"%s", child.exit_code,
-				migrate_run_failure(run, &child, FALSE));
-		} else {
-			*error_r = t_strdup_printf("dsync failed (exit %d): %s",
-				child.exit_code,
-				migrate_run_failure(run, &child, FALSE));
-		}
-	}
+	if (!migrate_run_child_succeeded(run, ret, &child))
+		code = migrate_run_copy_failed(run, &child, NULL, error_r);
 	doveadm_migrate_child_free(&child);
 	return code;
 }
@@ -1108,6 +1376,56 @@ static bool migrate_run_folder_prefix_valid(const char *prefix)
 	return TRUE;
 }
 
+static int migrate_run_workers_setting(unsigned int *workers_r,
+				       const char **error_r)
+{
+	const char *value = doveadm_migrate_setting("migrate_run_workers");
+
+	*workers_r = 1;
+	if (value != NULL && *value != '\0' &&
+	    (str_to_uint(value, workers_r) < 0 || *workers_r < 1 ||
+	     *workers_r > MIGRATE_RUN_MAX_WORKERS)) {
+		*workers_r = 1;
+		*error_r = t_strdup_printf("invalid migrate_run_workers '%s' "
+			"(a number of dsync workers, 1..%u)", value,
+			MIGRATE_RUN_MAX_WORKERS);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned int doveadm_migrate_run_workers(void)
+{
+	unsigned int workers;
+	const char *error;
+
+	/* an invalid one fails each account's migrate run */
+	(void)migrate_run_workers_setting(&workers, &error);
+	return workers;
+}
+
+/* migrate_run_workers, capped by --workers (the budget migrate batch
+   grants the account). Returns -1 with error_r if one is invalid. */
+static int
+migrate_run_workers_parse(struct doveadm_cmd_context *cctx,
+			  struct migrate_run *run, const char **error_r)
+{
+	int64_t budget;
+
+	if (migrate_run_workers_setting(&run->max_workers, error_r) < 0)
+		return -1;
+	if (doveadm_cmd_param_int64(cctx, "workers", &budget)) {
+		if (budget < 1 || budget > MIGRATE_RUN_MAX_WORKERS) {
+			*error_r = t_strdup_printf("invalid --workers %"PRId64
+				" (1..%u)", budget, MIGRATE_RUN_MAX_WORKERS);
+			return -1;
+		}
+		run->max_workers = I_MIN(run->max_workers,
+					 (unsigned int)budget);
+	}
+	return 0;
+}
+
 static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 {
 	struct migrate_run run;
@@ -1148,7 +1466,8 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 		return;
 	}
 	run.echo = cctx->conn_type == DOVEADM_CONNECTION_TYPE_CLI;
-	if (migrate_run_source_params(cctx, &run, &error) < 0) {
+	if (migrate_run_source_params(cctx, &run, &error) < 0 ||
+	    migrate_run_workers_parse(cctx, &run, &error) < 0) {
 		i_error("migrate run: user %s: %s", run.user, error);
 		doveadm_exit_code = MIGRATE_EXIT_CONFIG;
 		return;
@@ -1196,7 +1515,8 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_run = {
 		 "[-x <mailbox> ...] "
 		 "[--backend <url>] [--source-user <login>] "
 		 "[--source-host <host>] [--source-port <port>] "
-		 "[--source-ssl no|imaps|starttls] [--folder-prefix <folder>]",
+		 "[--source-ssl no|imaps|starttls] [--folder-prefix <folder>] "
+		 "[--workers <n>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('u', "user", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('1', "one-way", CMD_PARAM_BOOL, 0)
@@ -1210,5 +1530,6 @@ DOVEADM_CMD_PARAM('\0', "source-host", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "source-port", CMD_PARAM_INT64, 0)
 DOVEADM_CMD_PARAM('\0', "source-ssl", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "source-password", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "workers", CMD_PARAM_INT64, 0)
 DOVEADM_CMD_PARAMS_END
 };

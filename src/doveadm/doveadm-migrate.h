@@ -174,7 +174,22 @@ struct doveadm_migrate_child_settings {
 	void *context;
 	/* append its output here too, -1 if not */
 	int log_fd;
+	/* with user: 0, or the number of one of several children of the
+	   account that run at once (its records are then
+	   <user>.outcome.<worker> and <user>.progress.<worker>) */
+	unsigned int worker;
 };
+typedef void doveadm_migrate_child_callback_t(struct doveadm_migrate_child *child,
+					      void *context);
+/* Start args as doveadm_migrate_child_run_set() does, in the current
+   ioloop, and return at once: callback is called from the ioloop when
+   the child has exited, with child_r filled in (free it with
+   doveadm_migrate_child_free()). */
+void doveadm_migrate_child_start(const char *const *args,
+				 const struct doveadm_migrate_child_settings *set,
+				 struct doveadm_migrate_child *child_r,
+				 doveadm_migrate_child_callback_t *callback,
+				 void *context);
 /* Run args (args[0] is "doveadm" or "doveconf", found beside the running
    doveadm). Returns 0 if it exited 0, -1 if not; free the result with
    doveadm_migrate_child_free(). */
@@ -262,6 +277,10 @@ int doveadm_migrate_lock(const char *user, bool try_only,
 			 struct doveadm_migrate_lock *lock_r,
 			 const char **error_r);
 void doveadm_migrate_unlock(struct doveadm_migrate_lock *lock);
+
+/* migrate_run_workers: the most dsync workers one account's mirroring
+   pass uses (1 if unset or invalid). */
+unsigned int doveadm_migrate_run_workers(void);
 
 /* How many accounts batch and worker migrate at once (-n), the load per
    CPU above which no new one starts (--max-load) and how long one may
@@ -410,6 +429,16 @@ void doveadm_migrate_tracker_child_done(struct doveadm_migrate_tracker *tracker)
    or invalid (with a warning) */
 unsigned int doveadm_migrate_setting_secs(const char *name,
 					  unsigned int default_secs);
+/* Several children copying at once (workers): each counts in a lane of
+   its own, n from 0; the progress is their sum. The lane is the context
+   of doveadm_migrate_tracker_lane_update(); lane_done() after each of
+   its children. */
+struct doveadm_migrate_tracker_lane *
+doveadm_migrate_tracker_lane(struct doveadm_migrate_tracker *tracker,
+			     unsigned int n);
+void doveadm_migrate_tracker_lane_update(void *context,
+					 const struct migrate_progress *progress);
+void doveadm_migrate_tracker_lane_done(struct doveadm_migrate_tracker_lane *lane);
 /* migrate_progress_interval: how often progress is logged when stderr
    isn't a terminal (0: never) */
 unsigned int doveadm_migrate_progress_interval(void);
