@@ -171,9 +171,12 @@ migrate_gmail_download(struct migrate_gmail_dest_trans *dt,
 	arg = mail_search_build_add(search_args, SEARCH_UIDSET);
 	p_array_init(&arg->value.seqset, search_args->pool, array_count(uids));
 	array_append_array(&arg->value.seqset, uids);
+	/* no MAIL_FETCH_PHYSICAL_SIZE: with imapc_features=rfc822.size it
+	   adds RFC822.SIZE to every body's FETCH, and the body's literal
+	   gives imapc the size anyway */
 	search_ctx = mailbox_search_init(trans, search_args, NULL,
 		MAIL_FETCH_STREAM_HEADER | MAIL_FETCH_STREAM_BODY |
-		MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_PHYSICAL_SIZE, NULL);
+		MAIL_FETCH_RECEIVED_DATE, NULL);
 	mail_search_args_unref(&search_args);
 	while (mailbox_search_next(search_ctx, &mail)) {
 		msg = hash_table_lookup(*by_uid, POINTER_CAST(mail->uid));

@@ -75,6 +75,11 @@ esac
 assert_eq "$all_mail" "$(field downloaded)" "gmail: each body downloaded once ($all_mail in All Mail)"
 downloads1=$(lab_gmail_stat messages_downloaded)
 assert_eq "$all_mail" "$downloads1" "gmail: server counted $all_mail whole-message downloads"
+# a body's FETCH asks for no RFC822.SIZE: its literal has the size
+body_fetches=$(grep -c 'C: .*UID FETCH .*BODY\.PEEK\[\]' "$GMAIL_LOG" || true)
+sized=$(grep -c 'C: .*UID FETCH .*RFC822\.SIZE.*BODY\.PEEK\[\]' "$GMAIL_LOG" || true)
+assert_eq "yes 0" "$([ "$body_fetches" -gt 0 ] && echo yes || echo no) $sized" \
+	"gmail: $body_fetches body FETCHes, none with RFC822.SIZE"
 sent=$(doveadm -c "$DST_CONF" -f tab mailbox status -u $U messages "Sent Messages" | tail -1 | cut -f2)
 assert_eq "$(total sent)" "$sent" "gmail: \\Sent mail in the destination's \\Sent folder"
 
