@@ -916,9 +916,13 @@ migrate_run_dsync_workers(struct migrate_run *run, unsigned int count,
 	io_loop_set_current(workers.ioloop);
 	io_loop_destroy(&workers.ioloop);
 
+	/* the workers' records are read (the account's own .outcome and
+	   .progress are those of its single children) */
 	for (i = 0; i < count; i++) {
 		i_unlink_if_exists(doveadm_migrate_user_file_path(run->user,
 			t_strdup_printf(".progress.%u", i + 1)));
+		i_unlink_if_exists(doveadm_migrate_user_file_path(run->user,
+			t_strdup_printf(".outcome.%u", i + 1)));
 	}
 	if (workers.failed != NULL) {
 		worker = workers.failed;

@@ -13,6 +13,8 @@
 #    server, again with the workers;
 #  - after the user worked here, the next pass (switched: copy-new) keeps
 #    all of it and copies only what is new at the old server;
+#  - migrate batch -n counts workers: one account alone gets -n of them,
+#    two accounts at -n 2 one each;
 #  - --workers caps migrate_run_workers; an invalid value is exit 64.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +31,13 @@ lab_corpus "$u" 90 284 Archive
 lab_corpus "$u" 40 285 Archive/2024
 lab_corpus "$u" 30 286 Sent
 lab_corpus "$u" 25 287 Broken
+for b in b1 b2; do
+	lab_user_add "$b@example.com" "pw-$b"
+	lab_corpus "$b@example.com" 30 293
+	lab_corpus "$b@example.com" 30 294 One
+	lab_corpus "$b@example.com" 30 295 Two
+	lab_corpus "$b@example.com" 30 296 Three
+done
 maildir_flag_some "$u"
 lab_source_start
 lab_dest_start sdbox
@@ -46,7 +55,7 @@ workers_used() {	# the worker numbers the last pass' log names
 : >"$log"
 rc=0; mrun "$MIG_CONF" "$u" || rc=$?
 assert_eq 0 "$rc" "first pass" || { tail -20 "$LAB/run.err"; exit 0; }
-assert_eq 1 "$(grep -c 'copying 8 folders with 3 dsync workers' "$log")" "the pass used 3 workers for 8 folders" || { cat "$log" | tail; exit 0; }
+assert_eq 1 "$(grep -c 'copying 7 folders with 3 dsync workers' "$log")" "the pass used 3 workers for 7 folders" || { cat "$log" | tail; exit 0; }
 assert_eq "1 2 3 " "$(workers_used)" "each of the 3 workers copied folders" || exit 0
 w_arch=$(sed -n 's/.*worker \([0-9]*\): copying folder Archive$/\1/p' "$log")
 w_sub=$(sed -n 's/.*worker \([0-9]*\): copying folder Archive\/2024$/\1/p' "$log")
@@ -112,6 +121,24 @@ case $flags in
 *'\Answered'*) echo "ok: the flag set here stays ($flags)" ;;
 *) fail "$LAB_TEST_NAME" "flag set here lost: $flags"; exit 0 ;;
 esac
+
+# migrate batch: -n is the budget of dsync workers
+printf 'email\nb1@example.com\n' >"$LAB/one.csv"
+printf 'email\nb2@example.com\nb1@example.com\n' >"$LAB/two.csv"
+chmod 600 "$LAB/one.csv" "$LAB/two.csv"
+rc=0; doveadm -c "$MIG_CONF" migrate batch -F "$LAB/one.csv" -n 2 --max-load 0 \
+	</dev/null >"$LAB/batch1.out" 2>&1 || rc=$?
+assert_eq 0 "$rc" "batch -n 2 of one account" || { tail "$LAB/batch1.out"; exit 0; }
+assert_eq 1 "$(grep -c 'copying 4 folders with 2 dsync workers' "$LAB/state/b1@example.com.log")" \
+	"batch -n 2: the one account copied with 2 workers" || exit 0
+rm -rf "$LAB/dst/home/b1@example.com/mail" "$LAB/state/b1@example.com".*
+rc=0; doveadm -c "$MIG_CONF" migrate batch -F "$LAB/two.csv" -n 2 --max-load 0 \
+	</dev/null >"$LAB/batch2.out" 2>&1 || rc=$?
+assert_eq 0 "$rc" "batch -n 2 of two accounts" || { tail "$LAB/batch2.out"; exit 0; }
+assert_eq "0 0" "$(grep -c 'dsync workers' "$LAB/state/b1@example.com.log") $(grep -c 'dsync workers' "$LAB/state/b2@example.com.log")" \
+	"batch -n 2 of two accounts: one dsync each" || exit 0
+assert_eq "identical folders=4 messages=120" "$(mailcmp b1@example.com 2>&1 | head -1)" "batch: b1 copied" || exit 0
+assert_eq "identical folders=4 messages=120" "$(mailcmp b2@example.com 2>&1 | head -1)" "batch: b2 copied" || exit 0
 
 # nonsense is a usage error
 rc=0; mrun "$MIG_CONF" "$u" --workers 0 || rc=$?
