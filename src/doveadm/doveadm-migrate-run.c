@@ -844,10 +844,13 @@ migrate_run_workers_plan(struct migrate_run *run, unsigned int **workers_r)
 	}
 	else {
 		array_foreach(&run->before.boxes, box) {
-			if (migrate_snapshot_position(&run->source_before,
+			/* mirroring deletes it here: dsync does that only
+			   when it sees all the folders. An empty one (a
+			   folder this server creates itself, mailbox { auto })
+			   has nothing to lose and stays. */
+			if (box->messages > 0 &&
+			    migrate_snapshot_position(&run->source_before,
 						      box->name) == 0) {
-				/* mirroring deletes it here: dsync does that
-				   only when it sees all the folders */
 				why = t_strdup_printf("folder %s is here but "
 					"not at the old server", box->name);
 				break;
