@@ -12,6 +12,9 @@
 # as the cores were free.
 #
 #   bench/parallel.sh [MESSAGES] [FOLDERS] [RUNS] [WORKERS]
+#
+# PREFETCH=N sets mail_prefetch_count=N in the migration config of both
+# (default: unset, Dovecot's 0: one FETCH round trip per message).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # on tmpfs the runs compare the work, not the disk's writeback (see
@@ -38,6 +41,7 @@ lab_source_start
 LAB_DST_EXTRA_CONF='mail_fsync = never'
 lab_dest_start sdbox
 lab_migration_conf migrate_pop3
+[ -z "${PREFETCH:-}" ] || lab_migration_conf_add "mail_prefetch_count = $PREFETCH"
 base_conf=$(cat "$MIG_CONF")
 
 run_variant() {	# WORKERS -> "seconds"
@@ -86,8 +90,8 @@ done
 load_after=$(uptime | sed 's/.*load average: //')
 m1=$(tr ' ' '\n' <<<"$one" | grep . | median)
 mn=$(tr ' ' '\n' <<<"$many" | grep . | median)
-printf 'parallel: %d messages in %d folders, %d cores, median of %d runs: 1 worker %.2fs, %d workers %.2fs\n' \
-	"$messages" "$folders" "$(nproc)" "$runs" "$m1" "$workers" "$mn"
+printf 'parallel: %d messages in %d folders, %d cores, mail_prefetch_count=%s, median of %d runs: 1 worker %.2fs, %d workers %.2fs\n' \
+	"$messages" "$folders" "$(nproc)" "${PREFETCH:-0}" "$runs" "$m1" "$workers" "$mn"
 echo "load average before: $load_before, after: $load_after"
 awk -v a="$m1" -v b="$mn" -v w="$workers" 'BEGIN {
 	printf "ratio wall 1 worker / %d workers: %.2f (target >= 1.6 on 2 cores)\n", w, a / b
