@@ -254,7 +254,12 @@ migrate_run_mailboxes_read(struct migrate_run *run, bool source,
 	array_push_back(&cmd, (const char *[]){ "*" });
 	array_append_zero(&cmd);
 	args = migrate_run_args(run, array_front(&cmd));
-	if (doveadm_migrate_child_run("doveadm", args, FALSE, &child) < 0) {
+	/* the old server's folders under the names they get here
+	   (migrate_folder_map applies in children that record an
+	   outcome): dsync -m of a worker and the progress use them */
+	if ((source ? doveadm_migrate_child_run_user(run->user, args, FALSE,
+						     &child) :
+	     doveadm_migrate_child_run("doveadm", args, FALSE, &child)) < 0) {
 		*error_r = t_strdup_printf("reading the mailboxes failed: %s",
 			doveadm_migrate_child_last_error(&child));
 		ret = -1;

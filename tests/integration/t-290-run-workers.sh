@@ -13,6 +13,8 @@
 #    server, again with the workers;
 #  - after the user worked here, the next pass (switched: copy-new) keeps
 #    all of it and copies only what is new at the old server;
+#  - with migrate_folder_map renaming a folder, the workers copy it under
+#    its new name (the pass' folder list has this server's names);
 #  - migrate batch -n counts workers: one account alone gets -n of them,
 #    two accounts at -n 2 one each;
 #  - --workers caps migrate_run_workers; an invalid value is exit 64.
@@ -31,6 +33,12 @@ lab_corpus "$u" 90 284 Archive
 lab_corpus "$u" 40 285 Archive/2024
 lab_corpus "$u" 30 286 Sent
 lab_corpus "$u" 25 287 Broken
+m=mapped@example.com
+lab_user_add "$m" pw-mapped
+lab_corpus "$m" 20 297
+lab_corpus "$m" 30 298 "Old Work"
+lab_corpus "$m" 10 299 Other
+lab_corpus "$m" 10 300 Third
 for b in b1 b2; do
 	lab_user_add "$b@example.com" "pw-$b"
 	lab_corpus "$b@example.com" 30 293
@@ -42,7 +50,9 @@ maildir_flag_some "$u"
 lab_source_start
 lab_dest_start sdbox
 lab_migration_conf migrate_pop3
-lab_migration_conf_add "plugin {" "  migrate_run_workers = 3" "}"
+printf 'Old Work = Projects\n' >"$LAB/map.txt"
+lab_migration_conf_add "plugin {" "  migrate_run_workers = 3" \
+	"  migrate_folder_map_file = $LAB/map.txt" "}"
 total=445
 log=$LAB/state/$u.log
 
@@ -121,6 +131,17 @@ case $flags in
 *'\Answered'*) echo "ok: the flag set here stays ($flags)" ;;
 *) fail "$LAB_TEST_NAME" "flag set here lost: $flags"; exit 0 ;;
 esac
+
+# a folder the map renames: copied under its new name by a worker
+rc=0; mrun "$MIG_CONF" "$m" || rc=$?
+assert_eq 0 "$rc" "mapped folders: first pass" || { tail -20 "$LAB/run.err"; exit 0; }
+assert_eq 1 "$(grep -c 'copying 4 folders with 3 dsync workers' "$LAB/state/$m.log")" "mapped folders: 3 workers" || exit 0
+assert_eq 1 "$(grep -c 'worker [0-9]: copying folder Projects$' "$LAB/state/$m.log")" "mapped folders: a worker copied Projects" || exit 0
+assert_eq "30 20 10" "$(lab_imap_count dst "$m" Projects) $(lab_imap_count dst "$m" INBOX) $(lab_imap_count dst "$m" Third)" \
+	"mapped folders: Old Work's mail in Projects, the others under their names" || exit 0
+assert_eq "" "$(doveadm -c "$DST_CONF" mailbox list -u "$m" | grep -x 'Old Work')" "mapped folders: no Old Work here" || exit 0
+rc=0; mrun "$MIG_CONF" "$m" || rc=$?
+assert_eq "0 0 mirror" "$rc $(state_field "$m" copied) $(state_field "$m" phase)" "mapped folders: the next pass copies nothing, still mirroring" || exit 0
 
 # migrate batch: -n is the budget of dsync workers
 printf 'email\nb1@example.com\n' >"$LAB/one.csv"
