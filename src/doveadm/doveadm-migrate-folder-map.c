@@ -130,16 +130,16 @@ migrate_folder_map_settings(struct mailbox_list *list, pool_t pool,
 	return 0;
 }
 
-/* The old server's folders under their own names. */
+/* The old server's folders under their own names. Returns 0, or -1 with
+   the failed listing in failed_iter_r (not deinitialized). */
 static int
 migrate_folder_map_list_old(struct mailbox_list *list,
 			    ARRAY_TYPE(migrate_folder_map_folder) *folders,
-			    const char **error_r)
+			    struct mailbox_list_iterate_context **failed_iter_r)
 {
 	struct mailbox_list_iterate_context *iter;
 	const struct mailbox_info *info;
 	struct migrate_folder_map_folder *folder;
-	enum mail_error error;
 
 	iter = mailbox_list_iter_init(list, "*",
 				      MAILBOX_LIST_ITER_NO_AUTO_BOXES |
@@ -151,21 +151,28 @@ migrate_folder_map_list_old(struct mailbox_list *list,
 		folder->noselect = (info->flags & (MAILBOX_NOSELECT |
 						   MAILBOX_NONEXISTENT)) != 0;
 	}
-	if (mailbox_list_iter_deinit(&iter) < 0) {
-		*error_r = mailbox_list_get_last_internal_error(list, &error);
+	if (iter->failed) {
+		*failed_iter_r = iter;
 		return -1;
 	}
-	return 0;
+	return mailbox_list_iter_deinit(&iter);
 }
 
+/* Map the old server's folders. When their listing fails, the failed
+   listing goes to failed_iter_r for the caller (iter_init) to return, so
+   that a server that can't be reached is tried once, or it is
+   deinitialized (failed_iter_r NULL), and the next call tries again: a
+   connection that failed once may work the next time (imapc reconnects),
+   and copying under the old names is never an option. */
 static void
 migrate_folder_map_build(struct mailbox_list *list,
-			 struct migrate_folder_map_list *mlist)
+			 struct migrate_folder_map_list *mlist,
+			 struct mailbox_list_iterate_context **failed_iter_r)
 {
 	ARRAY_TYPE(migrate_folder_map_folder) folders;
 	struct migrate_folder_map_settings set;
 	const struct migrate_folder_map_entry *entry;
-	struct mailbox_list_iterate_context *iter;
+	struct mailbox_list_iterate_context *iter = NULL;
 	const char *error;
 	int ret;
 
@@ -178,11 +185,15 @@ migrate_folder_map_build(struct mailbox_list *list,
 	}
 	mlist->building = TRUE;
 	t_array_init(&folders, 32);
-	ret = migrate_folder_map_list_old(list, &folders, &error);
+	ret = migrate_folder_map_list_old(list, &folders, &iter);
 	mlist->building = FALSE;
 	if (ret < 0) {
-		/* try again next time; the caller's own listing fails with
-		   imapc's error */
+		if (iter == NULL) {
+			/* the listing's deinit failed: try again */
+		} else if (failed_iter_r != NULL)
+			*failed_iter_r = iter;
+		else
+			(void)mailbox_list_iter_deinit(&iter);
 		return;
 	}
 	mlist->built = TRUE;
@@ -203,7 +214,10 @@ migrate_folder_map_build(struct mailbox_list *list,
 				  p_strdup(mlist->pool, entry->old_name));
 	}
 	/* imapc's tree has the old names now: the next listing builds it
-	   again (it lists again once no listing is going), with the new */
+	   again (it lists again once no listing is going), with the new;
+	   a mailbox opened before any listing needs it now */
+	if (failed_iter_r != NULL)
+		return;
 	iter = mailbox_list_iter_init(list, "*",
 				      MAILBOX_LIST_ITER_NO_AUTO_BOXES |
 				      MAILBOX_LIST_ITER_RETURN_NO_FLAGS);
@@ -213,10 +227,11 @@ migrate_folder_map_build(struct mailbox_list *list,
 
 static void
 migrate_folder_map_ensure(struct mailbox_list *list,
-			  struct migrate_folder_map_list *mlist)
+			  struct migrate_folder_map_list *mlist,
+			  struct mailbox_list_iterate_context **failed_iter_r)
 {
 	if (!mlist->built && !mlist->building) T_BEGIN {
-		migrate_folder_map_build(list, mlist);
+		migrate_folder_map_build(list, mlist, failed_iter_r);
 	} T_END;
 }
 
@@ -243,7 +258,7 @@ migrate_folder_map_get_storage_name(struct mailbox_list *list,
 		MIGRATE_FOLDER_MAP_LIST_CONTEXT(list);
 	const char *old_name;
 
-	migrate_folder_map_ensure(list, mlist);
+	migrate_folder_map_ensure(list, mlist, NULL);
 	if (mlist->built && !mlist->building &&
 	    (old_name = hash_table_lookup(mlist->new_to_old, vname)) != NULL)
 		vname = old_name;
@@ -257,10 +272,16 @@ migrate_folder_map_iter_init(struct mailbox_list *list,
 {
 	struct migrate_folder_map_list *mlist =
 		MIGRATE_FOLDER_MAP_LIST_CONTEXT(list);
-	struct mailbox_list_iterate_context *iter;
+	struct mailbox_list_iterate_context *iter = NULL;
 
-	if ((flags & MAILBOX_LIST_ITER_SELECT_SUBSCRIBED) == 0)
-		migrate_folder_map_ensure(list, mlist);
+	if ((flags & MAILBOX_LIST_ITER_SELECT_SUBSCRIBED) == 0) {
+		migrate_folder_map_ensure(list, mlist, &iter);
+		if (iter != NULL) {
+			/* the old server can't be listed: this is the
+			   caller's failed listing */
+			return iter;
+		}
+	}
 	iter = mlist->module_ctx.super.iter_init(list, patterns, flags);
 	if (mlist->error != NULL && !mlist->building) {
 		/* nothing is copied from folders that can't be named */
