@@ -96,9 +96,12 @@ setup() {
 run() {
 	setup
 	mkdir -p "$root$build"
+	# -m: the copies get this moment as their time, so make rebuilds
+	# what they changed even when the root's build (Makefile.in, objects)
+	# of an earlier run is newer than the tree's own files
 	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
 		tar --null --ignore-failed-read -T - -cf -) |
-		tar -xf - -C "$root$build"
+		tar -xmf - -C "$root$build"
 	in_root bash -c 'cd "$1" && shift && exec "$@"' run "$build" "$@"
 }
 
