@@ -14,6 +14,13 @@
 #  define str_begins_with(haystack, needle) str_begins(haystack, needle)
 #endif
 
+#ifndef MIGRATE_DOVECOT24
+/* 2.4's array_bsearch() returns a const pointer; a modifiable one is asked
+   for by name */
+#  define array_bsearch_modifiable(array, key, cmp) \
+	array_bsearch(array, key, cmp)
+#endif
+
 /* How a migrate_* setting is named in a doveadm -o override: 2.3 keeps
    plugin settings in the plugin {} section, 2.4 has no such section. */
 #ifdef MIGRATE_DOVECOT24

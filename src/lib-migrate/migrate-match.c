@@ -3,6 +3,7 @@
 #include "lib.h"
 #include "array.h"
 #include "hash.h"
+#include "migrate-compat.h"
 #include "migrate-match-private.h"
 
 struct migrate_match *
@@ -156,7 +157,8 @@ migrate_match_imap_uid_cmp(const uint32_t *uid,
 static struct migrate_match_imap *
 migrate_match_imap_find(struct migrate_match *match, uint32_t uid)
 {
-	return array_bsearch(&match->imap, &uid, migrate_match_imap_uid_cmp);
+	return array_bsearch_modifiable(&match->imap, &uid,
+					migrate_match_imap_uid_cmp);
 }
 
 bool

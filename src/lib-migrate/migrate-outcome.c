@@ -157,6 +157,10 @@ const char *migrate_outcome_mail_error_name(enum mail_error error)
 		return "lookup-aborted";
 	case MAIL_ERROR_UNAVAILABLE:
 		return "unavailable";
+#ifdef MIGRATE_DOVECOT24
+	case MAIL_ERROR_INTERRUPTED:
+		return "interrupted";
+#endif
 	}
 	return "unknown";
 }
