@@ -14,6 +14,8 @@
      port        optional port
      ssl         optional: no, imaps or starttls
      dest_user   optional: the user on this server (default: email)
+     refresh_token  optional: the account's OAuth2 refresh token (the
+                 login then uses migrate_oauth2_* of the config)
 
    Every bad line is reported with its number and why; the caller decides
    whether that skips the line or fails the batch. */
@@ -31,6 +33,8 @@ struct migrate_account {
 	const char *email;
 	/* NULL when not given */
 	const char *password, *host, *dest_user;
+	/* OAuth2 refresh token, NULL when not given */
+	const char *refresh_token;
 	in_port_t port;
 	enum migrate_csv_ssl ssl;
 };

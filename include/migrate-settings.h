@@ -25,6 +25,14 @@ struct setting_parser_info;
 	X(migrate_folder_map_file,		NULL,		PATH) \
 	X(migrate_folder_map_strip_prefix,	NULL,		LITERAL) \
 	X(migrate_run_workers,			NULL,		UINT) \
+	X(migrate_oauth2_token_url,		NULL,		LITERAL) \
+	X(migrate_oauth2_grant,			NULL,		STR) \
+	X(migrate_oauth2_client_id,		NULL,		LITERAL) \
+	X(migrate_oauth2_client_secret,		NULL,		LITERAL) \
+	X(migrate_oauth2_scope,			NULL,		LITERAL) \
+	X(migrate_oauth2_refresh_token,		NULL,		LITERAL) \
+	X(migrate_oauth2_token_command,		NULL,		LITERAL) \
+	X(migrate_oauth2_refresh_at,		NULL,		UINT) \
 	X(migrate_pop3_mailbox,			"migrate_pop3",	STR) \
 	X(migrate_pop3_mailboxes,		"migrate_pop3",	STR) \
 	X(migrate_pop3_unmatched,		"migrate_pop3",	UNMATCHED) \

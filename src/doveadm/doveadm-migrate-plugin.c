@@ -30,10 +30,12 @@ void doveadm_migrate_plugin_init(struct module *module)
 	doveadm_migrate_guard_init(module);
 	doveadm_migrate_outcome_init(module);
 	doveadm_migrate_folder_map_init(module);
+	doveadm_migrate_oauth2_init(module);
 }
 
 void doveadm_migrate_plugin_deinit(void)
 {
+	doveadm_migrate_oauth2_deinit();
 	doveadm_migrate_outcome_deinit();
 	doveadm_migrate_guard_deinit();
 }

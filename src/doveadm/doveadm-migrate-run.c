@@ -76,6 +76,8 @@ struct migrate_run {
 	struct migrate_account source;
 	bool have_source;
 	const char *source_conf;
+	/* the children's config with the OAuth2 token (NULL without) */
+	const char *oauth2_conf;
 	/* run it on this backend's doveadm HTTP API instead */
 	const char *backend;
 	/* --folder-prefix: the old account's folders go under this folder
@@ -1124,6 +1126,29 @@ static int migrate_run_local(struct migrate_run *run)
 		}
 		run->conf = run->source_conf;
 	}
+	pop3_vname = doveadm_migrate_setting("migrate_pop3_mailbox");
+	if (pop3_vname != NULL && *pop3_vname != '\0' &&
+	    doveadm_migrate_oauth2_configured()) {
+		/* pop3c logs in with USER/PASS or AUTH PLAIN only */
+		return migrate_run_finish(run, MIGRATE_EXIT_CONFIG,
+			"this server: migrate_pop3_mailbox is set, but "
+			"Dovecot's POP3 client can't log in with OAuth2 "
+			"(USER/PASS and AUTH PLAIN only): leave it unset, or "
+			"compute the UIDLs with migrate_pop3_uidl_format");
+	}
+	/* OAuth2: the first token, and a config of the children's with it */
+	code = doveadm_migrate_oauth2_run_conf(run->conf, run->user,
+					       pool_datastack_create(),
+					       &run->oauth2_conf, &error);
+	if (code == MIGRATE_EXIT_CONFIG || code == MIGRATE_EXIT_SOFTWARE) {
+		return migrate_run_finish(run, code,
+			t_strdup_printf("this server: %s", error));
+	} else if (code != 0) {
+		/* the error names the token endpoint (or command) */
+		return migrate_run_finish(run, code, error);
+	}
+	if (run->oauth2_conf != NULL)
+		run->conf = run->oauth2_conf;
 	/* migrate_gmail loaded: copy with migrate gmail instead of dsync */
 	plugins = doveadm_migrate_conf_doveadm_plugins();
 	doveadm_migrate_conf_check_settings("migrate run", plugins);
@@ -1134,7 +1159,6 @@ static int migrate_run_local(struct migrate_run *run)
 	}
 	if ((code = migrate_run_check_login(run, FALSE, NULL, &error)) != 0)
 		return migrate_run_finish(run, code, error);
-	pop3_vname = doveadm_migrate_setting("migrate_pop3_mailbox");
 	if (pop3_vname != NULL && *pop3_vname != '\0' &&
 	    (code = migrate_run_check_login(run, TRUE, pop3_vname,
 					    &error)) != 0)
@@ -1512,6 +1536,8 @@ static void cmd_migrate_run(struct doveadm_cmd_context *cctx)
 		code = migrate_run_local(&run);
 	if (run.source_conf != NULL)
 		i_unlink_if_exists(run.source_conf);
+	if (run.oauth2_conf != NULL)
+		i_unlink_if_exists(run.oauth2_conf);
 	if (run.lock.path != NULL)
 		doveadm_migrate_unlock(&run.lock);
 	if (run.log_fd != -1)

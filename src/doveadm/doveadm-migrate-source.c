@@ -13,6 +13,7 @@
 #include "imapc-storage.h"
 #include "doveadm-mail.h"
 #include "migrate-common.h"
+#include "migrate-user-settings.h"
 #include "doveadm-migrate.h"
 
 /* The old server as a mail user of its own: the user's settings with
@@ -27,7 +28,8 @@
    service user whose storage settings are reset and point to imapc. */
 static int
 doveadm_migrate_source_next(struct doveadm_mail_cmd_context *ctx,
-			    bool delay_login, struct mail_user **src_user_r,
+			    bool delay_login, const char *oauth2_token,
+			    struct mail_user **src_user_r,
 			    const char **error_r)
 {
 	struct mail_storage_service_user *service_user;
@@ -46,6 +48,12 @@ doveadm_migrate_source_next(struct doveadm_mail_cmd_context *ctx,
 	settings_override(set_instance, "mail_prefetch_count",
 			  DOVEADM_MIGRATE_SOURCE_PREFETCH,
 			  SETTINGS_OVERRIDE_TYPE_DEFAULT);
+	if (oauth2_token != NULL) {
+		settings_override(set_instance, "imapc_password", oauth2_token,
+				  SETTINGS_OVERRIDE_TYPE_2ND_CLI_PARAM);
+		settings_override(set_instance, "imapc_master_user", "",
+				  SETTINGS_OVERRIDE_TYPE_2ND_CLI_PARAM);
+	}
 	/* imapc 2.4 delays its login by itself (no-delay-login is the
 	   exception) */
 	(void)delay_login;
@@ -57,7 +65,8 @@ doveadm_migrate_source_next(struct doveadm_mail_cmd_context *ctx,
 #else
 static int
 doveadm_migrate_source_next(struct doveadm_mail_cmd_context *ctx,
-			    bool delay_login, struct mail_user **src_user_r,
+			    bool delay_login, const char *oauth2_token,
+			    struct mail_user **src_user_r,
 			    const char **error_r)
 {
 	struct setting_parser_context *set_parser;
@@ -77,6 +86,11 @@ doveadm_migrate_source_next(struct doveadm_mail_cmd_context *ctx,
 	}
 	if (settings_parse_keyvalue(set_parser, "mail_location", "imapc:") < 0)
 		i_unreached();
+	if (oauth2_token != NULL &&
+	    (settings_parse_keyvalue(set_parser, "imapc_password",
+				     oauth2_token) < 0 ||
+	     settings_parse_keyvalue(set_parser, "imapc_master_user", "") < 0))
+		i_unreached();
 	if (mail_user_set_get_storage_set(ctx->cur_mail_user)->
 		mail_prefetch_count == 0 &&
 	    settings_parse_keyvalue(set_parser, "mail_prefetch_count",
@@ -88,17 +102,68 @@ doveadm_migrate_source_next(struct doveadm_mail_cmd_context *ctx,
 }
 #endif
 
+static const char *
+doveadm_migrate_source_setting(struct mail_user *user, const char *name)
+{
+	const char *value = migrate_user_setting(user, name);
+
+	return value == NULL || *value == '\0' ? NULL : value;
+}
+
+/* With OAuth2 set for the user (and not in a child of migrate run, whose
+   config has the token already): a fresh access token, else NULL.
+   Returns 0, or -1 with the one error line logged and the exit code
+   set. */
+static int
+doveadm_migrate_source_oauth2_token(struct doveadm_mail_cmd_context *ctx,
+				    struct mail_user *user,
+				    const char *cmd_name, const char **token_r)
+{
+	struct doveadm_migrate_oauth2_settings set;
+	struct doveadm_migrate_oauth2_token token;
+	const char *error;
+	int code;
+
+	*token_r = NULL;
+	if (doveadm_migrate_source_setting(user,
+			"migrate_oauth2_refresh_at") != NULL)
+		return 0;
+	if (doveadm_migrate_oauth2_settings_read(
+		(doveadm_migrate_oauth2_lookup_t *)
+			doveadm_migrate_source_setting, user,
+		&set, &error) < 0) {
+		i_error("%s: user %s: this server: %s", cmd_name,
+			user->username, error);
+		ctx->exit_code = MIGRATE_EXIT_CONFIG;
+		return -1;
+	}
+	if (!set.enabled)
+		return 0;
+	code = doveadm_migrate_oauth2_token_get(&set, user->username, &token,
+						&error);
+	if (code != 0) {
+		i_error("%s: user %s: %s", cmd_name, user->username, error);
+		ctx->exit_code = code;
+		return -1;
+	}
+	*token_r = token.access_token;
+	return 0;
+}
+
 static int
 doveadm_migrate_source_create(struct doveadm_mail_cmd_context *ctx,
 			      struct mail_user *user, const char *cmd_name,
 			      bool delay_login, struct mail_user **src_user_r)
 {
-	const char *error;
+	const char *error, *token;
 	int ret;
 
+	if (doveadm_migrate_source_oauth2_token(ctx, user, cmd_name,
+						&token) < 0)
+		return -1;
 	/* the old server's folders under their names here */
 	doveadm_migrate_folder_map_enable();
-	ret = doveadm_migrate_source_next(ctx, delay_login, src_user_r,
+	ret = doveadm_migrate_source_next(ctx, delay_login, token, src_user_r,
 					  &error);
 	if (ret < 0) {
 		i_error("%s: user %s: can't set up the source: %s", cmd_name,

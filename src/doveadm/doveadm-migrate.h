@@ -216,6 +216,12 @@ void doveadm_migrate_conf_check_secrets(void);
    pop3c_ user, password, host, port, ssl). With remote the password is
    also set as plugin/migrate_source_password for migrate run --backend.
    path_r is allocated from pool. */
+/* Append to conf: "key = value" with the value quoted and kept literal,
+   and (Dovecot 2.4) the dovecot_config_version line of base_conf. */
+void doveadm_migrate_conf_setting_append(string_t *conf, const char *key,
+					 const char *value);
+void doveadm_migrate_conf_version_append(string_t *conf,
+					 const char *base_conf);
 int doveadm_migrate_account_conf_write(const char *base_conf,
 				       const char *user,
 				       const struct migrate_account *account,
@@ -473,6 +479,46 @@ struct migrate_folder_map_entry;
 const struct migrate_folder_map_entry *
 doveadm_migrate_folder_map_find(struct mailbox_list *list,
 				const char *new_vname);
+
+/* OAuth2 logins to the old server: see doveadm-migrate-oauth2.c */
+struct doveadm_migrate_oauth2_settings {
+	/* OAuth2 is configured for the account */
+	bool enabled;
+	/* the grant: client_credentials, else refresh_token */
+	bool client_credentials;
+	const char *token_url, *token_command;
+	const char *client_id, *client_secret, *scope, *refresh_token;
+};
+struct doveadm_migrate_oauth2_token {
+	const char *access_token;
+	unsigned int lifetime_secs;
+};
+/* A migrate_oauth2_* setting's value, NULL when unset or empty */
+typedef const char *doveadm_migrate_oauth2_lookup_t(void *context,
+						    const char *name);
+/* Read the OAuth2 settings (set_r->enabled is FALSE when there are none).
+   Returns 0, or -1 with error_r on settings that don't fit together. */
+int doveadm_migrate_oauth2_settings_read(
+	doveadm_migrate_oauth2_lookup_t *lookup, void *context,
+	struct doveadm_migrate_oauth2_settings *set_r, const char **error_r);
+/* A fresh access token for user (data stack). Returns 0, or a
+   MIGRATE_EXIT_* code with error_r naming the token endpoint (or
+   command) and the cause: 77 refused (invalid_grant, ...), 75 temporary
+   (unreachable, TLS, 5xx), 64 settings, 76 an answer without a token. */
+int doveadm_migrate_oauth2_token_get(
+	const struct doveadm_migrate_oauth2_settings *set, const char *user,
+	struct doveadm_migrate_oauth2_token *token_r, const char **error_r);
+/* OAuth2 is set in doveadm's config (a token endpoint or command) */
+bool doveadm_migrate_oauth2_configured(void);
+/* With OAuth2 set in doveadm's config: fetch the account's first token
+   and write a 0600 config for migrate run's children that includes
+   base_conf and logs in with it (path_r, NULL without OAuth2). Returns
+   0, or a MIGRATE_EXIT_* code with error_r. */
+int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
+				    pool_t pool, const char **path_r,
+				    const char **error_r);
+void doveadm_migrate_oauth2_init(struct module *module);
+void doveadm_migrate_oauth2_deinit(void);
 
 void doveadm_migrate_plugin_init(struct module *module);
 void doveadm_migrate_plugin_deinit(void);

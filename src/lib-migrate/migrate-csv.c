@@ -16,6 +16,7 @@ enum migrate_csv_column {
 	MIGRATE_CSV_COL_PORT,
 	MIGRATE_CSV_COL_SSL,
 	MIGRATE_CSV_COL_DEST_USER,
+	MIGRATE_CSV_COL_REFRESH_TOKEN,
 
 	MIGRATE_CSV_COL_COUNT
 };
@@ -49,7 +50,8 @@ const char *migrate_csv_ssl_name(enum migrate_csv_ssl ssl)
 }
 
 static const char *const migrate_csv_column_names[] = {
-	"email", "password", "host", "port", "ssl", "dest_user"
+	"email", "password", "host", "port", "ssl", "dest_user",
+	"refresh_token"
 };
 
 struct migrate_csv_parser {
@@ -145,7 +147,7 @@ migrate_csv_header(struct migrate_csv_parser *parser,
 		if (i == MIGRATE_CSV_COL_COUNT) {
 			*error_r = t_strdup_printf("header: unknown column '%s' "
 				"(known: email, password, host, port, ssl, "
-				"dest_user)", name);
+				"dest_user, refresh_token)", name);
 			return -1;
 		}
 		if (have[i]) {
@@ -215,6 +217,9 @@ migrate_csv_field(struct migrate_account *account, pool_t pool,
 		break;
 	case MIGRATE_CSV_COL_DEST_USER:
 		account->dest_user = p_strdup(pool, value);
+		break;
+	case MIGRATE_CSV_COL_REFRESH_TOKEN:
+		account->refresh_token = p_strdup(pool, value);
 		break;
 	case MIGRATE_CSV_COL_COUNT:
 		i_unreached();

@@ -70,6 +70,18 @@ static void test_migrate_csv_good(void)
 	a = array_idx(&accounts, 0);
 	test_assert_strcmp(a->email, "bom@example.com");
 
+	/* OAuth2: a refresh token per account, no password */
+	test_assert(csv_parse("email,refresh_token\n"
+			      "o@example.com,1//0gRT-x\n"
+			      "p@example.com,\n",
+			      &accounts, &errors, &error) == 0);
+	test_assert_ucmp(array_count(&accounts), ==, 2);
+	a = array_idx(&accounts, 0);
+	test_assert_strcmp(a->refresh_token, "1//0gRT-x");
+	test_assert(a->password == NULL);
+	a = array_idx(&accounts, 1);
+	test_assert(a->refresh_token == NULL);
+
 	/* master-user mode: no password column at all */
 	test_assert(csv_parse("email\nx@example.com\ny@example.com\n",
 			      &accounts, &errors, &error) == 0);

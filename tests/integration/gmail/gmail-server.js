@@ -37,7 +37,7 @@ function usage(msg) {
         "usage: node gmail-server.js --port P --account FILE [--user U] [--password P]\n" +
         "         [--host 127.0.0.1] [--ready-file F] [--pid-file F] [--stats-file F]\n" +
         "         [--state-file F] [--watch-pid PID] [--trace] [--show-selected-label]\n" +
-        "         [--atom-labels] [--no-condstore]\n" +
+        "         [--atom-labels] [--no-condstore] [--oauth2 FILE]\n" +
         "  --port 0 picks a free port (printed in the READY line and the ready file).\n" +
         "  --stats-file: JSON traffic counters, rewritten at every disconnect and at exit.\n" +
         "  --state-file: JSON dump of every folder (uid, X-GM-MSGID, flags, labels),\n" +
@@ -47,6 +47,8 @@ function usage(msg) {
         "               (Gmail leaves it out).\n" +
         "  --atom-labels: send X-GM-LABELS as atoms (\\Inbox) instead of quoted strings.\n" +
         "  --no-condstore: do not offer CONDSTORE (Gmail does).\n" +
+        "  --oauth2 FILE: also an OAuth2 token endpoint (HTTPS) and XOAUTH2/OAUTHBEARER\n" +
+        "               logins with the tokens it issued; see oauth2Start() for FILE.\n" +
         "  --watch-pid: exit when that process is gone (the test script), so a test\n" +
         "               that dies without cleanup leaves no server behind.\n");
     process.exit(msg ? 64 : 0);
@@ -60,6 +62,7 @@ function parseArgs(argv) {
         "--port": "port", "--account": "account", "--user": "user", "--password": "password",
         "--host": "host", "--ready-file": "readyFile", "--pid-file": "pidFile",
         "--stats-file": "statsFile", "--state-file": "stateFile", "--watch-pid": "watchPid",
+        "--oauth2": "oauth2File",
     };
     for (let i = 0; i < argv.length; i++) {
         let a = argv[i], v;
@@ -1226,6 +1229,184 @@ function gmailPlugin(opt, stats) {
     };
 }
 
+
+/* ------------------------------------------------------------------ */
+/* OAuth2: a token endpoint and XOAUTH2 / OAUTHBEARER logins            */
+
+/*
+ * --oauth2 FILE (JSON, kept out of argv because it holds secrets):
+ *   { "port": N, "cert": "srv.pem", "key": "srv.key", "lifetime": 20,
+ *     "client_id": "...", "client_secret": "..." (checked when given),
+ *     "refresh_tokens": { "<refresh token>": "<user>", ... },
+ *     "revoked": [ "<refresh token>", ... ],
+ *     "client_credentials": true (any user may log in with such a token),
+ *     "issued_file": "tokens.txt" (every issued access token, one a line) }
+ * POST /token (application/x-www-form-urlencoded, grant_type refresh_token
+ * or client_credentials) answers {"access_token", "token_type": "Bearer",
+ * "expires_in"}, or 400 {"error": "invalid_grant" | "invalid_client" |
+ * "unsupported_grant_type"}. The IMAP side accepts only unexpired tokens it
+ * issued for the user logging in and, as Exchange Online does, ends a
+ * session whose token has expired at its next command with
+ * "* BYE ... AccessTokenExpired", so the client has to log in again.
+ * Counters in the stats file under "oauth2".
+ */
+function oauth2Start(opt, stats, writeStats) {
+    const conf = JSON.parse(fs.readFileSync(opt.oauth2File, "utf8"));
+    const lifetimeMs = (conf.lifetime || 60) * 1000;
+    const issued = new Map();	/* access token -> { user, expires } */
+    const o = stats.oauth2 = {
+        token_requests: 0, tokens_issued: 0, token_refusals: 0,
+        logins: 0, login_failures: 0, expired_byes: 0,
+    };
+    const revoked = new Set(conf.revoked || []);
+
+    const answer = (res, status, obj) => {
+        const body = JSON.stringify(obj);
+        res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+        res.end(body);
+        writeStats();
+    };
+    const https = require("https");
+    const server = https.createServer({
+        cert: fs.readFileSync(conf.cert), key: fs.readFileSync(conf.key),
+    }, function(req, res) {
+        let body = "";
+        req.on("data", (c) => { body += c.toString("latin1"); });
+        req.on("end", function() {
+            o.token_requests++;
+            if (req.method !== "POST" || req.url.split("?")[0] !== "/token") {
+                return answer(res, 404, { error: "not_found" });
+            }
+            const form = new URLSearchParams(body);
+            const refuse = (error, desc) => {
+                o.token_refusals++;
+                log("oauth2 token refused: " + error);
+                answer(res, 400, { error: error, error_description: desc });
+            };
+            if (conf.client_id && form.get("client_id") !== conf.client_id) {
+                return refuse("invalid_client", "Unknown client");
+            }
+            if (conf.client_secret && form.get("client_secret") !== conf.client_secret) {
+                return refuse("invalid_client", "Bad client secret");
+            }
+            let user;
+            const grant = form.get("grant_type");
+            if (grant === "refresh_token") {
+                const rt = form.get("refresh_token") || "";
+                if (revoked.has(rt)) {
+                    return refuse("invalid_grant", "Token has been expired or revoked.");
+                }
+                if (!Object.prototype.hasOwnProperty.call(conf.refresh_tokens || {}, rt)) {
+                    return refuse("invalid_grant", "Bad Request");
+                }
+                user = conf.refresh_tokens[rt];
+            } else if (grant === "client_credentials" && conf.client_credentials) {
+                user = "*";
+            } else {
+                return refuse("unsupported_grant_type", "Grant " + grant + " not supported");
+            }
+            const token = "ya29.lab-" + require("crypto").randomBytes(24).toString("hex");
+            issued.set(token, { user: user, expires: Date.now() + lifetimeMs });
+            o.tokens_issued++;
+            if (conf.issued_file) {
+                fs.appendFileSync(conf.issued_file, token + "\n");
+            }
+            log("oauth2 token issued for " + user + " (" + o.tokens_issued + ")");
+            answer(res, 200, { access_token: token, token_type: "Bearer", expires_in: lifetimeMs / 1000 });
+        });
+    });
+    server.listen(conf.port, opt.host);
+
+    /* the access token of a login, if it is one this endpoint issued for
+       user and still valid: its expiry (ms), else 0 */
+    const check = (user, token) => {
+        const t = issued.get(token);
+        if (!t || Date.now() >= t.expires ||
+            (t.user !== "*" && t.user.toLowerCase() !== String(user).toLowerCase())) {
+            return 0;
+        }
+        return t.expires;
+    };
+
+    return function oauth2Plugin(imap) {
+        const notAuth = (connection) => connection.state === "Not Authenticated";
+        imap.registerCapability("AUTH=XOAUTH2", notAuth);
+        imap.registerCapability("AUTH=OAUTHBEARER", notAuth);
+
+        const login = (mech, parse) => function(connection, parsed, data, callback) {
+            const finish = (b64) => {
+                const fields = Buffer.from(b64 || "", "base64").toString("utf8").split("\x01");
+                const cred = parse(fields);
+                const expires = cred ? check(cred.user, cred.token) : 0;
+                if (!expires) {
+                    o.login_failures++;
+                    log("oauth2 " + mech + " login refused for " + (cred ? cred.user : "?"));
+                    connection.send({ tag: parsed.tag, command: "NO", attributes: [
+                        { type: "SECTION", section: [{ type: "ATOM", value: "AUTHENTICATIONFAILED" }] },
+                        { type: "TEXT", value: "Invalid credentials (Failure)" }] },
+                        "AUTHENTICATE " + mech + " FAILED", parsed, data);
+                    writeStats();
+                    return callback();
+                }
+                o.logins++;
+                connection.state = "Authenticated";
+                connection._oauth2Expires = expires;
+                log("oauth2 " + mech + " login " + o.logins + " for " + cred.user);
+                connection.send({ tag: parsed.tag, command: "OK", attributes: [
+                    { type: "TEXT", value: cred.user + " authenticated (Success)" }] },
+                    "AUTHENTICATE " + mech + " SUCCESS", parsed, data);
+                writeStats();
+                return callback();
+            };
+            if (!notAuth(connection)) {
+                connection.send({ tag: parsed.tag, command: "BAD", attributes: [
+                    { type: "TEXT", value: "Already authenticated" }] }, "AUTHENTICATE FAILED", parsed, data);
+                return callback();
+            }
+            if (parsed.attributes && parsed.attributes.length === 1) {
+                return finish(parsed.attributes[0].value);
+            }
+            connection.inputHandler = function(str) {
+                connection.inputHandler = false;
+                finish(str.trim());
+            };
+            connection.socket.write("+ \r\n");
+        };
+        /* user=U ^A auth=Bearer T ^A ^A */
+        imap.setCommandHandler("AUTHENTICATE XOAUTH2", login("XOAUTH2", function(f) {
+            const u = f.find((x) => x.startsWith("user="));
+            const a = f.find((x) => x.startsWith("auth=Bearer "));
+            return u && a ? { user: u.slice(5), token: a.slice(12) } : null;
+        }));
+        /* n,a=U, ^A host=.. ^A port=.. ^A auth=Bearer T ^A ^A (RFC 7628) */
+        imap.setCommandHandler("AUTHENTICATE OAUTHBEARER", login("OAUTHBEARER", function(f) {
+            const m = /^[ny]\S*?,a=([^,]*),/.exec(f[0] || "");
+            const a = f.find((x) => x.startsWith("auth=Bearer "));
+            return m && a ? { user: m[1].replace(/=2C/g, ",").replace(/=3D/g, "="), token: a.slice(12) } : null;
+        }));
+
+        /* a session outlives no token */
+        const getHandler = imap.getCommandHandler.bind(imap);
+        imap.getCommandHandler = function(command) {
+            const h = getHandler(command);
+            if (!h) {
+                return h;
+            }
+            return function(connection, parsed, data, callback) {
+                if (connection._oauth2Expires && Date.now() >= connection._oauth2Expires) {
+                    o.expired_byes++;
+                    log("oauth2 session token expired: BYE (" + o.expired_byes + ")");
+                    writeStats();
+                    connection.socket.write("* BYE [UNAVAILABLE] Session invalidated - AccessTokenExpired\r\n");
+                    connection.socket.end();
+                    return undefined;
+                }
+                return h(connection, parsed, data, callback);
+            };
+        };
+    };
+}
+
 /* ------------------------------------------------------------------ */
 /* main                                                                */
 
@@ -1270,6 +1451,9 @@ function main() {
         plugins.push("CONDSTORE");
     }
     plugins.push("SPECIAL-USE", "X-GM-EXT-1", "AUTH-PLAIN", "SASL-IR", gmailPlugin(opt, stats));
+    if (opt.oauth2File) {
+        plugins.push(oauth2Start(opt, stats, () => writeStats()));
+    }
 
     const server = hoodiecrow({
         plugins: plugins,

@@ -16,6 +16,8 @@
 #   lab_gmail_stop                            stop the server (idempotent)
 #
 # One server at a time per shell: lab_gmail_start stops a running one first.
+# LAB_GMAIL_OAUTH2=FILE adds the server's OAuth2 token endpoint and logins
+# (gmail-server.js --oauth2, see oauth2Start() there).
 # The server also exits by itself (--watch-pid $$) once the test script is
 # gone, whatever happened to the EXIT trap.
 
@@ -139,7 +141,9 @@ lab_gmail_start() {
 		node "$GMAIL_LAB_SRC/gmail-server.js" --host 127.0.0.1 --port "$port" \
 			--account "$account" --user "$user" --password "$password" \
 			--ready-file "$dir/ready" --stats-file "$dir/stats.json" \
-			--state-file "$dir/state.json" --watch-pid $$ >"$dir/server.log" 2>&1 &
+			--state-file "$dir/state.json" --watch-pid $$ \
+			${LAB_GMAIL_OAUTH2:+--oauth2 "$LAB_GMAIL_OAUTH2"} \
+			>"$dir/server.log" 2>&1 &
 		pid=$!
 		# Loading a large account takes a moment; 30 s covers 100k messages.
 		for ((i = 0; i < 300; i++)); do
