@@ -28,6 +28,10 @@
 #include "mail-storage-hooks.h"
 #include "imapc-storage.h"
 #include "imapc-client-private.h"
+#include "imapc-settings.h"
+#ifdef MIGRATE_DOVECOT24
+#  include "settings.h"
+#endif
 #include "doveadm-settings.h"
 #include "migrate-common.h"
 #include "migrate-user-settings.h"
@@ -559,6 +563,28 @@ migrate_oauth2_doveadm_lookup(void *context ATTR_UNUSED, const char *name)
 	return value == NULL || *value == '\0' ? NULL : value;
 }
 
+/* imapc_sasl_mechanisms of the config, lowercase, space-separated */
+static const char *migrate_oauth2_sasl_mechanisms(void)
+{
+#ifdef MIGRATE_DOVECOT24
+	/* a boollist, which doveconf -h can't print */
+	const struct imapc_settings *set;
+	const char *error, *mechs;
+
+	if (settings_get(master_service_get_event(master_service),
+			 &imapc_setting_parser_info, 0, &set, &error) < 0) {
+		i_error("migrate: %s", error);
+		return "";
+	}
+	mechs = t_str_lcase(t_strarray_join(
+		settings_boollist_get(&set->imapc_sasl_mechanisms), " "));
+	settings_free(set);
+	return mechs;
+#else
+	return t_str_lcase(doveadm_migrate_conf_get("imapc_sasl_mechanisms"));
+#endif
+}
+
 bool doveadm_migrate_oauth2_configured(void)
 {
 	return migrate_oauth2_doveadm_lookup(NULL,
@@ -598,7 +624,7 @@ int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
 	str_append(conf, "imapc_master_user =\n");
 	doveadm_migrate_conf_setting_append(conf, "imapc_password",
 					    token.access_token);
-	mechs = doveadm_migrate_conf_get("imapc_sasl_mechanisms");
+	mechs = migrate_oauth2_sasl_mechanisms();
 	if (strstr(mechs, "oauthbearer") == NULL &&
 	    strstr(mechs, "xoauth2") == NULL)
 		str_append(conf, "imapc_sasl_mechanisms = xoauth2\n");
