@@ -8,7 +8,6 @@
 #include "safe-memset.h"
 #include "ioloop.h"
 #include "istream.h"
-#include "ostream.h"
 #ifdef MIGRATE_DOVECOT24
 #  include "json-istream.h"
 #else

@@ -12,8 +12,9 @@
 #  - a wrong and a revoked refresh token: exit 77 and one line naming the
 #    account, the token endpoint and invalid_grant, nothing marked done;
 #    an unreachable endpoint: exit 75;
-#  - migrate batch with a refresh_token column, OAUTHBEARER, the client
-#    credentials grant (one token for every mailbox) and a token command;
+#  - migrate check, migrate batch with a refresh_token column and
+#    OAUTHBEARER, the client credentials grant (one token for every
+#    mailbox), a token command, and migrate_gmail's copy across an expiry;
 #  - a second pass after the user worked here logs in with a fresh token
 #    and copies only what is new at the old server;
 #  - migrate_pop3_mailbox with OAuth2: a clear refusal (pop3c has no
@@ -28,7 +29,7 @@ U=alice@gmail.example
 GPW='g-s3cret pw'
 for u in $U bob@gmail.example wrong@gmail.example revoked@gmail.example \
 	 cc@gmail.example cmd@gmail.example bearer@gmail.example \
-	 down@gmail.example; do
+	 down@gmail.example gm@gmail.example; do
 	lab_user_add "$u" pw
 done
 lab_dest_start sdbox
@@ -224,6 +225,21 @@ conf=$(conf_with cmd "plugin {" "  migrate_oauth2_token_command = $LAB/token-cmd
 rc=0; doveadm -c "$conf" migrate run -u cmd@gmail.example >/dev/null 2>"$LAB/cmd.err" || rc=$?
 assert_eq 0 "$rc" "token command: run succeeds" || cat "$LAB/cmd.err"
 assert_eq "$copies" "$(dst_count cmd@gmail.example)" "token command: every message"
+
+# --- migrate_gmail copies through the same login, across an expiry
+byes_before=$(oauth2_stat expired_byes)
+conf=$(conf_with gmail "protocol doveadm {" "  mail_plugins = \$mail_plugins migrate_throttle migrate_gmail" "}" \
+	"plugin {" "  migrate_oauth2_grant = client_credentials" "  migrate_oauth2_refresh_token =" "}")
+rc=0; doveadm -c "$conf" migrate run -u gm@gmail.example >/dev/null 2>"$LAB/gm.err" || rc=$?
+assert_eq 0 "$rc" "migrate_gmail with OAuth2: run succeeds" || tail -5 "$LAB/gm.err"
+inbox_expected=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["folders"]["INBOX"]["count"])' "$GMAIL_MANIFEST")
+assert_eq "$inbox_expected" "$(doveadm -c "$DST_CONF" -f tab mailbox status -u gm@gmail.example messages INBOX | awk 'NR == 2 { print $NF }')" \
+	"migrate_gmail with OAuth2: every INBOX message"
+if [ "$(oauth2_stat expired_byes)" -gt "$byes_before" ]; then
+	echo "ok: migrate_gmail: a session ended by token expiry and the copy went on"
+else
+	fail "$LAB_TEST_NAME" "migrate_gmail: no session crossed a token expiry"
+fi
 
 # --- POP3 UIDLs need pop3c, which has no OAuth2
 conf=$(conf_with pop3 "plugin {" "  migrate_pop3_mailbox = POP3/INBOX" "}")
