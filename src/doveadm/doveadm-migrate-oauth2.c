@@ -594,7 +594,7 @@ bool doveadm_migrate_oauth2_configured(void)
 
 int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
 				    pool_t pool, const char **path_r,
-				    const char **error_r)
+				    time_t *refresh_at_r, const char **error_r)
 {
 	struct doveadm_migrate_oauth2_settings set;
 	struct doveadm_migrate_oauth2_token token;
@@ -630,8 +630,9 @@ int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
 #ifndef MIGRATE_DOVECOT24
 	str_append(conf, "plugin {\n");
 #endif
+	*refresh_at_r = time(NULL) + token.lifetime_secs / 2;
 	str_printfa(conf, "migrate_oauth2_refresh_at = %ld\n",
-		    (long)(ioloop_time + token.lifetime_secs / 2));
+		    (long)*refresh_at_r);
 #ifndef MIGRATE_DOVECOT24
 	str_append(conf, "}\n");
 #endif
@@ -711,7 +712,7 @@ static void migrate_oauth2_refresh(struct mail_user *user)
 	struct imapc_client *client;
 	const char *error;
 
-	if (ouser == NULL || ioloop_time < ouser->refresh_at)
+	if (ouser == NULL || time(NULL) < ouser->refresh_at)
 		return;
 	T_BEGIN {
 		if (doveadm_migrate_oauth2_token_get(&ouser->set,
@@ -721,12 +722,12 @@ static void migrate_oauth2_refresh(struct mail_user *user)
 			e_error(user->event, "migrate: user %s: refreshing "
 				"the OAuth2 token failed: %s", user->username,
 				error);
-			ouser->refresh_at = ioloop_time + 60;
+			ouser->refresh_at = time(NULL) + 60;
 		} else {
 			e_debug(user->event, "migrate: user %s: OAuth2 token "
 				"refreshed, valid for %u s", user->username,
 				token.lifetime_secs);
-			ouser->refresh_at = ioloop_time +
+			ouser->refresh_at = time(NULL) +
 				token.lifetime_secs / 2;
 			if (ouser->token != NULL)
 				safe_memset(ouser->token, 0,

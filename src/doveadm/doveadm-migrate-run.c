@@ -76,8 +76,10 @@ struct migrate_run {
 	struct migrate_account source;
 	bool have_source;
 	const char *source_conf;
-	/* the children's config with the OAuth2 token (NULL without) */
-	const char *oauth2_conf;
+	/* the children's config with the OAuth2 token (NULL without), the
+	   config it includes, and when to write it again with a new token */
+	const char *oauth2_conf, *oauth2_base_conf;
+	time_t oauth2_refresh_at;
 	/* run it on this backend's doveadm HTTP API instead */
 	const char *backend;
 	/* --folder-prefix: the old account's folders go under this folder
@@ -109,11 +111,31 @@ struct migrate_run {
 	unsigned int max_workers;
 };
 
+/* A child logs in with the token in the run's config before it can
+   refresh it itself: give the next child a fresh one once half of the
+   token's life has passed (a run of many passes, a retry after a wait). */
+static void migrate_run_oauth2_refresh(struct migrate_run *run)
+{
+	const char *path, *error;
+
+	if (run->oauth2_conf == NULL || time(NULL) < run->oauth2_refresh_at)
+		return;
+	if (doveadm_migrate_oauth2_run_conf(run->oauth2_base_conf, run->user,
+					    pool_datastack_create(), &path,
+					    &run->oauth2_refresh_at,
+					    &error) != 0) {
+		/* the old token may still do: the child says if not */
+		i_error("migrate run: user %s: %s", run->user, error);
+		run->oauth2_refresh_at = time(NULL) + 60;
+	}
+}
+
 static const char *const *
 migrate_run_args(struct migrate_run *run, const char *const *cmd)
 {
 	ARRAY_TYPE(const_string) args;
 
+	migrate_run_oauth2_refresh(run);
 	t_array_init(&args, 16);
 	array_push_back(&args, (const char *[]){ "doveadm" });
 	array_push_back(&args, (const char *[]){ "-c" });
@@ -1137,9 +1159,11 @@ static int migrate_run_local(struct migrate_run *run)
 			"compute the UIDLs with migrate_pop3_uidl_format");
 	}
 	/* OAuth2: the first token, and a config of the children's with it */
+	run->oauth2_base_conf = run->conf;
 	code = doveadm_migrate_oauth2_run_conf(run->conf, run->user,
 					       pool_datastack_create(),
-					       &run->oauth2_conf, &error);
+					       &run->oauth2_conf,
+					       &run->oauth2_refresh_at, &error);
 	if (code == MIGRATE_EXIT_CONFIG || code == MIGRATE_EXIT_SOFTWARE) {
 		return migrate_run_finish(run, code,
 			t_strdup_printf("this server: %s", error));

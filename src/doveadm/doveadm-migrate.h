@@ -512,11 +512,12 @@ int doveadm_migrate_oauth2_token_get(
 bool doveadm_migrate_oauth2_configured(void);
 /* With OAuth2 set in doveadm's config: fetch the account's first token
    and write a 0600 config for migrate run's children that includes
-   base_conf and logs in with it (path_r, NULL without OAuth2). Returns
-   0, or a MIGRATE_EXIT_* code with error_r. */
+   base_conf and logs in with it (path_r, NULL without OAuth2; the same
+   path each time for user), and when to write it again with a new token
+   (refresh_at_r). Returns 0, or a MIGRATE_EXIT_* code with error_r. */
 int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
 				    pool_t pool, const char **path_r,
-				    const char **error_r);
+				    time_t *refresh_at_r, const char **error_r);
 void doveadm_migrate_oauth2_init(struct module *module);
 void doveadm_migrate_oauth2_deinit(void);
 
