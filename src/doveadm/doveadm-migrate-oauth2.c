@@ -598,7 +598,7 @@ int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
 {
 	struct doveadm_migrate_oauth2_settings set;
 	struct doveadm_migrate_oauth2_token token;
-	const char *error, *mechs;
+	const char *error, *mechs, *new_path, *path;
 	string_t *conf;
 	int code;
 
@@ -636,10 +636,24 @@ int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
 #ifndef MIGRATE_DOVECOT24
 	str_append(conf, "}\n");
 #endif
-	if (doveadm_migrate_conf_file_write(user, ".oauth2.conf", conf, pool,
-					    path_r, &error) < 0) {
+	/* written beside it and renamed over it: a child that starts
+	   meanwhile (migrate run's workers) reads the old file or the new
+	   one, never a part */
+	if (doveadm_migrate_conf_file_write(user, ".oauth2.conf.new", conf,
+					    pool_datastack_create(),
+					    &new_path, &error) < 0) {
 		*error_r = error;
 		code = MIGRATE_EXIT_SOFTWARE;
+	} else {
+		path = t_strndup(new_path, strlen(new_path) - 4);
+		if (rename(new_path, path) < 0) {
+			*error_r = t_strdup_printf("rename(%s, %s) failed: %m",
+						   new_path, path);
+			i_unlink(new_path);
+			code = MIGRATE_EXIT_SOFTWARE;
+		} else {
+			*path_r = p_strdup(pool, path);
+		}
 	}
 	safe_memset(str_c_modifiable(conf), 0, str_len(conf));
 	return code;
