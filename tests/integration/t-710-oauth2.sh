@@ -29,7 +29,7 @@ U=alice@gmail.example
 GPW='g-s3cret pw'
 for u in $U bob@gmail.example wrong@gmail.example revoked@gmail.example \
 	 cc@gmail.example cmd@gmail.example bearer@gmail.example \
-	 down@gmail.example gm@gmail.example; do
+	 down@gmail.example gm@gmail.example wk@gmail.example; do
 	lab_user_add "$u" pw
 done
 lab_dest_start sdbox
@@ -211,6 +211,13 @@ conf=$(conf_with cc "plugin {" "  migrate_oauth2_grant = client_credentials" "  
 rc=0; doveadm -c "$conf" migrate run -u cc@gmail.example >/dev/null 2>"$LAB/cc.err" || rc=$?
 assert_eq 0 "$rc" "client credentials grant: run succeeds" || cat "$LAB/cc.err"
 assert_eq "$copies" "$(dst_count cc@gmail.example)" "client credentials grant: every message"
+
+# --- parallel dsync workers each log in with the run's token
+conf=$(conf_with workers "plugin {" "  migrate_oauth2_grant = client_credentials" "  migrate_oauth2_refresh_token =" \
+	"  migrate_throttle_msgs = 0" "  migrate_run_workers = 3" "}")
+rc=0; doveadm -c "$conf" migrate run -u wk@gmail.example >/dev/null 2>"$LAB/wk.err" || rc=$?
+assert_eq 0 "$rc" "3 dsync workers with OAuth2: run succeeds" || tail -5 "$LAB/wk.err"
+assert_eq "$copies" "$(dst_count wk@gmail.example)" "3 dsync workers with OAuth2: every message"
 
 # --- a token command given the user (service-account delegation)
 cat >"$LAB/token-cmd.sh" <<EOF
