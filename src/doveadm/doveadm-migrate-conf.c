@@ -11,6 +11,8 @@
 #include "settings-parser.h"
 #ifdef MIGRATE_DOVECOT24
 #  include "settings.h"
+#  include "imapc-settings.h"
+#  include "pop3c-settings.h"
 #endif
 #include "doveadm-util.h"
 #include "doveadm-settings.h"
@@ -319,6 +321,39 @@ const char *doveadm_migrate_conf_get_all(const char *key)
 const char *doveadm_migrate_conf_get(const char *key)
 {
 	return t_strcut(doveadm_migrate_conf_get_all(key), '\n');
+}
+
+void doveadm_migrate_conf_server(const char *proto, const char **host_r,
+				 const char **port_r)
+{
+#ifdef MIGRATE_DOVECOT24
+	struct event *event = master_service_get_event(master_service);
+	const char *error;
+
+	*host_r = *port_r = "";
+	if (strcmp(proto, "imapc") == 0) {
+		const struct imapc_settings *set;
+
+		if (settings_get(event, &imapc_setting_parser_info, 0,
+				 &set, &error) < 0)
+			return;
+		*host_r = t_strdup(set->imapc_host);
+		*port_r = set->imapc_port == 0 ? "" : dec2str(set->imapc_port);
+		settings_free(set);
+	} else {
+		const struct pop3c_settings *set;
+
+		if (settings_get(event, &pop3c_setting_parser_info, 0,
+				 &set, &error) < 0)
+			return;
+		*host_r = t_strdup(set->pop3c_host);
+		*port_r = set->pop3c_port == 0 ? "" : dec2str(set->pop3c_port);
+		settings_free(set);
+	}
+#else
+	*host_r = doveadm_migrate_conf_get(t_strconcat(proto, "_host", NULL));
+	*port_r = doveadm_migrate_conf_get(t_strconcat(proto, "_port", NULL));
+#endif
 }
 
 const char *const *doveadm_migrate_conf_doveadm_plugins(void)

@@ -151,14 +151,11 @@ migrate_run_server(struct migrate_run *run, const char *proto)
 {
 	const char *host, *port;
 
+	doveadm_migrate_conf_server(proto, &host, &port);
 	if (run->source.host != NULL) {
 		host = run->source.host;
-		port = run->source.port == 0 || strcmp(proto, "imapc") != 0 ?
-			doveadm_migrate_conf_get(t_strconcat(proto, "_port", NULL)) :
-			dec2str(run->source.port);
-	} else {
-		host = doveadm_migrate_conf_get(t_strconcat(proto, "_host", NULL));
-		port = doveadm_migrate_conf_get(t_strconcat(proto, "_port", NULL));
+		if (run->source.port != 0 && strcmp(proto, "imapc") == 0)
+			port = dec2str(run->source.port);
 	}
 	if (*host == '\0')
 		host = "(no host set)";

@@ -244,6 +244,12 @@ const char *const *doveadm_migrate_conf_doveadm_plugins(void);
 void doveadm_migrate_conf_check_settings(const char *cmd_name,
 					 const char *const *doveadm_plugins);
 const char *doveadm_migrate_conf_get_all(const char *key);
+/* The old server of the running config, for proto "imapc" or "pop3c":
+   host ("" if unset) and port ("" if unset). Dovecot 2.4's doveconf -h
+   can't name imapc_host (it shows it in the imapc { } filter), so 2.4
+   reads the storage's own settings. */
+void doveadm_migrate_conf_server(const char *proto, const char **host_r,
+				 const char **port_r);
 
 /* Returns 1 if read, 0 if the user has no state, -1 on error. */
 int doveadm_migrate_state_read(const char *user, pool_t pool,
