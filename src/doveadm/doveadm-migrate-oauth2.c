@@ -35,6 +35,7 @@
 #include "migrate-common.h"
 #include "migrate-user-settings.h"
 #include "doveadm-migrate.h"
+#include "doveadm-migrate-http.h"
 
 #include <unistd.h>
 #include <fcntl.h>
@@ -287,38 +288,6 @@ migrate_oauth2_answer_parse(const buffer_t *data,
 	return ret < 0 ? -1 : 0;
 }
 
-static struct http_client *migrate_oauth2_http_client_init(void)
-{
-	struct http_client_settings http_set;
-#ifdef MIGRATE_DOVECOT24
-	/* lib-http reads the ssl_client_* settings (the CA) through the
-	   event when it connects; a private context, as remote.c's */
-	http_client_settings_init(null_pool, &http_set);
-	http_set.request_max_attempts = 1;
-	http_set.request_max_redirects = 0;
-#else
-	struct ssl_iostream_settings ssl_set;
-
-	i_zero(&ssl_set);
-	master_service_ssl_client_settings_to_iostream_set(doveadm_ssl_set,
-		pool_datastack_create(), &ssl_set);
-	i_zero(&http_set);
-	http_set.max_attempts = 1;
-	http_set.max_redirects = 0;
-	http_set.ssl = &ssl_set;
-#endif
-	http_set.max_parallel_connections = 1;
-	http_set.max_pipelined_requests = 1;
-	http_set.connect_timeout_msecs = MIGRATE_OAUTH2_CONNECT_TIMEOUT_MSECS;
-	http_set.request_timeout_msecs = MIGRATE_OAUTH2_REQUEST_TIMEOUT_MSECS;
-#ifdef MIGRATE_DOVECOT24
-	return http_client_init_private(&http_set,
-		master_service_get_event(master_service));
-#else
-	return http_client_init(&http_set);
-#endif
-}
-
 static void
 migrate_oauth2_form_param(string_t *form, const char *key, const char *value)
 {
@@ -337,6 +306,7 @@ migrate_oauth2_endpoint_request(const struct doveadm_migrate_oauth2_settings *se
 {
 	struct migrate_oauth2_http req;
 	struct migrate_oauth2_answer answer;
+	struct doveadm_migrate_http_settings http_set;
 	struct http_client *client;
 	struct http_client_request *http_req;
 	struct ioloop *ioloop, *prev_ioloop = current_ioloop;
@@ -363,7 +333,9 @@ migrate_oauth2_endpoint_request(const struct doveadm_migrate_oauth2_settings *se
 	req.answer = buffer_create_dynamic(req.pool, 1024);
 
 	ioloop = io_loop_create();
-	client = migrate_oauth2_http_client_init();
+	client = doveadm_migrate_http_client_init(&http_set,
+		MIGRATE_OAUTH2_CONNECT_TIMEOUT_MSECS,
+		MIGRATE_OAUTH2_REQUEST_TIMEOUT_MSECS);
 	http_req = http_client_request_url_str(client, "POST", set->token_url,
 					       migrate_oauth2_response, &req);
 	http_client_request_add_header(http_req, "Content-Type",

@@ -23,6 +23,7 @@
 #include "doveadm-settings.h"
 #include "migrate-common.h"
 #include "doveadm-migrate.h"
+#include "doveadm-migrate-http.h"
 
 /* One doveadm command on another Dovecot backend through its doveadm HTTP
    API (service doveadm's http listener, "doveadm:doveadm_password" basic
@@ -276,6 +277,42 @@ static int migrate_remote_status_exit_code(unsigned int status)
 		MIGRATE_EXIT_TEMPFAIL : MIGRATE_EXIT_PROTOCOL;
 }
 
+struct http_client *
+doveadm_migrate_http_client_init(struct doveadm_migrate_http_settings *set,
+				 unsigned int connect_timeout_msecs,
+				 unsigned int request_timeout_msecs)
+{
+	struct http_client_settings *http_set = &set->http;
+#ifdef MIGRATE_DOVECOT24
+	/* the same client as on 2.3 (not the config's http_client_*
+	   settings); lib-http reads the ssl_client_* settings through the
+	   event when it connects. A private context, as 2.3's
+	   http_client_init() made: the global one would keep the connection
+	   past the caller's ioloop and crash closing it at exit. */
+	http_client_settings_init(null_pool, http_set);
+	http_set->request_max_attempts = 1;
+	http_set->request_max_redirects = 0;
+#else
+	i_zero(&set->ssl);
+	master_service_ssl_client_settings_to_iostream_set(doveadm_ssl_set,
+		pool_datastack_create(), &set->ssl);
+	i_zero(http_set);
+	http_set->max_attempts = 1;
+	http_set->max_redirects = 0;
+	http_set->ssl = &set->ssl;
+#endif
+	http_set->max_parallel_connections = 1;
+	http_set->max_pipelined_requests = 1;
+	http_set->connect_timeout_msecs = connect_timeout_msecs;
+	http_set->request_timeout_msecs = request_timeout_msecs;
+#ifdef MIGRATE_DOVECOT24
+	return http_client_init_private(http_set,
+		master_service_get_event(master_service));
+#else
+	return http_client_init(http_set);
+#endif
+}
+
 static void
 migrate_remote_response(const struct http_response *response,
 			struct migrate_remote_request *req)
@@ -320,6 +357,7 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 				const char **error_r)
 {
 	struct migrate_remote_request req;
+	struct doveadm_migrate_http_settings http_set;
 	struct http_client *client;
 	struct http_client_request *http_req;
 	struct ioloop *ioloop;
@@ -356,39 +394,8 @@ int doveadm_migrate_remote_call(const char *backend, string_t *json,
 	req.result->exit_code = MIGRATE_EXIT_OK;
 
 	ioloop = io_loop_create();
-#ifdef MIGRATE_DOVECOT24
-	/* the same client as on 2.3 (not the config's http_client_*
-	   settings); lib-http reads the ssl_client_* settings through the
-	   event when it connects. A private context, as 2.3's
-	   http_client_init() made: the global one would keep the connection
-	   past this ioloop and crash closing it at exit. */
-	struct http_client_settings http_set;
-
-	http_client_settings_init(null_pool, &http_set);
-	http_set.request_max_attempts = 1;
-	http_set.request_max_redirects = 0;
-#else
-	struct http_client_settings http_set;
-	struct ssl_iostream_settings ssl_set;
-
-	i_zero(&ssl_set);
-	master_service_ssl_client_settings_to_iostream_set(doveadm_ssl_set,
-		pool_datastack_create(), &ssl_set);
-	i_zero(&http_set);
-	http_set.max_attempts = 1;
-	http_set.max_redirects = 0;
-	http_set.ssl = &ssl_set;
-#endif
-	http_set.max_parallel_connections = 1;
-	http_set.max_pipelined_requests = 1;
-	http_set.connect_timeout_msecs = MIGRATE_REMOTE_CONNECT_TIMEOUT_MSECS;
-	http_set.request_timeout_msecs = timeout_secs * 1000U;
-#ifdef MIGRATE_DOVECOT24
-	client = http_client_init_private(&http_set,
-		master_service_get_event(master_service));
-#else
-	client = http_client_init(&http_set);
-#endif
+	client = doveadm_migrate_http_client_init(&http_set,
+		MIGRATE_REMOTE_CONNECT_TIMEOUT_MSECS, timeout_secs * 1000U);
 
 	http_req = http_client_request_url_str(client, "POST", url,
 					       migrate_remote_response, &req);

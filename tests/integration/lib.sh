@@ -1045,6 +1045,19 @@ rows = [r for r in json.load(sys.stdin) if r["user"] == sys.argv[1]]
 print(rows[0][sys.argv[2]] if rows else "none")' "$1" "$2"
 }
 
+# lab_uidl_same USER: lab_uidl_compare of USER's POP3 UIDL lists on the
+# source and the destination
+lab_uidl_same() {
+	lab_pop3_uidls src "$1" >"$LAB/uidl.src"
+	lab_pop3_uidls dst "$1" >"$LAB/uidl.dst"
+	lab_uidl_compare "$LAB/uidl.src" "$LAB/uidl.dst"
+}
+
+# lab_pop3_logins USER: POP3 logins of USER at the source so far
+lab_pop3_logins() {
+	grep -cE "pop3-login: Info: (Login|Logged in): user=<$1" "$SRC_LOG" || true
+}
+
 # lab_uidl_compare FILE_SRC FILE_DST: prints "matched total in-order"
 # where matched counts positions whose "msgnum uidl" lines are identical,
 # total is the source count, and in-order is yes when both lists are equal.

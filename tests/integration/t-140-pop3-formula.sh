@@ -18,14 +18,6 @@ done
 lab_source_start
 lab_dest_start sdbox
 
-uidls_ok() {
-	lab_pop3_uidls src "$1" >"$LAB/uidl.src"
-	lab_pop3_uidls dst "$1" >"$LAB/uidl.dst"
-	lab_uidl_compare "$LAB/uidl.src" "$LAB/uidl.dst"
-}
-pop3_logins() {
-	grep -cE "pop3-login: Info: (Login|Logged in): user=<$1" "$SRC_LOG" || true
-}
 
 # a) verified formula
 lab_migration_conf migrate_pop3
@@ -35,7 +27,7 @@ summary=$(grep 'migrate_pop3: POP3 ' "$LAB/migrate-a@example.com.log" | tail -1)
 echo "a) exit $rc: ${summary#*migrate_pop3: }"
 assert_eq 0 "$rc" "a) migration with the verified formula" || { lab_log_dump; exit 0; }
 assert_eq "formula 150" "$(grep -o 'formula [0-9]*' <<<"$summary")" "a) every UIDL from the formula" || exit 0
-assert_eq "150 150 yes" "$(uidls_ok a@example.com)" "a) UIDLs served in order" || exit 0
+assert_eq "150 150 yes" "$(lab_uidl_same a@example.com)" "a) UIDLs served in order" || exit 0
 
 # b) wrong formula: refused
 lab_migration_conf migrate_pop3
@@ -56,16 +48,16 @@ assert_eq 0 "$(lab_pop3_uidls dst b@example.com | grep -c '\.' || true)" \
 	"b) no message got a formula UIDL" || exit 0
 
 # c) formula only: no POP3 connection (a's run shows the count works)
-if [ "$(pop3_logins a@example.com)" -eq 0 ]; then
+if [ "$(lab_pop3_logins a@example.com)" -eq 0 ]; then
 	fail "$LAB_TEST_NAME" "a) the verification made no POP3 login: log check broken"
 	exit 0
 fi
-before=$(pop3_logins c@example.com)
+before=$(lab_pop3_logins c@example.com)
 lab_migration_conf migrate_pop3
 lab_migration_conf_add 'plugin {' '  migrate_pop3_mailbox =' \
 	'  migrate_pop3_uidl_format = %%08Xu%%08Xv' '}'
 rc=0; lab_migrate_backup c@example.com || rc=$?
 assert_eq 0 "$rc" "c) formula-only migration" || { lab_log_dump; exit 0; }
-assert_eq "$before" "$(pop3_logins c@example.com)" "c) no POP3 login to the source" || exit 0
-assert_eq "150 150 yes" "$(uidls_ok c@example.com)" "c) UIDLs served in order" || exit 0
+assert_eq "$before" "$(lab_pop3_logins c@example.com)" "c) no POP3 login to the source" || exit 0
+assert_eq "150 150 yes" "$(lab_uidl_same c@example.com)" "c) UIDLs served in order" || exit 0
 pass "$LAB_TEST_NAME"

@@ -19,14 +19,6 @@ done
 lab_source_start
 lab_dest_start sdbox
 
-uidls_ok() {
-	lab_pop3_uidls src "$1" >"$LAB/uidl.src"
-	lab_pop3_uidls dst "$1" >"$LAB/uidl.dst"
-	lab_uidl_compare "$LAB/uidl.src" "$LAB/uidl.dst"
-}
-pop3_logins() {
-	grep -cE "pop3-login: Info: (Login|Logged in): user=<$1" "$SRC_LOG" || true
-}
 read_ahead() {
 	grep -oE 'POP3 list of [0-9]+ messages read ahead on a connection of its own' \
 		"$LAB/migrate-$1.log" | tail -1
@@ -42,8 +34,8 @@ assert_eq 0 "$rc" "a) migration" || { lab_log_dump; exit 0; }
 assert_eq "POP3 list of 400 messages read ahead on a connection of its own" \
 	"$(read_ahead a@example.com)" "a) the POP3 list was read ahead" || exit 0
 assert_eq "formula 400" "$(grep -o 'formula [0-9]*' <<<"$summary")" "a) every UIDL from the formula" || exit 0
-assert_eq 1 "$(pop3_logins a@example.com)" "a) one POP3 session: the read-ahead's" || exit 0
-assert_eq "400 400 yes" "$(uidls_ok a@example.com)" "a) UIDLs served in order" || exit 0
+assert_eq 1 "$(lab_pop3_logins a@example.com)" "a) one POP3 session: the read-ahead's" || exit 0
+assert_eq "400 400 yes" "$(lab_uidl_same a@example.com)" "a) UIDLs served in order" || exit 0
 
 # b) no formula: sizes and headers
 lab_migration_conf migrate_pop3
@@ -56,7 +48,7 @@ assert_eq "POP3 list of 400 messages read ahead on a connection of its own" \
 	"$(read_ahead b@example.com)" "b) the POP3 list was read ahead" || exit 0
 headers=$(sed -n 's/.*headers read: POP3 \([0-9]*\),.*/\1/p' <<<"$summary")
 [ "${headers:-0}" -gt 0 ] || { fail "$LAB_TEST_NAME" "b) no POP3 header was read: the corpus has no same-size neighbours"; exit 0; }
-assert_eq 2 "$(pop3_logins b@example.com)" "b) the read-ahead's session, then pop3c's for $headers headers" || exit 0
-assert_eq "400 400 yes" "$(uidls_ok b@example.com)" "b) UIDLs served in order" || exit 0
+assert_eq 2 "$(lab_pop3_logins b@example.com)" "b) the read-ahead's session, then pop3c's for $headers headers" || exit 0
+assert_eq "400 400 yes" "$(lab_uidl_same b@example.com)" "b) UIDLs served in order" || exit 0
 
 pass "$LAB_TEST_NAME"
