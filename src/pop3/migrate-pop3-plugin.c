@@ -11,6 +11,7 @@
 #include "migrate-header-hash.h"
 #include "migrate-uidl-format.h"
 #include "migrate-uidl-exact.h"
+#include "migrate-uidl-map.h"
 #include "migrate-pop3-plugin.h"
 #include "migrate-user-settings.h"
 
@@ -292,7 +293,8 @@ migrate_pop3_get_special(struct mail *_mail, enum mail_fetch_field field,
 	union mail_module_context *mmail = MIGRATE_POP3_MAIL_CONTEXT(mail);
 	struct migrate_pop3_mailbox *mbox =
 		MIGRATE_POP3_CONTEXT_REQUIRE(_mail->box);
-	const struct migrate_match_pop3 *pop3;
+	const char *uidl;
+	uint32_t order;
 
 	if (field != MAIL_FETCH_UIDL_BACKEND && field != MAIL_FETCH_POP3_ORDER)
 		return mmail->super.get_special(_mail, field, value_r);
@@ -300,8 +302,6 @@ migrate_pop3_get_special(struct mail *_mail, enum mail_fetch_field field,
 	if (migrate_pop3_uidl_sync_if_needed(_mail->box) < 0)
 		return -1;
 	if (mbox->exact != NULL) {
-		uint32_t order;
-
 		if (!migrate_uidl_exact_lookup(mbox->exact, _mail->uid,
 					       &order))
 			*value_r = "";
@@ -313,20 +313,19 @@ migrate_pop3_get_special(struct mail *_mail, enum mail_fetch_field field,
 		}
 		return 0;
 	}
-	pop3 = migrate_match_get_pop3_for_uid(mbox->match, _mail->uid);
-	if (pop3 == NULL) {
+	if (!migrate_uidl_map_lookup(mbox->map, _mail->uid, &uidl, &order)) {
 		/* unmatched (reported already): the destination gives it
 		   a UIDL of its own */
 		*value_r = "";
 		return 0;
 	}
 	if (field == MAIL_FETCH_UIDL_BACKEND)
-		*value_r = pop3->msg->uidl;
-	else if (pop3->msg->seq == 0) {
+		*value_r = uidl;
+	else if (order == 0) {
 		/* no POP3 list (migrate_pop3_uidl_format alone) */
 		*value_r = "";
 	} else {
-		*value_r = t_strdup_printf("%u", mbox->pop3_orders[pop3->idx]);
+		*value_r = t_strdup_printf("%u", order);
 	}
 	return 0;
 }

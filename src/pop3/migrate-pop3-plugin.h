@@ -62,15 +62,20 @@ struct migrate_pop3_user {
 struct migrate_pop3_mailbox {
 	union mailbox_module_context module_ctx;
 
-	/* source side (imapc): the match, from sync_pool */
+	/* source side (imapc): the match, from sync_pool, while the
+	   mailbox is matched */
 	pool_t sync_pool;
 	struct migrate_match *match;
-	/* instead of the match: the old server's UIDLs are exactly a
-	   formula of the UIDs, only UIDs and POP3 orders are kept */
-	struct migrate_uidl_exact *exact;
 	/* the POP3 order of each message of the match's POP3 list (by
 	   index), stable across passes */
 	uint32_t *pop3_orders;
+	/* what is kept of a finished match while dsync copies: each
+	   paired UID's UIDL and POP3 order (the match and sync_pool are
+	   freed then) */
+	struct migrate_uidl_map *map;
+	/* instead of the map: the old server's UIDLs are exactly a
+	   formula of the UIDs, only UIDs and POP3 orders are kept */
+	struct migrate_uidl_exact *exact;
 	uint32_t uidvalidity;
 
 	bool source:1;

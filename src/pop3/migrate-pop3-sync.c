@@ -17,6 +17,7 @@
 #include "migrate-uidl-cache.h"
 #include "migrate-uidl-format.h"
 #include "migrate-uidl-exact.h"
+#include "migrate-uidl-map.h"
 #include "migrate-pop3-plugin.h"
 #include "migrate-user-settings.h"
 
@@ -174,7 +175,9 @@ static void migrate_pop3_cache_write(struct migrate_pop3_sync *ctx)
 
 	if (ctx->set->cache_dir[0] == '\0')
 		return;
-	str = t_str_new(1024);
+	/* on the heap: the data stack keeps its largest block for the
+	   rest of the process (a line a message) */
+	str = str_new(default_pool, 1024);
 	migrate_uidl_cache_append_header(str, ctx->uidvalidity);
 	array_foreach(migrate_match_get_imap(ctx->match), imap) {
 		if (imap->method == MIGRATE_MATCH_NONE)
@@ -185,6 +188,7 @@ static void migrate_pop3_cache_write(struct migrate_pop3_sync *ctx)
 	}
 	(void)migrate_pop3_file_replace(ctx,
 		migrate_pop3_cache_name(ctx->box, "pop3-uidl."), str);
+	str_free(&str);
 }
 
 /* Reads fields of many messages with few round trips. A batch of mails
@@ -883,6 +887,7 @@ void migrate_pop3_mailbox_reset(struct mailbox *box,
 
 	if (mbox->match != NULL)
 		migrate_match_deinit(&mbox->match);
+	migrate_uidl_map_free(&mbox->map);
 	mbox->exact = NULL;
 	mbox->pop3_orders = NULL;
 	pool_unref(&mbox->sync_pool);
@@ -939,9 +944,19 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 	if (mbox->exact != NULL) {
 		/* the UIDs and orders are all it needs */
 		migrate_match_deinit(&mbox->match);
-		if (!ctx.set->merged)
-			migrate_pop3_user_list_free(muser);
+	} else {
+		/* dsync asks each paired UID's UIDL and POP3 order, nothing
+		   else: keep those, free the matcher and what it used */
+		mbox->map = migrate_uidl_map_from_match(mbox->match,
+							mbox->pop3_orders);
+		migrate_match_deinit(&mbox->match);
+		mbox->pop3_orders = NULL;
+		pool_unref(&mbox->sync_pool);
 	}
+	/* one mailbox: its POP3 list is no one else's (several: the list
+	   stays until the session ends, for the messages none claimed) */
+	if (!ctx.set->merged)
+		migrate_pop3_user_list_free(muser);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "sha1.h"
 #include "test-common.h"
 #include "migrate-match.h"
+#include "migrate-uidl-map.h"
 
 #define TEST_DATE 1600000000
 
@@ -115,6 +116,43 @@ test_match_run(pool_t pool, const struct test_scenario *scen)
 	return match;
 }
 
+/* The map the plugin keeps instead of the matcher while dsync copies
+   (migrate-uidl-map.h) gives every IMAP UID what the matcher does. */
+static void test_match_check_uidl_map(struct migrate_match *match)
+{
+	const struct migrate_match_pop3 *pmsg;
+	const struct migrate_match_imap *imsg;
+	struct migrate_uidl_map *map;
+	unsigned int i, pop3_count, matched = 0;
+	uint32_t *orders, order;
+	const char *uidl;
+
+	pop3_count = array_count(migrate_match_get_pop3(match));
+	orders = t_new(uint32_t, pop3_count + 1);
+	for (i = 0; i < pop3_count; i++)
+		orders[i] = pop3_count - i + 100;
+	map = migrate_uidl_map_from_match(match, orders);
+	array_foreach(migrate_match_get_imap(match), imsg) {
+		pmsg = migrate_match_get_pop3_for_uid(match, imsg->uid);
+		uidl = NULL; order = 12345;
+		if (pmsg == NULL) {
+			test_assert(!migrate_uidl_map_lookup(map, imsg->uid,
+							     &uidl, &order));
+			continue;
+		}
+		matched++;
+		test_assert(migrate_uidl_map_lookup(map, imsg->uid,
+						    &uidl, &order));
+		test_assert(uidl != NULL && uidl != pmsg->msg->uidl &&
+			    strcmp(uidl, pmsg->msg->uidl) == 0);
+		test_assert(order == (pmsg->msg->seq == 0 ? 0 :
+				      orders[pmsg->idx]));
+	}
+	test_assert(migrate_uidl_map_count(map) == matched);
+	migrate_uidl_map_free(&map);
+	test_assert(map == NULL);
+}
+
 /* Pairs are consistent on both sides and the stats add up. */
 static void test_match_check_consistent(struct migrate_match *match)
 {
@@ -160,6 +198,8 @@ static void test_match_check_consistent(struct migrate_match *match)
 		    stats.matched_order + stats.matched_formula == matched);
 	test_assert(stats.pop3_count == matched + stats.pop3_unmatched);
 	test_assert(stats.imap_count == matched + stats.imap_unmatched);
+
+	test_match_check_uidl_map(match);
 }
 
 /* POP3 message idx is paired with IMAP message imap_idx by method. */
