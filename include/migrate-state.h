@@ -31,6 +31,10 @@ struct migrate_state {
 	/* when and why the account became switched (phase switched) */
 	time_t switched;
 	const char *switch_reason;
+	/* a pass was killed: what it copied may be here without the old
+	   server's flags until a pass after it gives them (migrate copy-new
+	   --repair-flags, or a mirroring pass) */
+	bool flags_unsure;
 	time_t started, finished;
 	pid_t pid;
 	unsigned int runs;

@@ -53,6 +53,8 @@
 struct copy_new_cmd_context {
 	struct doveadm_mail_cmd_context ctx;
 	bool mark;
+	/* --repair-flags: the pass after a killed one */
+	bool repair_flags;
 	const char *folder_prefix;
 	/* -x, as dsync takes it */
 	ARRAY_TYPE(const_string) excludes;
@@ -67,12 +69,14 @@ struct migrate_copy_new {
 	ARRAY_TYPE(migrate_source_mark) marks;
 
 	/* the totals over all folders */
-	unsigned int folders, copied, present;
+	unsigned int folders, copied, present, repaired;
 	uint64_t bytes;
 };
 
 /* message key (hash) -> how many such messages */
 HASH_TABLE_DEFINE_TYPE(migrate_key_count, const char *, void *);
+/* message key -> the UIDs here of such messages (--repair-flags) */
+HASH_TABLE_DEFINE_TYPE(migrate_key_uids, const char *, ARRAY_TYPE(uint32_t) *);
 
 /* the copy of one old folder */
 struct migrate_copy_new_folder {
@@ -85,6 +89,8 @@ struct migrate_copy_new_folder {
 	uint32_t dest_check_uid;
 	/* message key -> how many such messages are here */
 	HASH_TABLE_TYPE(migrate_key_count) present;
+	/* and their UIDs, with --repair-flags */
+	HASH_TABLE_TYPE(migrate_key_uids) present_uids;
 	/* key hash -> how many such messages were seen (copied, or here
 	   after a mirroring pass): only when the UIDs say nothing */
 	HASH_TABLE_TYPE(migrate_key_count) seen;
@@ -93,7 +99,10 @@ struct migrate_copy_new_folder {
 
 	struct file_lock *lock;
 	struct mailbox_transaction_context *trans;
-	unsigned int pending, copied, present_count;
+	/* --repair-flags: the flags added to messages here */
+	struct mailbox_transaction_context *repair_trans;
+	struct mail *repair_mail;
+	unsigned int pending, copied, present_count, repaired;
 	uint32_t last_uid;
 	uint64_t bytes;
 };
@@ -341,13 +350,25 @@ migrate_copy_new_multiset_take(HASH_TABLE_TYPE(migrate_key_count) *table,
 static int migrate_copy_new_present_add(struct mail *mail, void *context)
 {
 	struct migrate_copy_new_folder *f = context;
-	const char *key = migrate_copy_new_mail_key(mail);
-	void *value = hash_table_lookup(f->present, key);
+	const char *key = migrate_copy_new_mail_key(mail), *orig;
+	ARRAY_TYPE(uint32_t) *uids;
+	void *value;
 
-	if (value == NULL)
-		key = p_strdup(f->cn->pool, key);
-	hash_table_update(f->present, key, POINTER_CAST(
+	if (!hash_table_lookup_full(f->present, key, &orig, &value)) {
+		orig = p_strdup(f->cn->pool, key);
+		value = NULL;
+	}
+	hash_table_update(f->present, orig, POINTER_CAST(
 		POINTER_CAST_TO(value, unsigned int) + 1));
+	if (hash_table_is_created(f->present_uids)) {
+		uids = hash_table_lookup(f->present_uids, orig);
+		if (uids == NULL) {
+			uids = p_new(f->cn->pool, ARRAY_TYPE(uint32_t), 1);
+			p_array_init(uids, f->cn->pool, 1);
+			hash_table_insert(f->present_uids, orig, uids);
+		}
+		array_push_back(uids, &mail->uid);
+	}
 	return 0;
 }
 
@@ -356,6 +377,10 @@ static int migrate_copy_new_read_present(struct migrate_copy_new_folder *f)
 	struct mailbox_status status;
 
 	hash_table_create(&f->present, f->cn->pool, 0, str_hash, strcmp);
+	if (f->cn->cmd->repair_flags) {
+		hash_table_create(&f->present_uids, f->cn->pool, 0,
+				  str_hash, strcmp);
+	}
 	if (mailbox_sync(f->dest_box, 0) < 0) {
 		return migrate_copy_new_box_error(f->dest_box,
 			"can't read the messages of");
@@ -547,17 +572,81 @@ migrate_copy_new_save(struct migrate_copy_new_folder *f, struct mail *mail,
 	return 0;
 }
 
+/* --repair-flags: give the message here with this UID the old message's
+   flags and keywords that it lacks. Only added, never removed: the user
+   may have worked on it since. */
+static void
+migrate_copy_new_flags_add(struct migrate_copy_new_folder *f,
+			   struct mail *mail, uint32_t dest_uid)
+{
+	const char *const *keywords, *const *dest_keywords;
+	ARRAY_TYPE(const_string) missing;
+	struct mail_keywords *kw;
+	enum mail_flags flags;
+
+	if (f->repair_trans == NULL) {
+		f->repair_trans = mailbox_transaction_begin(f->dest_box,
+			MAILBOX_TRANSACTION_FLAG_EXTERNAL, __func__);
+		f->repair_mail = mail_alloc(f->repair_trans,
+					    MAIL_FETCH_FLAGS, NULL);
+	}
+	if (!mail_set_uid(f->repair_mail, dest_uid))
+		return;
+	flags = mail_get_flags(mail) & MAIL_FLAGS_NONRECENT &
+		~mail_get_flags(f->repair_mail);
+	keywords = mail_get_keywords(mail);
+	dest_keywords = mail_get_keywords(f->repair_mail);
+	t_array_init(&missing, 4);
+	for (; *keywords != NULL; keywords++) {
+		if (!str_array_find(dest_keywords, *keywords))
+			array_push_back(&missing, keywords);
+	}
+	if (flags == 0 && array_count(&missing) == 0)
+		return;
+	if (flags != 0)
+		mail_update_flags(f->repair_mail, MODIFY_ADD, flags);
+	if (array_count(&missing) > 0) {
+		array_append_zero(&missing);
+		kw = mailbox_keywords_create_valid(f->dest_box,
+						   array_front(&missing));
+		mail_update_keywords(f->repair_mail, MODIFY_ADD, kw);
+		mailbox_keywords_unref(&kw);
+	}
+	f->repaired++;
+}
+
 static int migrate_copy_new_message(struct mail *mail, void *context)
 {
 	struct migrate_copy_new_folder *f = context;
+	ARRAY_TYPE(uint32_t) *uids;
 	const char *key;
 
 	if (migrate_copy_new_is_present(f, mail, &key)) {
 		f->present_count++;
 		f->last_uid = mail->uid;
+		if (hash_table_is_created(f->present_uids) &&
+		    (uids = hash_table_lookup(f->present_uids, key)) != NULL &&
+		    array_count(uids) > 0) {
+			migrate_copy_new_flags_add(f, mail,
+						   *array_front(uids));
+			array_pop_front(uids);
+		}
 		return 0;
 	}
 	return migrate_copy_new_save(f, mail, key);
+}
+
+static int migrate_copy_new_repair_commit(struct migrate_copy_new_folder *f)
+{
+	if (f->repair_trans == NULL)
+		return 0;
+	mail_free(&f->repair_mail);
+	if (mailbox_transaction_commit(&f->repair_trans) < 0) {
+		return migrate_copy_new_box_error(f->dest_box,
+			"can't give the old server's flags to messages of");
+	}
+	f->cn->repaired += f->repaired;
+	return 0;
 }
 
 static int migrate_copy_new_messages(struct migrate_copy_new_folder *f)
@@ -575,6 +664,8 @@ static int migrate_copy_new_messages(struct migrate_copy_new_folder *f)
 		ret = migrate_copy_new_commit(f);
 	else if (f->trans != NULL)
 		mailbox_transaction_rollback(&f->trans);
+	if (migrate_copy_new_repair_commit(f) < 0)
+		ret = -1;
 	return ret;
 }
 
@@ -671,6 +762,8 @@ migrate_copy_new_folder(struct migrate_copy_new *cn, struct mail_namespace *ns,
 	cn->bytes += f.bytes;
 	if (hash_table_is_created(f.present))
 		hash_table_destroy(&f.present);
+	if (hash_table_is_created(f.present_uids))
+		hash_table_destroy(&f.present_uids);
 	if (hash_table_is_created(f.seen))
 		hash_table_destroy(&f.seen);
 	if (f.lock != NULL)
@@ -860,8 +953,10 @@ cmd_migrate_copy_new_run(struct doveadm_mail_cmd_context *_ctx,
 		ret = migrate_copy_new_run(&cn, src_user);
 		mail_user_deinit(&src_user);
 		e_info(user->event, "migrate copy-new: %u folders, copied %u "
-		       "new messages (%"PRIu64" bytes), %u already here",
-		       cn.folders, cn.copied, cn.bytes, cn.present);
+		       "new messages (%"PRIu64" bytes), %u already here%s",
+		       cn.folders, cn.copied, cn.bytes, cn.present,
+		       !ctx->repair_flags ? "" : t_strdup_printf(
+			" (%u given the old server's flags)", cn.repaired));
 	}
 	pool_unref(&cn.pool);
 	if (ret < 0) {
@@ -879,6 +974,8 @@ cmd_migrate_copy_new_init(struct doveadm_mail_cmd_context *_ctx DOVEADM_MIGRATE_
 	const char *const *excludes;
 
 	ctx->mark = doveadm_migrate_param_flag(_ctx->cctx, "mark");
+	ctx->repair_flags = doveadm_migrate_param_flag(_ctx->cctx,
+						       "repair-flags");
 	if (doveadm_cmd_param_str(_ctx->cctx, "folder-prefix",
 				  &ctx->folder_prefix))
 		ctx->folder_prefix = p_strdup(_ctx->pool, ctx->folder_prefix);
@@ -907,7 +1004,7 @@ static struct doveadm_mail_cmd_context *cmd_migrate_copy_new_alloc(void)
 
 	ctx = doveadm_mail_cmd_alloc(struct copy_new_cmd_context);
 	p_array_init(&ctx->excludes, ctx->ctx.pool, 4);
-	doveadm_migrate_mail_cmd_options(&ctx->ctx, "mP:x:");
+	doveadm_migrate_mail_cmd_options(&ctx->ctx, "mP:x:R");
 	ctx->ctx.v.init = cmd_migrate_copy_new_init;
 	ctx->ctx.v.run = cmd_migrate_copy_new_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
@@ -918,10 +1015,12 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_copy_new = {
 	.name = "migrate copy-new",
 	.mail_cmd = cmd_migrate_copy_new_alloc,
 	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX
-		 "[--mark] [--folder-prefix <folder>] [-x <mailbox> ...]",
+		 "[--mark] [--repair-flags] [--folder-prefix <folder>] "
+		 "[-x <mailbox> ...]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_MAIL_COMMON
 DOVEADM_CMD_PARAM('m', "mark", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('R', "repair-flags", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('P', "folder-prefix", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('x', "exclude", CMD_PARAM_ARRAY, 0)
 DOVEADM_CMD_PARAMS_END

@@ -398,6 +398,9 @@ static int migrate_run_finish(struct migrate_run *run, int exit_code,
 
 	run->state.status = exit_code == 0 ? MIGRATE_STATE_FINISHED :
 		MIGRATE_STATE_FAILED;
+	/* this pass gave the killed one's copies their flags */
+	if (exit_code == 0)
+		run->state.flags_unsure = FALSE;
 	run->state.exit_code = exit_code;
 	run->state.finished = time(NULL);
 	run->state.last_error = error;
@@ -496,6 +499,13 @@ migrate_run_copy_args(struct migrate_run *run, const char *mailbox,
 	} else if (migrate_run_copies_new(run)) {
 		array_push_back(cmd, (const char *[]){ "migrate" });
 		array_push_back(cmd, (const char *[]){ "copy-new" });
+		/* a killed pass's saves may be here without their flags
+		   (sdbox keeps them only in the index, which the kill may
+		   not have reached) */
+		if (run->state.flags_unsure) {
+			array_push_back(cmd, (const char *[]){
+				"--repair-flags" });
+		}
 		array_push_back(cmd, (const char *[]){ "-u" });
 		array_push_back(cmd, &run->user);
 		if (run->folder_prefix != NULL) {
@@ -1046,6 +1056,7 @@ static int migrate_run_begin(struct migrate_run *run)
 	run->state.phase = prev.phase;
 	run->state.switched = prev.switched;
 	run->state.switch_reason = prev.switch_reason;
+	run->state.flags_unsure = prev.flags_unsure || run->prev_interrupted;
 	run->state.started = time(NULL);
 	run->state.finished = time(NULL);
 	run->state.pid = getpid();

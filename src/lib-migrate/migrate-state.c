@@ -190,7 +190,7 @@ migrate_state_parse_field(void *context, const char *key, const char *value)
 	else {
 		static const char *const num_keys[] = {
 			"started", "finished", "switched", "pid", "runs",
-			"messages_copied",
+			"flags_unsure", "messages_copied",
 			"bytes_copied", "messages_total", "bytes_total", NULL
 		};
 		if (!str_array_find(num_keys, key)) {
@@ -209,6 +209,8 @@ migrate_state_parse_field(void *context, const char *key, const char *value)
 			state->pid = (pid_t)num;
 		else if (strcmp(key, "runs") == 0)
 			state->runs = (unsigned int)num;
+		else if (strcmp(key, "flags_unsure") == 0)
+			state->flags_unsure = num != 0;
 		else if (strcmp(key, "messages_copied") == 0)
 			state->messages_copied = num;
 		else if (strcmp(key, "bytes_copied") == 0)
@@ -268,6 +270,8 @@ void migrate_state_append(string_t *dest, const struct migrate_state *state)
 		state->last_error == NULL ? "" : state->last_error);
 	if (state->backend != NULL)
 		migrate_state_kv_append(dest, "backend", state->backend);
+	if (state->flags_unsure)
+		str_append(dest, "flags_unsure\t1\n");
 	if (state->log_path != NULL)
 		migrate_state_kv_append(dest, "log", state->log_path);
 	/* only a running pass has one */

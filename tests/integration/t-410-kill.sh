@@ -8,6 +8,11 @@
 #   headers   while migrate_pop3 reads message headers (100th BODY[HEADER];
 #             no formula detection, no size match: it reads them all)
 #   bodies    at the 250th message body (two commits done, one open)
+#   flagless  as bodies, then the copies here lose their flags and
+#             keywords, as sdbox's index rebuild leaves the saves of a
+#             pass killed between writing its files and committing its
+#             index: the next pass (copy-new --repair-flags, the account
+#             is switched by the kill) gives them the old server's flags
 #   commit    dsync_commit_msgs_interval = 1 (a commit per message) and a
 #             kill at a random moment while bodies flow
 #   random-N  a random moment of the run (RANDOM seeded, seed printed)
@@ -19,7 +24,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib-faults.sh"
 
 LAB_TEST_NAME=kill
-POINTS=(headers bodies commit random-1 random-2 random-3 parent)
+# KILL_POINTS="bodies flagless" runs only those
+read -ra POINTS <<<"${KILL_POINTS:-headers bodies flagless commit random-1 random-2 random-3 parent}"
 seed=${KILL_SEED:-$$}
 RANDOM=$seed
 echo "random seed $seed (KILL_SEED=$seed to repeat)"
@@ -94,14 +100,14 @@ for p in "${POINTS[@]}"; do
 		conf=$LAB/headers.conf
 		fault_set imap '{"mode": "stall", "trigger": "BODY[HEADER", "count": 100, "offset": 0}'
 		;;
-	bodies) fault_set imap '{"mode": "stall", "trigger": "BODY[] {", "count": 250, "offset": 100}' ;;
+	bodies | flagless) fault_set imap '{"mode": "stall", "trigger": "BODY[] {", "count": 250, "offset": 100}' ;;
 	commit) conf=$LAB/commit1.conf; fault_set imap '{"mode": "pass"}' ;;
 	*) fault_set imap '{"mode": "pass"}' ;;
 	esac
 	conns0=$(grep -c "^conn .* open" "$LAB/fault-imap.log" || true)
 	start_run "$conf" "$user"
 	case $p in
-	headers | bodies)
+	headers | bodies | flagless)
 		wait_for stalled || { fail "$LAB_TEST_NAME" "$p: the stall never happened"; ok=0; }
 		;;
 	commit | random-*)
@@ -128,6 +134,14 @@ for p in "${POINTS[@]}"; do
 	fi
 	wait "$run_pid" 2>/dev/null || true
 	fault_set imap '{"mode": "pass"}'
+	if [ "$p" = flagless ]; then
+		flagged=$(lab_doveadm dst search -u "$user" KEYWORD '$Label1' | wc -l)
+		lab_doveadm dst flags remove -u "$user" \
+			'\Seen \Flagged \Answered $Label1 Project' ALL
+		echo "    took the flags of the copies here ($flagged had \$Label1)"
+		[ "$flagged" -gt 0 ] ||
+			{ fail "$LAB_TEST_NAME" "$p: no copy here had flags to take"; ok=0; }
+	fi
 	st=$(state_field "$user" status)
 	echo "    killed with $(lab_imap_count dst "$user" 2>/dev/null || echo 0) messages in INBOX, state '$st'"
 	case $st in
@@ -148,6 +162,12 @@ for p in "${POINTS[@]}"; do
 			{ fail "$LAB_TEST_NAME" "$p: orphaned dsync $orphan still running"; ok=0; }
 	fi
 	assert_eq finished "$(state_field "$user" status)" "$p: finished" || ok=0
+	if [ "$p" = flagless ]; then
+		grep -q "given the old server's flags" "$LAB/state/$user.log" ||
+			{ fail "$LAB_TEST_NAME" "$p: the re-run didn't repair flags"; ok=0; }
+		grep -q "flags_unsure" "$LAB/state/$user.state" &&
+			{ fail "$LAB_TEST_NAME" "$p: flags still unsure after the re-run"; ok=0; }
+	fi
 	same_mail_after_kill "$p" "$user" || ok=0
 	assert_uidls "$p" "$user" || ok=0
 	[ "$ok" = 0 ] || passed=$((passed + 1))

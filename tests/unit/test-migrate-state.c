@@ -22,6 +22,7 @@ static void test_migrate_state_roundtrip(void)
 	state.finished = 1700000042;
 	state.pid = 4242;
 	state.runs = 3;
+	state.flags_unsure = TRUE;
 	state.messages_copied = 12;
 	state.bytes_copied = 123456789012ULL;
 	state.messages_total = 400;
@@ -43,6 +44,7 @@ static void test_migrate_state_roundtrip(void)
 	test_assert(parsed.finished == state.finished);
 	test_assert(parsed.pid == 4242);
 	test_assert_ucmp(parsed.runs, ==, 3);
+	test_assert(parsed.flags_unsure);
 	test_assert(parsed.messages_copied == 12);
 	test_assert(parsed.bytes_copied == 123456789012ULL);
 	test_assert(parsed.messages_total == 400);
