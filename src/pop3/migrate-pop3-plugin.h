@@ -55,6 +55,8 @@ struct migrate_pop3_user {
 	ARRAY_TYPE(migrate_pop3_msg) pop3_msgs;
 	/* the POP3 list being read ahead (migrate-pop3-prelist.c) */
 	struct migrate_pop3_prelist *prelist;
+	/* after it was read: its login, for the headers */
+	struct migrate_pop3_prelist *prelist_login;
 	bool pop3_listed:1;
 	bool prelist_tried:1;
 };
@@ -112,8 +114,33 @@ void migrate_pop3_prelist_start(struct mail_user *user);
    logged): then pop3c must read it. */
 int migrate_pop3_prelist_finish(struct migrate_pop3_user *muser,
 				struct event *event);
-/* Stop and forget a read-ahead nobody waited for. */
+/* Stop and forget a read-ahead nobody waited for (and the login kept
+   after one). */
 void migrate_pop3_prelist_abort(struct migrate_pop3_user *muser);
+/* Called for the n-th of the seqs given to
+   migrate_pop3_prelist_read_headers(): its UIDL now (NULL if the server
+   has no such message any more) and its header as TOP n 0 returned it,
+   or the whole message (RETR) if full; CRLF line ends, the end-of-header
+   line included if the server sent it. Returning TRUE (when !full) asks
+   for the whole message: the callback is called again for it. */
+typedef bool migrate_pop3_prelist_header_callback_t(void *context,
+						     unsigned int n,
+						     const char *uidl,
+						     const unsigned char *data,
+						     size_t size, bool full);
+/* Read the headers of the POP3 messages seqs[] (with each one's UIDL) on
+   a connection of its own, logged in as the list read ahead was, instead
+   of pop3c: pop3c would first list every message again (its UIDLs,
+   sizes and an index record each, megabytes for a big mailbox) for a
+   few headers. Returns 0 if all were read, -1 if no list was read ahead
+   (TLS, an error) or the session failed (a warning is logged): the
+   callback may have been called for some, the rest are pop3c's. */
+int migrate_pop3_prelist_read_headers(struct migrate_pop3_user *muser,
+				      struct event *event, const uint32_t *seqs,
+				      unsigned int count,
+				      migrate_pop3_prelist_header_callback_t *callback,
+				      void *context);
+void migrate_pop3_prelist_login_free(struct migrate_pop3_user *muser);
 
 /* Destination side: keep sdbox/mdbox serving UIDLs saved by later runs.
    Installs the overrides into the mailbox's vfuncs v. */

@@ -37,6 +37,8 @@
 #define MIGRATE_POP3_PRELIST_CONNECT_TIMEOUT_SECS 30
 #define MIGRATE_POP3_PRELIST_TIMEOUT_SECS (5*60)
 #define MIGRATE_POP3_PRELIST_MAX_LINE 1024
+/* UIDL+TOP pairs sent at once for the headers */
+#define MIGRATE_POP3_PRELIST_HEADER_BATCH 32
 
 struct migrate_pop3_prelist {
 	pthread_t thread;
@@ -225,7 +227,7 @@ static int prelist_connect(struct migrate_pop3_prelist *pl)
 	return 0;
 }
 
-static int prelist_run(struct migrate_pop3_prelist *pl)
+static int prelist_login(struct migrate_pop3_prelist *pl)
 {
 	const char *line;
 
@@ -247,6 +249,13 @@ static int prelist_run(struct migrate_pop3_prelist *pl)
 		    prelist_reply(pl, "Authentication failed") < 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int prelist_run(struct migrate_pop3_prelist *pl)
+{
+	if (prelist_login(pl) < 0)
+		return -1;
 	if (prelist_multiline(pl, "UIDL\r\n") < 0)
 		return -1;
 	pl->uidl_len = pl->data_len;
@@ -373,6 +382,7 @@ void migrate_pop3_prelist_abort(struct migrate_pop3_user *muser)
 {
 	struct migrate_pop3_prelist *pl = muser->prelist;
 
+	migrate_pop3_prelist_login_free(muser);
 	if (pl == NULL)
 		return;
 	muser->prelist = NULL;
@@ -480,7 +490,236 @@ int migrate_pop3_prelist_finish(struct migrate_pop3_user *muser,
 	       waited < 0 ? "ready" : "waited",
 	       waited < 0 ? -waited : waited,
 	       waited < 0 ? "before dsync asked for a UIDL" : "for it");
-	prelist_free(pl);
+	/* the login serves migrate_pop3_prelist_read_headers() */
+	free(pl->data);
+	pl->data = NULL;
+	pl->data_len = pl->data_size = pl->uidl_len = 0;
+	migrate_pop3_prelist_login_free(muser);
+	muser->prelist_login = pl;
 	muser->pop3_listed = TRUE;
 	return 1;
+}
+
+void migrate_pop3_prelist_login_free(struct migrate_pop3_user *muser)
+{
+	if (muser->prelist_login != NULL) {
+		prelist_free(muser->prelist_login);
+		muser->prelist_login = NULL;
+	}
+}
+
+/* "+OK N UIDL" */
+static const char *prelist_uidl_reply(const char *line, uint32_t seq)
+{
+	const char *p, *sp;
+	uint32_t n;
+
+	if (strncasecmp(line, "+OK ", 4) != 0)
+		return NULL;
+	p = line + 4;
+	sp = strchr(p, ' ');
+	if (sp == NULL || str_to_uint32(t_strdup_until(p, sp), &n) < 0 ||
+	    n != seq)
+		return NULL;
+	return t_strdup(sp + 1);
+}
+
+/* For a message: the next line without its CRLF (*line_end_r TRUE), or
+   a part of a line too long for the buffer (FALSE). Returns NULL on
+   error. */
+static const char *
+prelist_read_chunk(struct migrate_pop3_prelist *pl, size_t *len_r,
+		   bool *line_end_r)
+{
+	char *line, *p;
+	size_t avail;
+	ssize_t ret;
+
+	for (;;) {
+		line = pl->rbuf + pl->rbuf_pos;
+		avail = pl->rbuf_len - pl->rbuf_pos;
+		p = memchr(line, '\n', avail);
+		if (p != NULL) {
+			pl->rbuf_pos += p - line + 1;
+			*len_r = p - line;
+			if (*len_r > 0 && line[*len_r - 1] == '\r')
+				(*len_r)--;
+			*line_end_r = TRUE;
+			return line;
+		}
+		if (avail >= MIGRATE_POP3_PRELIST_MAX_LINE / 2) {
+			/* all but the last byte: it may be the CR of the
+			   line's CRLF */
+			pl->rbuf_pos += avail - 1;
+			*len_r = avail - 1;
+			*line_end_r = FALSE;
+			return line;
+		}
+		if (pl->rbuf_pos > 0) {
+			memmove(pl->rbuf, line, avail);
+			pl->rbuf_len = avail;
+			pl->rbuf_pos = 0;
+		}
+		ret = recv(pl->fd, pl->rbuf + pl->rbuf_len,
+			   MIGRATE_POP3_PRELIST_MAX_LINE - pl->rbuf_len, 0);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0) {
+			prelist_fail(pl, "recv() failed", strerror(errno));
+			return NULL;
+		}
+		if (ret == 0) {
+			prelist_fail(pl, "Disconnected by the server", NULL);
+			return NULL;
+		}
+		pl->rbuf_len += ret;
+	}
+}
+
+/* a TOP or RETR reply up to its "." line, dot-unstuffed, each line +
+   CRLF into msg */
+static int prelist_msg_read(struct migrate_pop3_prelist *pl, buffer_t *msg)
+{
+	const char *data;
+	size_t len;
+	bool line_end, line_start = TRUE;
+
+	for (;;) {
+		if ((data = prelist_read_chunk(pl, &len, &line_end)) == NULL)
+			return -1;
+		if (line_start && len > 0 && data[0] == '.') {
+			if (len == 1 && line_end)
+				return 0;
+			data++;
+			len--;
+		}
+		buffer_append(msg, data, len);
+		if (line_end)
+			buffer_append(msg, "\r\n", 2);
+		line_start = line_end;
+	}
+}
+
+static int
+prelist_headers_batch(struct migrate_pop3_prelist *pl, const uint32_t *seqs,
+		      const unsigned int *ns, unsigned int count, bool full,
+		      buffer_t *msg, ARRAY_TYPE(uint32_t) *want_full,
+		      migrate_pop3_prelist_header_callback_t *callback,
+		      void *context)
+{
+	string_t *cmds = t_str_new(count * 32);
+	const char *line, *uidl;
+	unsigned int i;
+	uint32_t seq;
+	bool msg_ok;
+	int ret = 0;
+
+	/* pipelined: the replies come in the order of the commands */
+	for (i = 0; i < count; i++) {
+		seq = seqs[ns[i]];
+		str_printfa(cmds, full ? "UIDL %u\r\nRETR %u\r\n" :
+			    "UIDL %u\r\nTOP %u 0\r\n", seq, seq);
+	}
+	if (prelist_send(pl, str_c(cmds)) < 0)
+		return -1;
+	for (i = 0; i < count && ret == 0; i++) T_BEGIN {
+		buffer_set_used_size(msg, 0);
+		seq = seqs[ns[i]];
+		if ((line = prelist_read_line(pl)) == NULL)
+			ret = -1;
+		else {
+			/* NULL: no such message (deleted meanwhile) */
+			uidl = prelist_uidl_reply(line, seq);
+			if ((line = prelist_read_line(pl)) == NULL)
+				ret = -1;
+			else {
+				msg_ok = strncasecmp(line, "+OK", 3) == 0;
+				if (msg_ok && prelist_msg_read(pl, msg) < 0)
+					ret = -1;
+				else if (!msg_ok)
+					uidl = NULL;
+			}
+			if (ret == 0 &&
+			    callback(context, ns[i], uidl, msg->data,
+				     msg->used, full) && !full)
+				array_push_back(want_full, &ns[i]);
+		}
+	} T_END;
+	if (ret < 0 && pl->error == NULL)
+		pl->error = "Failed";
+	return ret;
+}
+
+static int
+prelist_headers_read(struct migrate_pop3_prelist *pl, const uint32_t *seqs,
+		     const unsigned int *ns, unsigned int count, bool full,
+		     ARRAY_TYPE(uint32_t) *want_full,
+		     migrate_pop3_prelist_header_callback_t *callback,
+		     void *context)
+{
+	unsigned int n, batch;
+	buffer_t *msg;
+	int ret = 0;
+
+	msg = buffer_create_dynamic(default_pool, 4096);
+	for (n = 0; n < count && ret == 0; n += batch) {
+		batch = I_MIN(count - n, MIGRATE_POP3_PRELIST_HEADER_BATCH);
+		ret = prelist_headers_batch(pl, seqs, ns + n, batch, full, msg,
+					    want_full, callback, context);
+	}
+	buffer_free(&msg);
+	return ret;
+}
+
+int migrate_pop3_prelist_read_headers(struct migrate_pop3_user *muser,
+				      struct event *event, const uint32_t *seqs,
+				      unsigned int count,
+				      migrate_pop3_prelist_header_callback_t *callback,
+				      void *context)
+{
+	struct migrate_pop3_prelist *pl = muser->prelist_login;
+	ARRAY_TYPE(uint32_t) want_full;
+	unsigned int i, *ns;
+	int ret;
+
+	if (pl == NULL)
+		return -1;
+	if (count == 0)
+		return 0;
+	pl->error = NULL;
+	pl->rbuf_pos = pl->rbuf_len = 0;
+	if (prelist_login(pl) < 0)
+		ret = -1;
+	else {
+		ns = i_new(unsigned int, count);
+		for (i = 0; i < count; i++)
+			ns[i] = i;
+		i_array_init(&want_full, 4);
+		/* the headers, then the whole messages whose header had no
+		   end in TOP */
+		ret = prelist_headers_read(pl, seqs, ns, count, FALSE,
+					   &want_full, callback, context);
+		if (ret == 0 && array_count(&want_full) > 0) {
+			ret = prelist_headers_read(pl, seqs,
+				array_front(&want_full), array_count(&want_full),
+				TRUE, NULL, callback, context);
+		}
+		array_free(&want_full);
+		i_free(ns);
+	}
+	if (ret == 0) {
+		if (prelist_send(pl, "QUIT\r\n") == 0)
+			(void)prelist_reply(pl, "QUIT");
+	} else {
+		e_warning(event, "Reading POP3 headers on a connection of its "
+			  "own failed (%s): %s - reading them with pop3c",
+			  pl->host, pl->error);
+	}
+	if (pl->fd != -1) {
+		close(pl->fd);
+		pl->fd = -1;
+	}
+	if (ret < 0)
+		migrate_pop3_prelist_login_free(muser);
+	return ret;
 }

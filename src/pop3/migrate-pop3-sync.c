@@ -471,6 +471,97 @@ migrate_pop3_ident_read(struct migrate_pop3_sync *ctx, struct mail *mail,
 	return 0;
 }
 
+struct migrate_pop3_header_context {
+	struct migrate_pop3_sync *ctx;
+	const uint32_t *idx;
+	/* the header of need index n was settled (ident or unreadable) */
+	bool *settled;
+};
+
+/* A POP3 header (or whole message) read on a connection of the plugin's
+   own (migrate_pop3_prelist_read_headers()) */
+static bool
+migrate_pop3_header_read(void *context, unsigned int n, const char *uidl,
+			 const unsigned char *data, size_t size, bool full)
+{
+	struct migrate_pop3_header_context *hctx = context;
+	struct migrate_pop3_sync *ctx = hctx->ctx;
+	const struct migrate_match_pop3 *pmsg;
+	struct migrate_msg_ident ident;
+	struct istream *input;
+	const char *error;
+	uint32_t idx = hctx->idx[n];
+	int ret;
+
+	pmsg = array_idx(migrate_match_get_pop3(ctx->match), idx);
+	if (uidl == NULL || strcmp(uidl, pmsg->msg->uidl) != 0) {
+		/* as migrate_pop3_ident_read() */
+		e_warning(ctx->event, "POP3 message %u is no longer "
+			  "UIDL %s: not matched in this pass",
+			  pmsg->msg->seq, pmsg->msg->uidl);
+		migrate_match_set_pop3_unreadable(ctx->match, idx);
+		hctx->settled[n] = TRUE;
+		return FALSE;
+	}
+	i_zero(&ident);
+	input = i_stream_create_from_data(data, size);
+	ret = migrate_header_hash_stream(input, ctx->set->filter, ctx->pool,
+					 &ident, &error);
+	i_stream_unref(&input);
+	if (ret < 0) {
+		e_warning(ctx->event, "%s: Failed to read the header of "
+			  "message %u: %s", ctx->set->pop3_box_vname,
+			  pmsg->msg->seq, error);
+		migrate_match_set_pop3_unreadable(ctx->match, idx);
+	} else if (!ident.header_complete && !full) {
+		/* truncated in TOP: read it from the whole message (as
+		   migrate_pop3_mail_ident() does) */
+		return TRUE;
+	} else {
+		migrate_match_set_pop3_ident(ctx->match, idx, &ident);
+	}
+	hctx->settled[n] = TRUE;
+	return FALSE;
+}
+
+/* The POP3 headers the matcher needs, on a connection of the plugin's
+   own if the list was read on one. Returns the need indexes left for
+   pop3c (data stack). */
+static const ARRAY_TYPE(uint32_t) *
+migrate_pop3_headers_read(struct migrate_pop3_sync *ctx,
+			  const ARRAY_TYPE(uint32_t) *need)
+{
+	struct migrate_pop3_header_context hctx;
+	ARRAY_TYPE(uint32_t) *left, seqs;
+	const struct migrate_match_pop3 *pmsg;
+	const uint32_t *idxp;
+	unsigned int i, count;
+
+	if (ctx->muser->prelist_login == NULL)
+		return need;
+	i_zero(&hctx);
+	hctx.ctx = ctx;
+	hctx.idx = array_get(need, &count);
+	hctx.settled = t_new(bool, count);
+	t_array_init(&seqs, count);
+	array_foreach(need, idxp) {
+		pmsg = array_idx(migrate_match_get_pop3(ctx->match), *idxp);
+		array_push_back(&seqs, &pmsg->msg->seq);
+	}
+	(void)migrate_pop3_prelist_read_headers(ctx->muser, ctx->event,
+		array_front(&seqs), count, migrate_pop3_header_read, &hctx);
+	left = t_new(ARRAY_TYPE(uint32_t), 1);
+	t_array_init(left, 4);
+	for (i = 0; i < count; i++) {
+		if (!hctx.settled[i])
+			array_push_back(left, &hctx.idx[i]);
+	}
+	e_info(ctx->event, "%u POP3 headers read on a connection of its own, "
+	       "%u left to pop3c", count - array_count(left),
+	       array_count(left));
+	return left;
+}
+
 static int
 migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 {
@@ -484,6 +575,8 @@ migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 
 	need = pop3 ? migrate_match_need_pop3_ident(ctx->match) :
 		migrate_match_need_imap_ident(ctx->match);
+	if (pop3 && array_count(need) > 0)
+		need = migrate_pop3_headers_read(ctx, need);
 	if (array_count(need) == 0)
 		return 0;
 
