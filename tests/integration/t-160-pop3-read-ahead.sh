@@ -7,15 +7,24 @@
 #  b) no formula (migrate_pop3_uidl_detect=no): the read-ahead gives the
 #     list, the headers of same-size neighbours are read on a second
 #     session of the plugin's own (after the read-ahead's QUIT; pop3c
-#     would list every message again for them), every UIDL in order.
+#     would list every message again for them), every UIDL in order;
+#  c) two same-size messages without a body nor an end-of-header line:
+#     TOP gives no header end, so their header is read from the whole
+#     message (RETR) on the same session, still without pop3c.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 LAB_TEST_NAME=pop3-read-ahead
 lab_init
-for u in a b; do
+for u in a b c; do
 	lab_user_add "$u@example.com" secret1
 	lab_corpus "$u@example.com" 400 61
+done
+md=$(lab_maildir c@example.com)
+for i in 1 2; do
+	printf 'From: nobody%s@example.org\nSubject: header only %s\nMessage-ID: <header-only-%s@example.org>\n' \
+		"$i" "$i" "$i" >"$md/new/1790000000.ho$i.dmlab"
+	chown "$LAB_UID:$LAB_GID" "$md/new/1790000000.ho$i.dmlab"
 done
 lab_source_start
 lab_dest_start sdbox
@@ -54,5 +63,22 @@ assert_eq "$headers POP3 headers read on a connection of its own, 0 left to pop3
 		"$LAB/migrate-b@example.com.log" | tail -1)" "b) the headers without pop3c" || exit 0
 assert_eq 2 "$(lab_pop3_logins b@example.com)" "b) the read-ahead's session, then one for $headers headers" || exit 0
 assert_eq "400 400 yes" "$(lab_uidl_same b@example.com)" "b) UIDLs served in order" || exit 0
+
+# c) headers without an end: RETR on the plugin's session
+lab_migration_conf migrate_pop3
+lab_migration_conf_add 'plugin {' '  migrate_pop3_uidl_detect = no' '}'
+rc=0; lab_migrate_backup c@example.com || rc=$?
+summary=$(grep -E 'migrate_pop3: POP3 [0-9]+, IMAP' "$LAB/migrate-c@example.com.log" | tail -1)
+echo "c) exit $rc: ${summary#*migrate_pop3: }"
+assert_eq 0 "$rc" "c) migration" || { lab_log_dump; exit 0; }
+assert_eq "402 0 0" "$(sed -n 's/.*IMAP \([0-9]*\) messages;.*unmatched: POP3 \([0-9]*\), IMAP \([0-9]*\);.*/\1 \2 \3/p' <<<"$summary")" \
+	"c) every message matched" || exit 0
+headers=$(sed -n 's/.*headers read: POP3 \([0-9]*\),.*/\1/p' <<<"$summary")
+assert_eq "$headers POP3 headers read on a connection of its own, 0 left to pop3c" \
+	"$(grep -oE '[0-9]+ POP3 headers read on a connection of its own, [0-9]+ left to pop3c' \
+		"$LAB/migrate-c@example.com.log" | tail -1)" "c) the headers without an end without pop3c" || exit 0
+[ "${headers:-0}" -ge 2 ] || { fail "$LAB_TEST_NAME" "c) the header-only messages' headers weren't read"; exit 0; }
+assert_eq 2 "$(lab_pop3_logins c@example.com)" "c) the read-ahead's session, then one for TOP and RETR" || exit 0
+assert_eq "402 402 yes" "$(lab_uidl_same c@example.com)" "c) UIDLs served in order" || exit 0
 
 pass "$LAB_TEST_NAME"
