@@ -32,6 +32,7 @@ struct setting_parser_info;
 	X(migrate_oauth2_scope,			NULL,		LITERAL) \
 	X(migrate_oauth2_refresh_token,		NULL,		LITERAL) \
 	X(migrate_oauth2_token_command,		NULL,		LITERAL) \
+	X(migrate_oauth2_token_command_timeout,	NULL,		TIME) \
 	X(migrate_oauth2_refresh_at,		NULL,		UINT) \
 	X(migrate_pop3_mailbox,			"migrate_pop3",	STR) \
 	X(migrate_pop3_mailboxes,		"migrate_pop3",	STR) \

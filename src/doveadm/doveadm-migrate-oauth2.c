@@ -39,6 +39,8 @@
 
 #include <unistd.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 /* OAuth2 logins to the old server (XOAUTH2 or OAUTHBEARER through
@@ -61,6 +63,7 @@
 #define MIGRATE_OAUTH2_DEFAULT_LIFETIME_SECS 3600
 #define MIGRATE_OAUTH2_CONNECT_TIMEOUT_MSECS (30 * 1000)
 #define MIGRATE_OAUTH2_REQUEST_TIMEOUT_MSECS (60 * 1000)
+#define MIGRATE_OAUTH2_COMMAND_TIMEOUT_DEFAULT_SECS 60
 /* an answer bigger than this isn't a token endpoint's */
 #define MIGRATE_OAUTH2_MAX_ANSWER_SIZE (64 * 1024)
 
@@ -99,11 +102,24 @@ int doveadm_migrate_oauth2_settings_read(
 	doveadm_migrate_oauth2_lookup_t *lookup, void *context,
 	struct doveadm_migrate_oauth2_settings *set_r, const char **error_r)
 {
-	const char *grant;
+	const char *grant, *timeout, *error;
 
 	i_zero(set_r);
 	set_r->token_url = lookup(context, "migrate_oauth2_token_url");
 	set_r->token_command = lookup(context, "migrate_oauth2_token_command");
+	timeout = lookup(context, "migrate_oauth2_token_command_timeout");
+	set_r->token_command_timeout_secs =
+		MIGRATE_OAUTH2_COMMAND_TIMEOUT_DEFAULT_SECS;
+	if (timeout != NULL && migrate_parse_time(timeout,
+			&set_r->token_command_timeout_secs, &error) < 0) {
+		*error_r = t_strdup_printf("invalid "
+			"migrate_oauth2_token_command_timeout: %s", error);
+		return -1;
+	}
+	if (set_r->token_command_timeout_secs == 0) {
+		*error_r = "migrate_oauth2_token_command_timeout must not be 0";
+		return -1;
+	}
 	set_r->client_id = lookup(context, "migrate_oauth2_client_id");
 	set_r->client_secret = lookup(context, "migrate_oauth2_client_secret");
 	set_r->scope = lookup(context, "migrate_oauth2_scope");
@@ -411,19 +427,61 @@ migrate_oauth2_endpoint_request(const struct doveadm_migrate_oauth2_settings *se
 
 /* --- the admin's token command --- */
 
-/* Run the command with the user as its argument and read what it prints.
-   Not lib-program-client: it reaps with child-wait's SIGCHLD handler,
-   which stays installed and would take the exit status of the doveadm
-   children migrate run waits for. Returns the exit status, -1 if it
-   couldn't run (error_r). */
+/* Read the command's output until it closes it. Returns 0, or -1 when
+   timeout_secs passed first. */
+static int
+migrate_oauth2_command_read(int fd, unsigned int timeout_secs,
+			    buffer_t *output)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	unsigned char buf[1024];
+	time_t deadline = time(NULL) + timeout_secs, now;
+	ssize_t ret;
+	int pret = 0;
+
+	for (;;) {
+		now = time(NULL);
+		if (now >= deadline ||
+		    (pret = poll(&pfd, 1, (deadline - now) * 1000)) == 0) {
+			pret = -1;
+			break;
+		}
+		if (pret < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if ((ret = read(fd, buf, sizeof(buf))) == 0) {
+			pret = 0;
+			break;
+		}
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			pret = 0;
+			break;
+		}
+		if (output->used + ret <= MIGRATE_OAUTH2_MAX_ANSWER_SIZE)
+			buffer_append(output, buf, ret);
+	}
+	safe_memset(buf, 0, sizeof(buf));
+	return pret < 0 ? -1 : 0;
+}
+
+/* Run the command with the user as its argument and read what it prints,
+   for at most timeout_secs (then it and what it started are killed). Not
+   lib-program-client: it reaps with child-wait's SIGCHLD handler, which
+   stays installed and would take the exit status of the doveadm children
+   migrate run waits for. Returns the exit status, -1 if it couldn't run
+   or was killed (error_r). */
 static int
 migrate_oauth2_command_exec(const char *command, const char *user,
-			    buffer_t *output, const char **error_r)
+			    unsigned int timeout_secs, buffer_t *output,
+			    const char **error_r)
 {
 	const char *argv[] = { command, user, NULL };
-	unsigned char buf[1024];
-	ssize_t ret;
 	int fds[2], status, null_fd;
+	bool timed_out;
 	pid_t pid;
 
 	if (pipe(fds) < 0) {
@@ -443,26 +501,28 @@ migrate_oauth2_command_exec(const char *command, const char *user,
 		    dup2(fds[1], STDOUT_FILENO) < 0)
 			i_fatal("token command: dup2() failed: %m");
 		i_close_fd(&fds[0]);
+		/* a group of its own: a timeout kills what it started too */
+		(void)setpgid(0, 0);
 		execv(command, (char **)argv);
 		i_fatal("token command: execv(%s) failed: %m", command);
 	}
+	(void)setpgid(pid, pid);
 	i_close_fd(&fds[1]);
-	while ((ret = read(fds[0], buf, sizeof(buf))) != 0) {
-		if (ret < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (output->used + ret <= MIGRATE_OAUTH2_MAX_ANSWER_SIZE)
-			buffer_append(output, buf, ret);
-	}
-	safe_memset(buf, 0, sizeof(buf));
+	timed_out = migrate_oauth2_command_read(fds[0], timeout_secs,
+						output) < 0;
 	i_close_fd(&fds[0]);
+	if (timed_out)
+		(void)kill(-pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			*error_r = t_strdup_printf("waitpid() failed: %m");
 			return -1;
 		}
+	}
+	if (timed_out) {
+		*error_r = t_strdup_printf("no answer in %u seconds (killed)",
+					   timeout_secs);
+		return -1;
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
@@ -481,8 +541,9 @@ migrate_oauth2_command_run(const struct doveadm_migrate_oauth2_settings *set,
 	unsigned int lifetime;
 	int status;
 
-	status = migrate_oauth2_command_exec(set->token_command, user, output,
-					     &error);
+	status = migrate_oauth2_command_exec(set->token_command, user,
+					     set->token_command_timeout_secs,
+					     output, &error);
 	if (status != 0) {
 		migrate_oauth2_buffer_wipe(output);
 		if (status < 0) {

@@ -493,6 +493,8 @@ struct doveadm_migrate_oauth2_settings {
 	/* the grant: client_credentials, else refresh_token */
 	bool client_credentials;
 	const char *token_url, *token_command;
+	/* how long the token command may take */
+	unsigned int token_command_timeout_secs;
 	const char *client_id, *client_secret, *scope, *refresh_token;
 };
 struct doveadm_migrate_oauth2_token {

@@ -11,7 +11,8 @@
 #    argv (ps during the run), logs, the state dir or status output;
 #  - a wrong and a revoked refresh token: exit 77 and one line naming the
 #    account, the token endpoint and invalid_grant, nothing marked done;
-#    an unreachable endpoint: exit 75;
+#    an unreachable endpoint: exit 75; a hung token command is killed
+#    (with what it started) after migrate_oauth2_token_command_timeout: 75;
 #  - migrate check, migrate batch with a refresh_token column and
 #    OAUTHBEARER, the client credentials grant (one token for every
 #    mailbox), a token command, and migrate_gmail's copy across an expiry;
@@ -232,6 +233,37 @@ conf=$(conf_with cmd "plugin {" "  migrate_oauth2_token_command = $LAB/token-cmd
 rc=0; doveadm -c "$conf" migrate run -u cmd@gmail.example >/dev/null 2>"$LAB/cmd.err" || rc=$?
 assert_eq 0 "$rc" "token command: run succeeds" || cat "$LAB/cmd.err"
 assert_eq "$copies" "$(dst_count cmd@gmail.example)" "token command: every message"
+
+# --- a token command that hangs (and started a child that keeps its
+# output open) is killed with what it started after
+# migrate_oauth2_token_command_timeout: 75, one line, nothing copied
+cat >"$LAB/token-hang.sh" <<EOF
+#!/bin/sh
+sleep 300 &
+echo \$! >"$LAB/token-hang.child"
+sleep 300
+EOF
+chmod 700 "$LAB/token-hang.sh"
+conf=$(conf_with hang "plugin {" "  migrate_oauth2_token_command = $LAB/token-hang.sh" \
+	"  migrate_oauth2_token_command_timeout = 2s" "}")
+t0=$(date +%s)
+rc=0; timeout 60 doveadm -c "$conf" migrate run -u down@gmail.example >/dev/null 2>"$LAB/hang.err" || rc=$?
+took=$(($(date +%s) - t0))
+assert_eq 75 "$rc" "hung token command: temporary failure (75)" || cat "$LAB/hang.err"
+if grep -q "token-hang.sh failed: no answer in 2 seconds" "$LAB/hang.err" && [ "$took" -lt 30 ]; then
+	echo "ok: hung token command: killed after its timeout (${took}s), named"
+else
+	fail "$LAB_TEST_NAME" "hung token command: ${took}s: $(cat "$LAB/hang.err")"
+fi
+# alive: there and not a zombie (init reaps what was killed in its time)
+alive() { case $(ps -o stat= -p "$1" 2>/dev/null) in '' | Z*) return 1 ;; esac; }
+if alive "$(cat "$LAB/token-hang.child")"; then
+	fail "$LAB_TEST_NAME" "hung token command: the child it started still runs: $(ps -o pid,ppid,pgid,stat,cmd -p "$(cat "$LAB/token-hang.child")" | tail -1)"
+	kill "$(cat "$LAB/token-hang.child")"
+else
+	echo "ok: hung token command: what it started was killed too"
+fi
+assert_eq 0 "$(dst_count down@gmail.example)" "hung token command: nothing copied"
 
 # --- migrate_gmail copies through the same login, across an expiry
 byes_before=$(oauth2_stat expired_byes)
