@@ -61,6 +61,12 @@ struct migrate_pop3_user {
 	bool prelist_tried:1;
 };
 
+struct migrate_pop3_imap_size {
+	uint32_t uid;
+	uoff_t size;
+};
+ARRAY_DEFINE_TYPE(migrate_pop3_imap_size, struct migrate_pop3_imap_size);
+
 struct migrate_pop3_mailbox {
 	union mailbox_module_context module_ctx;
 
@@ -79,8 +85,13 @@ struct migrate_pop3_mailbox {
 	   formula of the UIDs, only UIDs and POP3 orders are kept */
 	struct migrate_uidl_exact *exact;
 	uint32_t uidvalidity;
+	/* while migrate_pop3_uidl_sync() FETCHes every RFC822.SIZE in one
+	   command: the untagged replies' sizes */
+	ARRAY_TYPE(migrate_pop3_imap_size) *size_fetch;
 
 	bool source:1;
+	/* our untagged FETCH callback is registered with imapc */
+	bool untagged_registered:1;
 	bool synced:1;
 	bool sync_failed:1;
 	/* destination side: a message with a POP3 UIDL was saved in the

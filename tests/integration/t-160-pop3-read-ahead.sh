@@ -7,7 +7,8 @@
 #  b) no formula (migrate_pop3_uidl_detect=no): the read-ahead gives the
 #     list, the headers of same-size neighbours are read on a second
 #     session of the plugin's own (after the read-ahead's QUIT; pop3c
-#     would list every message again for them), every UIDL in order;
+#     would list every message again for them), every IMAP size with one
+#     UID FETCH 1:* (RFC822.SIZE) (imapc's rawlog), every UIDL in order;
 #  c) two same-size messages without a body nor an end-of-header line:
 #     TOP gives no header end, so their header is read from the whole
 #     message (RETR) on the same session, still without pop3c.
@@ -50,6 +51,8 @@ assert_eq "400 400 yes" "$(lab_uidl_same a@example.com)" "a) UIDLs served in ord
 # b) no formula: sizes and headers
 lab_migration_conf migrate_pop3
 lab_migration_conf_add 'plugin {' '  migrate_pop3_uidl_detect = no' '}'
+mkdir -m 0777 "$LAB/rawlog-b"
+lab_migration_conf_add "imapc_rawlog_dir = $LAB/rawlog-b"
 rc=0; lab_migrate_backup b@example.com || rc=$?
 summary=$(grep -E 'migrate_pop3: POP3 [0-9]+, IMAP' "$LAB/migrate-b@example.com.log" | tail -1)
 echo "b) exit $rc: ${summary#*migrate_pop3: }"
@@ -62,6 +65,8 @@ assert_eq "$headers POP3 headers read on a connection of its own, 0 left to pop3
 	"$(grep -oE '[0-9]+ POP3 headers read on a connection of its own, [0-9]+ left to pop3c' \
 		"$LAB/migrate-b@example.com.log" | tail -1)" "b) the headers without pop3c" || exit 0
 assert_eq 2 "$(lab_pop3_logins b@example.com)" "b) the read-ahead's session, then one for $headers headers" || exit 0
+size_fetches=$(cat "$LAB"/rawlog-b/*.out | tr -d '\r' | grep -E '^[0-9.]+ [0-9]+ UID FETCH [^ ]+ \(RFC822\.SIZE\)' | sed -E 's/^[0-9.]+ [0-9]+ //' || true)
+assert_eq "UID FETCH 1:* (RFC822.SIZE)" "$size_fetches" "b) every IMAP size with one FETCH" || exit 0
 assert_eq "400 400 yes" "$(lab_uidl_same b@example.com)" "b) UIDLs served in order" || exit 0
 
 # c) headers without an end: RETR on the plugin's session
