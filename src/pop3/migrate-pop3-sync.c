@@ -216,10 +216,13 @@ migrate_pop3_read_batched(struct migrate_pop3_sync *ctx, struct mailbox *box,
 	int ret = 0;
 
 	t = mailbox_transaction_begin(box, 0, __func__);
-	for (i = 0; i < N_ELEMENTS(mails); i++)
-		mails[i] = mail_alloc(t, fields, NULL);
 	for (n = 0; n < count && ret == 0; n += batch) {
 		batch = I_MIN(count - n, N_ELEMENTS(mails));
+		/* mail objects of the batch's own: imapc keeps each FETCH's
+		   tagged reply in the mail's pool until it is freed (40
+		   bytes a message, 800 KB over 20,000 in 64 mails) */
+		for (i = 0; i < batch; i++)
+			mails[i] = mail_alloc(t, fields, NULL);
 		for (i = 0; i < batch; i++) {
 			found[i] = TRUE;
 			if (!by_uid)
@@ -235,9 +238,9 @@ migrate_pop3_read_batched(struct migrate_pop3_sync *ctx, struct mailbox *box,
 			if (found[i])
 				ret = callback(ctx, mails[i], n + i);
 		} T_END;
+		for (i = 0; i < batch; i++)
+			mail_free(&mails[i]);
 	}
-	for (i = 0; i < N_ELEMENTS(mails); i++)
-		mail_free(&mails[i]);
 	if (mailbox_transaction_commit(&t) < 0 && ret == 0) {
 		e_error(ctx->event, "%s: %s", box->vname,
 			mailbox_get_last_internal_error(box, NULL));

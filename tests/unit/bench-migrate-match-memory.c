@@ -8,6 +8,9 @@
      matcher  a matcher over that list and the IMAP sizes, paired by size
               (a source whose UIDLs are no formula: Courier, Exchange),
               with the list
+     map      what a matched mailbox keeps while dsync copies it (the
+              UID -> UIDL/POP3 order map, migrate-uidl-map.h): the
+              matcher and the list are freed once it is built
      exact    the state of a mailbox whose UIDLs are a formula of the UIDs
               (Dovecot, Cyrus source): the list is freed after matching
    Measured with glibc's mallinfo2() (bytes in use on the heap, mmap'ed
@@ -19,6 +22,7 @@
 #include "migrate-match.h"
 #include "migrate-uidl-format.h"
 #include "migrate-uidl-exact.h"
+#include "migrate-uidl-map.h"
 
 #include <stdio.h>
 #include <malloc.h>
@@ -68,11 +72,19 @@ static void bench_one(unsigned int count)
 	struct migrate_match_stats stats;
 	struct migrate_match *match;
 	struct migrate_uidl_exact *exact;
+	struct migrate_uidl_map *map;
 	uint32_t *uids, *orders;
 	pool_t list_pool, match_pool, exact_pool;
-	size_t base, list, matcher, exact_bytes;
+	size_t base, list, matcher, map_bytes, exact_bytes;
 	unsigned int i;
 
+	/* (the bench's own, not counted) */
+	uids = i_new(uint32_t, count);
+	orders = i_new(uint32_t, count);
+	for (i = 0; i < count; i++) {
+		uids[i] = i + 1;
+		orders[i] = i + 1;
+	}
 	base = heap_used();
 	bench_list_fill(count, &list_pool, &msgs);
 	list = heap_used() - base;
@@ -88,16 +100,15 @@ static void bench_one(unsigned int count)
 	migrate_match_get_stats(match, &stats);
 	i_assert(stats.matched_size == count);
 	matcher = heap_used() - base;
+
+	/* as migrate_pop3_uidl_sync() does after matching */
+	map = migrate_uidl_map_from_match(match, orders);
 	migrate_match_deinit(&match);
 	pool_unref(&match_pool);
-
-	uids = i_new(uint32_t, count);
-	orders = i_new(uint32_t, count);
-	for (i = 0; i < count; i++) {
-		uids[i] = i + 1;
-		orders[i] = i + 1;
-	}
 	bench_list_free(&list_pool, &msgs);
+	i_assert(migrate_uidl_map_count(map) == count);
+	map_bytes = heap_used() - base;
+	migrate_uidl_map_free(&map);
 	base = heap_used();
 	exact_pool = pool_alloconly_create("migrate_pop3 match", 64 * 1024);
 	exact = migrate_uidl_exact_init(exact_pool, MIGRATE_UIDL_FORMAT_DOVECOT23,
@@ -109,9 +120,10 @@ static void bench_one(unsigned int count)
 	i_free(orders);
 
 	printf("match-memory: %7u messages: list %5.1f B/msg, "
-	       "matcher+list %5.1f B/msg, exact %4.1f B/msg\n", count,
+	       "matcher+list %5.1f B/msg, map %4.1f B/msg, "
+	       "exact %4.1f B/msg\n", count,
 	       (double)list / count, (double)matcher / count,
-	       (double)exact_bytes / count);
+	       (double)map_bytes / count, (double)exact_bytes / count);
 }
 
 int main(int argc, char *argv[])
