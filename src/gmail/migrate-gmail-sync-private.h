@@ -76,9 +76,12 @@ struct migrate_gmail_sync {
 
 	HASH_TABLE(const char *, struct migrate_gmail_msg *) msgs;
 	ARRAY(struct migrate_gmail_folder *) folders;
+	/* the copied folder of each X-GM-LABELS label: user labels by
+	   their IMAP name, system labels (\Inbox, \Sent, \Draft)
+	   lowercased */
+	HASH_TABLE(const char *, struct migrate_gmail_folder *) label_folders;
 	struct migrate_gmail_folder *archive;
 	struct mailbox *all_box;
-	ARRAY(struct mailbox *) views;
 
 	struct migrate_gmail_result result;
 	enum mail_error mail_error;

@@ -426,7 +426,6 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 static void migrate_gmail_sync_free(struct migrate_gmail_sync *sync)
 {
 	struct migrate_gmail_folder *folder;
-	struct mailbox *box;
 
 	array_foreach_elem(&sync->folders, folder) {
 		if (folder->read_trans != NULL) {
@@ -440,11 +439,10 @@ static void migrate_gmail_sync_free(struct migrate_gmail_sync *sync)
 		hash_table_destroy(&folder->member_guids);
 		hash_table_destroy(&folder->copies);
 	}
-	array_foreach_elem(&sync->views, box)
-		mailbox_free(&box);
 	if (sync->all_box != NULL)
 		mailbox_free(&sync->all_box);
 	hash_table_destroy(&sync->msgs);
+	hash_table_destroy(&sync->label_folders);
 	pool_unref(&sync->pool);
 }
 
@@ -564,7 +562,7 @@ int migrate_gmail_sync(struct mail_user *dest_user, struct mail_user *src_user,
 	sync->ledger_path = MIGRATE_GMAIL_LEDGER_PATH;
 	hash_table_create(&sync->msgs, pool, 0, str_hash, strcmp);
 	p_array_init(&sync->folders, pool, 16);
-	p_array_init(&sync->views, pool, 2);
+	hash_table_create(&sync->label_folders, pool, 0, str_hash, strcmp);
 	sync->src_ns = mail_namespace_find_inbox(src_user->namespaces);
 	sync->dest_ns = mail_namespace_find_inbox(dest_user->namespaces);
 

@@ -117,6 +117,46 @@ function ts() {
     return new Date().toISOString();
 }
 
+/* What a chunk the server writes answers, for bytes_out_by_kind: an
+   untagged FETCH by its item names ("FETCH FLAGS UID X-GM-MSGID"), other
+   untagged responses by name ("LIST", "OK"), tagged ones as "tagged",
+   continuations as "+". */
+function outputKind(head) {
+    const line = head.split("\r\n")[0];
+    let m = /^\* \d+ FETCH \((.*)/i.exec(line);
+    if (m) {
+        const names = [];
+        const rest = m[1].replace(/"(?:[^"\\]|\\.)*"/g, "\"\"").replace(/\{\d+\}.*$/, "{}");
+        /* item names are the atoms at even positions of the list */
+        const toks = [];
+        let depth = 0;
+        let tok = "";
+        for (const ch of rest) {
+            if (ch === "(") {
+                depth++;
+            } else if (ch === ")") {
+                depth--;
+            }
+            if (depth === 0 && ch === " ") {
+                toks.push(tok);
+                tok = "";
+            } else if (depth >= 0) {
+                tok += ch;
+            }
+        }
+        toks.push(tok);
+        for (let i = 0; i < toks.length; i += 2) {
+            names.push(toks[i].toUpperCase());
+        }
+        return "FETCH " + names.sort().join(" ");
+    }
+    m = /^\* (?:\d+ )?([A-Z-]+)/i.exec(line);
+    if (m) {
+        return m[1].toUpperCase();
+    }
+    return line.startsWith("+") ? "+" : "tagged";
+}
+
 function log(line) {
     process.stdout.write(ts() + " " + line + "\n");
 }
@@ -1437,7 +1477,7 @@ function main() {
     const stats = {
         started: ts(), connections: 0, commands: {}, bytes_in: 0, bytes_out: 0,
         literal_bytes: 0, message_bytes: 0, messages_downloaded: 0, appended: 0,
-        downloads_by_folder: {}, bytes_by_folder: {},
+        downloads_by_folder: {}, bytes_by_folder: {}, bytes_out_by_kind: {},
     };
     const writeStats = () => {
         if (opt.statsFile) {
@@ -1475,6 +1515,9 @@ function main() {
             const n = Buffer.isBuffer(chunk) ? chunk.length : Buffer.byteLength(String(chunk), "latin1");
             stats.bytes_out += n;
             connection._gmStats.bytes_out += n;
+            const head = Buffer.isBuffer(chunk) ? chunk.toString("latin1", 0, 400) : String(chunk).slice(0, 400);
+            const kind = outputKind(head);
+            stats.bytes_out_by_kind[kind] = (stats.bytes_out_by_kind[kind] || 0) + n;
             if (opt.trace) {
                 const s = Buffer.isBuffer(chunk) ? chunk.toString("latin1") : String(chunk);
                 const first = s.split("\r\n")[0];
