@@ -14,19 +14,22 @@
    1. LIST the source and sort its folders by SPECIAL-USE: label folders
       (INBOX, user labels, \Sent, \Drafts, included \Trash/\Junk) are
       copied, \All is read for archived mail, views are skipped.
-   2. Read every copied folder's message ids (X-GM-MSGID, which imapc
-      makes the GUID) and flags, then All Mail's: a message of All Mail
-      that is in no copied folder goes to the archive folder.
+   2. Read All Mail once: every message's X-GM-MSGID and X-GM-LABELS
+      (one UID FETCH) and flags. Its labels give its copied folders; a
+      message in none goes to the archive folder. Included Trash/Junk,
+      outside All Mail, are read per folder.
    3. Read the destination folders' GUIDs once.
    4. Per destination folder: a message already there gets its flags
       brought up to date; one already in another destination folder is
       copied locally (a hard link on sdbox/maildir); only the rest is
-      downloaded, each body once. Copies whose label is gone are removed.
+      downloaded from All Mail, each body once. Then copies whose label
+      is gone are removed (last, so mail moved from one label to another
+      is copied from its old copy).
 
-   Every source and destination folder is read once, so the cost is
-   O(messages + label memberships), where dsync's virtual All-Mail recipe
-   re-reads All Mail for every folder. A re-run reads no bodies unless
-   new mail came.
+   The source is read once (no label folder is selected) and every
+   destination folder once, so the cost is O(messages + label
+   memberships), where dsync's virtual All-Mail recipe re-reads All Mail
+   for every folder. A re-run reads no bodies unless new mail came.
 
    Once the account is switched (users work here), a pass is additive:
    copies already here are left as the user keeps them (no flag updates,
@@ -100,6 +103,13 @@ static int migrate_gmail_dest_trans_commit(struct migrate_gmail_dest_trans *dt)
 	}
 	pool_unref(&changes.pool);
 	array_clear(&dt->saved);
+	if (dt->folder->read_trans != NULL) {
+		/* an earlier folder copied from this one (mail archived
+		   before, labelled now): a sync with it open panics, and
+		   migrate_gmail_copy_local() opens it again */
+		mail_free(&dt->folder->read_mail);
+		(void)mailbox_transaction_commit(&dt->folder->read_trans);
+	}
 	/* later folders copy from here: let them see the new mail */
 	if (mailbox_sync(dt->folder->dest_box, 0) < 0) {
 		return migrate_gmail_box_error(dt->sync, dt->folder->dest_box,
@@ -235,22 +245,43 @@ migrate_gmail_update_flags(struct migrate_gmail_dest_trans *dt,
 	mailbox_keywords_unref(&kw);
 }
 
-/* copies of Gmail mail whose label is gone */
-static void migrate_gmail_expunge_unwanted(struct migrate_gmail_dest_trans *dt)
+/* Copies of Gmail mail whose label is gone. Removed once every folder
+   has its new copies, so that mail moved from one label to another at
+   Gmail is copied from the old label's copy, not downloaded again. */
+static int
+migrate_gmail_expunge_unwanted(struct migrate_gmail_sync *sync,
+			       struct migrate_gmail_folder *folder)
 {
+	struct mailbox_transaction_context *trans = NULL;
+	struct mail *mail = NULL;
 	struct hash_iterate_context *iter;
 	struct migrate_gmail_copy *copy;
 	const char *guid;
 
-	iter = hash_table_iterate_init(dt->folder->copies);
-	while (hash_table_iterate(iter, dt->folder->copies, &guid, &copy)) {
+	iter = hash_table_iterate_init(folder->copies);
+	while (hash_table_iterate(iter, folder->copies, &guid, &copy)) {
 		if (copy->wanted)
 			continue;
-		dt->sync->result.expunged++;
-		if (!dt->sync->dry_run && mail_set_uid(dt->mail, copy->uid))
-			mail_expunge(dt->mail);
+		sync->result.expunged++;
+		if (sync->dry_run)
+			continue;
+		if (trans == NULL) {
+			trans = mailbox_transaction_begin(folder->dest_box,
+				MAILBOX_TRANSACTION_FLAG_EXTERNAL, __func__);
+			mail = mail_alloc(trans, 0, NULL);
+		}
+		if (mail_set_uid(mail, copy->uid))
+			mail_expunge(mail);
 	}
 	hash_table_iterate_deinit(&iter);
+	if (trans == NULL)
+		return 0;
+	mail_free(&mail);
+	if (mailbox_transaction_commit(&trans) < 0) {
+		return migrate_gmail_box_error(sync, folder->dest_box,
+			"can't remove copies of unlabelled mail from");
+	}
+	return 0;
 }
 
 static int
@@ -406,8 +437,6 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 	if (ret == 0 && array_count(&uids) > 0)
 		ret = migrate_gmail_download(&dt, src_box, &uids, &by_uid);
 	hash_table_destroy(&by_uid);
-	if (ret == 0 && sync->expunge && !sync->additive)
-		migrate_gmail_expunge_unwanted(&dt);
 
 	if (dt.trans != NULL) {
 		if (ret < 0) {
@@ -578,6 +607,17 @@ int migrate_gmail_sync(struct mail_user *dest_user, struct mail_user *src_user,
 		if (ret == 0) {
 			array_foreach_elem(&sync->folders, folder) {
 				if (migrate_gmail_apply_folder(sync, folder) < 0) {
+					ret = -1;
+					break;
+				}
+			}
+		}
+		if (ret == 0 && sync->expunge && !sync->additive) {
+			array_foreach_elem(&sync->folders, folder) {
+				if (!folder->dest_exists)
+					continue;
+				if (migrate_gmail_expunge_unwanted(sync,
+								   folder) < 0) {
 					ret = -1;
 					break;
 				}

@@ -17,7 +17,8 @@
 #
 # One server at a time per shell: lab_gmail_start stops a running one first.
 # LAB_GMAIL_OAUTH2=FILE adds the server's OAuth2 token endpoint and logins
-# (gmail-server.js --oauth2, see oauth2Start() there).
+# (gmail-server.js --oauth2, see oauth2Start() there); LAB_GMAIL_SERVER_ARGS
+# adds other options of gmail-server.js (e.g. --atom-labels).
 # The server also exits by itself (--watch-pid $$) once the test script is
 # gone, whatever happened to the EXIT trap.
 
@@ -143,6 +144,7 @@ lab_gmail_start() {
 			--ready-file "$dir/ready" --stats-file "$dir/stats.json" \
 			--state-file "$dir/state.json" --watch-pid $$ \
 			${LAB_GMAIL_OAUTH2:+--oauth2 "$LAB_GMAIL_OAUTH2"} \
+			${LAB_GMAIL_SERVER_ARGS:-} \
 			>"$dir/server.log" 2>&1 &
 		pid=$!
 		# Loading a large account takes a moment; 30 s covers 100k messages.
