@@ -13,7 +13,10 @@
 #    Gmail (a new folder); a new message comes in two folders; only the new
 #    message is downloaded;
 #  - after the switch (-1) a label removed at Gmail removes nothing here and
-#    a label added there is copied.
+#    a label added there is copied;
+#  - with imapc_features = gmail-migration too (imapc then reads X-GM-LABELS
+#    itself when it selects All Mail) a first pass mirrors as well, without
+#    imapc's $GMailHaveLabels keyword.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gmail/lib-gmail.sh"
@@ -23,6 +26,7 @@ lab_init
 U=lina@gmail.example
 GPW='g-labels pw'
 lab_user_add $U pw1
+lab_user_add mig@gmail.example pw2
 LAB_DST_EXTRA_CONF='namespace inbox {
   mailbox "Sent Messages" {
     special_use = \Sent
@@ -36,7 +40,7 @@ lab_gmail_migration_conf $U "$GPW" migrate_gmail
 
 mgmail() {	# [ARGS] -> rc; output in $LAB/gmail.out/.err
 	local rc=0
-	doveadm -c "$MIG_CONF" -f tab migrate gmail -u $U "$@" >"$LAB/gmail.out" 2>"$LAB/gmail.err" || rc=$?
+	doveadm -c "$MIG_CONF" -f tab migrate gmail -u "$U" "$@" >"$LAB/gmail.out" 2>"$LAB/gmail.err" || rc=$?
 	return $rc
 }
 field() {	# NAME: from the tab output of the last run
@@ -49,7 +53,7 @@ print(v[h.index(sys.argv[2])])' "$LAB/gmail.out" "$1"
 # server's state has now (label folders; Archive = All Mail in none)
 mirrors() {
 	lab_gmail_state || { fail "$LAB_TEST_NAME" "no server state"; return 1; }
-	doveadm -c "$DST_CONF" -f tab fetch -u $U 'mailbox guid' all >"$LAB/dump.tsv"
+	doveadm -c "$DST_CONF" -f tab fetch -u "$U" 'mailbox guid' all >"$LAB/dump.tsv"
 	local rc=0
 	python3 - "$GMAIL_STATE" "$LAB/dump.tsv" >"$LAB/mirror.out" <<'PY' || rc=$?
 import base64, collections, json, sys
@@ -193,5 +197,16 @@ assert_eq "0 0" "$(field removed) $(field downloaded)" "gmail labels: after the 
 doveadm -c "$DST_CONF" -f tab fetch -u $U 'mailbox guid' all >"$dump"
 assert_eq 1 "$(grep -c "^Receipts 2023	$kept$" "$dump")" "gmail labels: after the switch a label removed at Gmail keeps the copy here"
 assert_eq 1 "$(grep -c "^Travel	$added$" "$dump")" "gmail labels: after the switch a label added at Gmail is copied"
+
+# --- imapc's gmail-migration feature on as well
+U=mig@gmail.example
+lab_gmail_start "$GMAIL_ACCOUNT" $U "$GPW"
+LAB_MIG_EXTRA_CONF='imapc_features = rfc822.size fetch-headers gmail-migration'
+lab_gmail_migration_conf $U "$GPW" migrate_gmail
+LAB_MIG_EXTRA_CONF=
+rc=0; mgmail || rc=$?
+assert_eq 0 "$rc" "gmail labels, gmail-migration: first pass succeeds" || cat "$LAB/gmail.err"
+mirrors "gmail labels, gmail-migration: the pass mirrors every label folder"
+assert_eq 0 "$(doveadm -c "$DST_CONF" -f tab fetch -u $U flags all | grep -ci 'GMailHaveLabels')" "gmail labels, gmail-migration: no \$GMailHaveLabels keyword here"
 
 [ "$LAB_FAILS" -eq 0 ] && pass "$LAB_TEST_NAME"
