@@ -284,6 +284,18 @@ migrate_gmail_expunge_unwanted(struct migrate_gmail_sync *sync,
 	return 0;
 }
 
+static int migrate_gmail_expunge_all(struct migrate_gmail_sync *sync)
+{
+	struct migrate_gmail_folder *folder;
+
+	array_foreach_elem(&sync->folders, folder) {
+		if (folder->dest_exists &&
+		    migrate_gmail_expunge_unwanted(sync, folder) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 migrate_gmail_folder_create(struct migrate_gmail_sync *sync,
 			    struct migrate_gmail_folder *folder)
@@ -612,17 +624,8 @@ int migrate_gmail_sync(struct mail_user *dest_user, struct mail_user *src_user,
 				}
 			}
 		}
-		if (ret == 0 && sync->expunge && !sync->additive) {
-			array_foreach_elem(&sync->folders, folder) {
-				if (!folder->dest_exists)
-					continue;
-				if (migrate_gmail_expunge_unwanted(sync,
-								   folder) < 0) {
-					ret = -1;
-					break;
-				}
-			}
-		}
+		if (ret == 0 && sync->expunge && !sync->additive)
+			ret = migrate_gmail_expunge_all(sync);
 		/* also after a failure: what was copied is recorded */
 		if (sync->ledger_path != NULL &&
 		    migrate_gmail_ledger_write(sync) < 0)
