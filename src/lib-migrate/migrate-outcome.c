@@ -442,6 +442,34 @@ migrate_outcome_first_line(const char *const *error_lines, int exit_code)
 	return t_strdup_printf("exit code %d", exit_code);
 }
 
+/* Dovecot's own words for a file or directory on this server that its
+   mail processes may not write (eacces_error_get()): an old server's
+   answer never has them, whichever storage's event logged it (imapc's
+   index files are here too). */
+#define MIGRATE_OUTCOME_LOCAL_EACCES "Permission denied (euid="
+#define MIGRATE_OUTCOME_LOCAL_EACCES_CAUSE \
+	"the user's files here may not be written (permission denied): " \
+	"fix their owner or mode and run again"
+
+static const char *
+migrate_outcome_local_eacces(const ARRAY_TYPE(migrate_outcome_record) *records,
+			     const char *const *error_lines)
+{
+	const struct migrate_outcome_record *rec;
+
+	array_foreach(records, rec) {
+		if ((rec->kind == MIGRATE_OUTCOME_STORAGE ||
+		     rec->kind == MIGRATE_OUTCOME_LOG) &&
+		    strstr(rec->text, MIGRATE_OUTCOME_LOCAL_EACCES) != NULL)
+			return rec->text;
+	}
+	for (; *error_lines != NULL; error_lines++) {
+		if (strstr(*error_lines, MIGRATE_OUTCOME_LOCAL_EACCES) != NULL)
+			return *error_lines;
+	}
+	return NULL;
+}
+
 static bool
 migrate_outcome_classify_here(const ARRAY_TYPE(migrate_outcome_record) *records,
 			      const char *const *error_lines, int exit_code,
@@ -463,6 +491,12 @@ migrate_outcome_classify_here(const ARRAY_TYPE(migrate_outcome_record) *records,
 			result->detail = rec->text;
 			return TRUE;
 		}
+	}
+	if ((result->detail = migrate_outcome_local_eacces(records,
+						error_lines)) != NULL) {
+		result->exit_code = MIGRATE_EXIT_TEMPFAIL;
+		result->cause = MIGRATE_OUTCOME_LOCAL_EACCES_CAUSE;
+		return TRUE;
 	}
 	if (exit_code == MIGRATE_OUTCOME_DOVEADM_EX_NOUSER) {
 		result->exit_code = MIGRATE_EXIT_NOUSER;
@@ -613,6 +647,17 @@ void migrate_outcome_classify(const ARRAY_TYPE(migrate_outcome_record) *records,
 						  "(%s)", rec->code);
 		result_r->detail = rec->text;
 		result_r->retry_may_help = strcmp(rec->code, "temp") == 0;
+		return;
+	}
+	/* an error logged by this server's storage, and none of the old
+	   server's */
+	rec = migrate_outcome_find(records, MIGRATE_OUTCOME_LOG,
+				   MIGRATE_OUTCOME_HERE, "storage");
+	if (rec != NULL) {
+		result_r->where = MIGRATE_OUTCOME_HERE;
+		result_r->exit_code = MIGRATE_EXIT_TEMPFAIL;
+		result_r->cause = "the mail storage failed";
+		result_r->detail = rec->text;
 		return;
 	}
 	rec = migrate_outcome_find(records, MIGRATE_OUTCOME_RECOPY,

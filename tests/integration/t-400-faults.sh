@@ -19,7 +19,7 @@ set -euo pipefail
 
 LAB_TEST_NAME=faults
 SCENARIOS=(wrong-password wrong-pop3-password unknown-source-user
-	unknown-dest-user userdb-down refused silent-server tls-handshake tls-untrusted
+	unknown-dest-user userdb-down dest-perm refused silent-server tls-handshake tls-untrusted
 	tls-untrusted-starttls drop-mid-fetch drop-once garbage garbage-pop3
 	close-pop3 corrupt-fetch corrupt-fetch-noplugin stall-mid-fetch
 	missing-setting contradictory-setting)
@@ -160,6 +160,16 @@ FIX_CMD=readd_dest_user scenario unknown-dest-user 67 \
 OUTCOME="^log${t}here${t}auth-client$t" \
 	scenario userdb-down 75 "this server: the user lookup failed \(this server's auth\): .*auth-userdb" \
 	"$(mig_conf userdb-down "auth_socket_path = $LAB/no-such-auth-userdb")"
+# the user's home here may not be written by the mail processes: this
+# server's fault, whichever storage's event logged it
+perm_home=$LAB/dst/home/dest-perm@example.com
+mkdir -p "$perm_home"
+chown root:root "$perm_home"
+chmod 0755 "$perm_home"
+fix_perm_home() { chown "$LAB_UID:$LAB_GID" "$perm_home"; }
+FIX_CMD=fix_perm_home \
+	scenario dest-perm 75 "copying failed \(exit 75\): this server: the user's files here may not be written \(permission denied\): .*missing \+w perm" \
+	"$MIG_CONF"
 down_port=$(lab_free_port)
 OUTCOME="^login${t}imap${t}disconnected$t" \
 	scenario refused 69 "IMAP server 127.0.0.1:$down_port: connection refused" \

@@ -233,6 +233,31 @@ static void test_migrate_outcome_this_server(void)
 		NULL }, (const char *[]){ NULL }, 75, &result);
 	test_assert(strstr(result.cause, "mail quota") != NULL);
 
+	/* a directory here the mail processes may not write: also when
+	   imapc's storage logged it (its index files are here) and the
+	   old server's connection is in the records too */
+	test_judge((const char *[]){
+		"server\timap\t127.0.0.1:143\t",
+		"log\timap\timapc\tfile_create_locked(/h/u/imapc/.dovecot-box-sync.lock) failed: safe_mkstemp(/h/u/imapc/.dovecot-box-sync.lock) failed: Permission denied (euid=999(vmail) egid=999(vmail) missing +w perm: /h/u/imapc, dir owned by 0:0 mode=0755)",
+		NULL }, (const char *[]){
+		"brain M: Couldn't lock INBOX: Permission denied (euid=999(vmail) egid=999(vmail) missing +w perm: /h/u/imapc, dir owned by 0:0 mode=0755)",
+		NULL }, 75, &result);
+	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
+	test_assert(result.where == MIGRATE_OUTCOME_HERE);
+	test_assert(strstr(result.cause, "permission denied") != NULL);
+	test_assert(strstr(result.detail, "safe_mkstemp") != NULL);
+	/* an error this server's storage logged, without its code */
+	test_judge((const char *[]){
+		"server\timap\t127.0.0.1:143\t",
+		"log\there\tstorage\tmkdir(/h/u/mail) failed: Read-only file system",
+		NULL }, (const char *[]){
+		"Can't create mailbox INBOX: Internal error occurred.", NULL },
+		75, &result);
+	test_assert(result.where == MIGRATE_OUTCOME_HERE);
+	test_assert(strstr(result.cause, "storage") != NULL);
+	test_assert_strcmp(result.detail,
+			   "mkdir(/h/u/mail) failed: Read-only file system");
+
 	/* doveadm's EX_NOUSER */
 	test_judge((const char *[]){ NULL }, (const char *[]){
 		"User doesn't exist", NULL }, 67, &result);
