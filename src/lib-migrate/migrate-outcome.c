@@ -646,7 +646,13 @@ void migrate_outcome_classify(const ARRAY_TYPE(migrate_outcome_record) *records,
 		result_r->cause = t_strdup_printf("the mail storage failed "
 						  "(%s)", rec->code);
 		result_r->detail = rec->text;
-		result_r->retry_may_help = strcmp(rec->code, "temp") == 0;
+		/* also a folder that another process (a parallel worker,
+		   the user) made or removed while this one created it */
+		result_r->retry_may_help =
+			strcmp(rec->code, "temp") == 0 ||
+			strcmp(rec->code, "notfound") == 0 ||
+			strcmp(rec->code, "exists") == 0 ||
+			strcmp(rec->code, "inuse") == 0;
 		return;
 	}
 	/* an error logged by this server's storage, and none of the old

@@ -291,6 +291,14 @@ static void test_migrate_outcome_this_server(void)
 		NULL }, (const char *[]){ NULL }, 75, &result);
 	test_assert(result.exit_code == MIGRATE_EXIT_TEMPFAIL);
 	test_assert(result.retry_may_help);
+	/* a folder another dsync worker made at the same time */
+	test_judge((const char *[]){
+		"storage\there\tnotfound\tMailbox doesn't exist: Travel",
+		NULL }, (const char *[]){
+		"brain M: Can't create mailbox Travel: Not found", NULL },
+		75, &result);
+	test_assert(result.where == MIGRATE_OUTCOME_HERE);
+	test_assert(result.retry_may_help);
 
 	/* dsync deleted a mailbox to copy it again */
 	test_judge((const char *[]){ "recopy\there\t\tINBOX", NULL },
