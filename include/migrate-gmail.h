@@ -42,6 +42,11 @@ struct migrate_gmail_options {
 	   ledger doesn't know are made (new mail, new labels at Gmail);
 	   nothing here is removed, flagged or brought back */
 	bool additive;
+	/* with additive: a copy that is here already gets the flags and
+	   keywords it lacks of the Gmail message's (added, never removed):
+	   the pass after a killed one, whose copies may be here without
+	   their flags */
+	bool repair_flags;
 };
 
 /* Where the ledger of the copies a migration made is kept, in the

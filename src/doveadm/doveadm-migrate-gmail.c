@@ -118,6 +118,8 @@ cmd_migrate_gmail_init(struct doveadm_mail_cmd_context *_ctx DOVEADM_MIGRATE_INI
 
 	ctx->options.dry_run = doveadm_migrate_param_flag(_ctx->cctx, "dry-run");
 	ctx->options.additive = doveadm_migrate_param_flag(_ctx->cctx, "one-way");
+	ctx->options.repair_flags =
+		doveadm_migrate_param_flag(_ctx->cctx, "repair-flags");
 	doveadm_print_header_simple("user");
 	for (name = numeric; *name != NULL; name++) {
 		doveadm_print_header(*name, *name,
@@ -130,7 +132,7 @@ static struct doveadm_mail_cmd_context *cmd_migrate_gmail_alloc(void)
 	struct gmail_cmd_context *ctx;
 
 	ctx = doveadm_mail_cmd_alloc(struct gmail_cmd_context);
-	doveadm_migrate_mail_cmd_options(&ctx->ctx, "n1");
+	doveadm_migrate_mail_cmd_options(&ctx->ctx, "n1R");
 	ctx->ctx.v.init = cmd_migrate_gmail_init;
 	ctx->ctx.v.run = cmd_migrate_gmail_run;
 	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
@@ -140,10 +142,11 @@ static struct doveadm_mail_cmd_context *cmd_migrate_gmail_alloc(void)
 struct doveadm_cmd_ver2 doveadm_cmd_migrate_gmail = {
 	.name = "migrate gmail",
 	.mail_cmd = cmd_migrate_gmail_alloc,
-	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "[-n] [-1]",
+	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX "[-n] [-1 [-R]]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_MAIL_COMMON
 DOVEADM_CMD_PARAM('n', "dry-run", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAM('1', "one-way", CMD_PARAM_BOOL, 0)
+DOVEADM_CMD_PARAM('R', "repair-flags", CMD_PARAM_BOOL, 0)
 DOVEADM_CMD_PARAMS_END
 };

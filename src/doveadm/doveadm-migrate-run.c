@@ -492,8 +492,14 @@ migrate_run_copy_args(struct migrate_run *run, const char *mailbox,
 	if (run->gmail) {
 		array_push_back(cmd, (const char *[]){ "migrate" });
 		array_push_back(cmd, (const char *[]){ "gmail" });
-		if (migrate_run_additive(run))
+		if (migrate_run_additive(run)) {
 			array_push_back(cmd, (const char *[]){ "-1" });
+			/* as copy-new's --repair-flags */
+			if (run->state.flags_unsure) {
+				array_push_back(cmd, (const char *[]){
+					"--repair-flags" });
+			}
+		}
 		array_push_back(cmd, (const char *[]){ "-u" });
 		array_push_back(cmd, &run->user);
 	} else if (migrate_run_copies_new(run)) {

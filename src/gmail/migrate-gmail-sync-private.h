@@ -65,7 +65,7 @@ struct migrate_gmail_sync {
 	pool_t pool;
 	struct mail_user *dest_user, *src_user;
 	struct mail_namespace *src_ns, *dest_ns;
-	bool dry_run, additive;
+	bool dry_run, additive, repair_flags;
 	/* the folder copies earlier passes made, and this one makes */
 	struct migrate_gmail_ledger *ledger;
 	const char *ledger_path;

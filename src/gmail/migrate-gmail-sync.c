@@ -245,6 +245,45 @@ migrate_gmail_update_flags(struct migrate_gmail_dest_trans *dt,
 	mailbox_keywords_unref(&kw);
 }
 
+/* Does the copy here lack a flag or keyword of the Gmail message? */
+static bool
+migrate_gmail_copy_lacks(const struct migrate_gmail_copy *copy,
+			 const struct migrate_gmail_msg *msg)
+{
+	const char *const *keywords, *const *copy_keywords;
+
+	if ((msg->flags & ~copy->flags) != 0)
+		return TRUE;
+	if (*msg->keywords == '\0')
+		return FALSE;
+	copy_keywords = t_strsplit(copy->keywords, " ");
+	for (keywords = t_strsplit(msg->keywords, " "); *keywords != NULL;
+	     keywords++) {
+		if (!str_array_find(copy_keywords, *keywords))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* --repair-flags of a switched account: add what the copy lacks. */
+static void
+migrate_gmail_add_flags(struct migrate_gmail_dest_trans *dt,
+			const struct migrate_gmail_copy *copy,
+			const struct migrate_gmail_msg *msg)
+{
+	struct mail_keywords *kw;
+
+	dt->sync->result.flags_updated++;
+	if (dt->sync->dry_run || !mail_set_uid(dt->mail, copy->uid))
+		return;
+	mail_update_flags(dt->mail, MODIFY_ADD, msg->flags);
+	kw = migrate_gmail_keywords(dt->folder->dest_box, msg->keywords);
+	if (kw != NULL) {
+		mail_update_keywords(dt->mail, MODIFY_ADD, kw);
+		mailbox_keywords_unref(&kw);
+	}
+}
+
 /* Copies of Gmail mail whose label is gone. Removed once every folder
    has its new copies, so that mail moved from one label to another at
    Gmail is copied from the old label's copy, not downloaded again. */
@@ -347,7 +386,7 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 	struct migrate_gmail_copy *copy;
 	ARRAY_TYPE(seq_range) uids;
 	HASH_TABLE_TYPE(uint_msg) by_uid;
-	ARRAY(struct migrate_gmail_member *) todo;
+	ARRAY(struct migrate_gmail_member *) todo, repair;
 	struct mailbox *src_box = NULL;
 	unsigned int pending = 0;
 	int ret = 0;
@@ -363,12 +402,18 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 
 	/* which members need a copy made */
 	t_array_init(&todo, array_count(&folder->members) + 1);
+	t_array_init(&repair, 4);
 	array_foreach_modifiable(&folder->members, member) {
 		struct migrate_gmail_msg *msg = member->msg;
 
 		if (sync->additive) {
 			if (migrate_gmail_additive_wanted(sync, folder, msg))
 				array_push_back(&todo, &member);
+			else if (sync->repair_flags &&
+				 (copy = hash_table_lookup(folder->copies,
+							   msg->guid)) != NULL &&
+				 migrate_gmail_copy_lacks(copy, msg))
+				array_push_back(&repair, &member);
 			continue;
 		}
 		copy = hash_table_lookup(folder->copies, msg->guid);
@@ -385,7 +430,7 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 		/* copies here stay as the user keeps them */
 		sync->result.present += array_count(&folder->members) -
 			array_count(&todo);
-		if (array_count(&todo) == 0)
+		if (array_count(&todo) == 0 && array_count(&repair) == 0)
 			return 0;
 	}
 	if (migrate_gmail_folder_create(sync, folder) < 0)
@@ -406,6 +451,10 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 				migrate_gmail_update_flags(&dt, copy,
 							   member->msg);
 		}
+	}
+	array_foreach_elem(&repair, member) {
+		migrate_gmail_add_flags(&dt, hash_table_lookup(folder->copies,
+				member->msg->guid), member->msg);
 	}
 	t_array_init(&uids, 64);
 	hash_table_create_direct(&by_uid, default_pool, 0);
@@ -599,6 +648,7 @@ int migrate_gmail_sync(struct mail_user *dest_user, struct mail_user *src_user,
 	sync->src_user = src_user;
 	sync->dry_run = options->dry_run;
 	sync->additive = options->additive;
+	sync->repair_flags = options->repair_flags;
 	sync->ledger = migrate_gmail_ledger_init();
 	sync->ledger_path = MIGRATE_GMAIL_LEDGER_PATH;
 	hash_table_create(&sync->msgs, pool, 0, str_hash, strcmp);
