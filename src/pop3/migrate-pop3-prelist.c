@@ -89,12 +89,43 @@ static int prelist_send(struct migrate_pop3_prelist *pl, const char *cmd)
 	return 0;
 }
 
+/* Move what is left unread to the buffer's start and read more after
+   it. Returns 0, or -1 on error (prelist_fail()ed). */
+static int prelist_fill(struct migrate_pop3_prelist *pl)
+{
+	ssize_t ret;
+
+	if (pl->rbuf_pos > 0) {
+		memmove(pl->rbuf, pl->rbuf + pl->rbuf_pos,
+			pl->rbuf_len - pl->rbuf_pos);
+		pl->rbuf_len -= pl->rbuf_pos;
+		pl->rbuf_pos = 0;
+	}
+	if (pl->rbuf_len >= MIGRATE_POP3_PRELIST_MAX_LINE) {
+		prelist_fail(pl, "Too long line from the server", NULL);
+		return -1;
+	}
+	do {
+		ret = recv(pl->fd, pl->rbuf + pl->rbuf_len,
+			   MIGRATE_POP3_PRELIST_MAX_LINE - pl->rbuf_len, 0);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0) {
+		prelist_fail(pl, "recv() failed", strerror(errno));
+		return -1;
+	}
+	if (ret == 0) {
+		prelist_fail(pl, "Disconnected by the server", NULL);
+		return -1;
+	}
+	pl->rbuf_len += ret;
+	return 0;
+}
+
 /* Returns the next line without CRLF (valid until the next call), or
    NULL on error. */
 static const char *prelist_read_line(struct migrate_pop3_prelist *pl)
 {
 	char *p;
-	ssize_t ret;
 
 	for (;;) {
 		p = memchr(pl->rbuf + pl->rbuf_pos, '\n',
@@ -108,29 +139,8 @@ static const char *prelist_read_line(struct migrate_pop3_prelist *pl)
 				p[-1] = '\0';
 			return line;
 		}
-		if (pl->rbuf_pos > 0) {
-			memmove(pl->rbuf, pl->rbuf + pl->rbuf_pos,
-				pl->rbuf_len - pl->rbuf_pos);
-			pl->rbuf_len -= pl->rbuf_pos;
-			pl->rbuf_pos = 0;
-		}
-		if (pl->rbuf_len >= MIGRATE_POP3_PRELIST_MAX_LINE) {
-			prelist_fail(pl, "Too long line from the server", NULL);
+		if (prelist_fill(pl) < 0)
 			return NULL;
-		}
-		ret = recv(pl->fd, pl->rbuf + pl->rbuf_len,
-			   MIGRATE_POP3_PRELIST_MAX_LINE - pl->rbuf_len, 0);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret < 0) {
-			prelist_fail(pl, "recv() failed", strerror(errno));
-			return NULL;
-		}
-		if (ret == 0) {
-			prelist_fail(pl, "Disconnected by the server", NULL);
-			return NULL;
-		}
-		pl->rbuf_len += ret;
 	}
 }
 
@@ -533,7 +543,6 @@ prelist_read_chunk(struct migrate_pop3_prelist *pl, size_t *len_r,
 {
 	char *line, *p;
 	size_t avail;
-	ssize_t ret;
 
 	for (;;) {
 		line = pl->rbuf + pl->rbuf_pos;
@@ -555,24 +564,8 @@ prelist_read_chunk(struct migrate_pop3_prelist *pl, size_t *len_r,
 			*line_end_r = FALSE;
 			return line;
 		}
-		if (pl->rbuf_pos > 0) {
-			memmove(pl->rbuf, line, avail);
-			pl->rbuf_len = avail;
-			pl->rbuf_pos = 0;
-		}
-		ret = recv(pl->fd, pl->rbuf + pl->rbuf_len,
-			   MIGRATE_POP3_PRELIST_MAX_LINE - pl->rbuf_len, 0);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret < 0) {
-			prelist_fail(pl, "recv() failed", strerror(errno));
+		if (prelist_fill(pl) < 0)
 			return NULL;
-		}
-		if (ret == 0) {
-			prelist_fail(pl, "Disconnected by the server", NULL);
-			return NULL;
-		}
-		pl->rbuf_len += ret;
 	}
 }
 
