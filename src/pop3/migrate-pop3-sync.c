@@ -33,8 +33,11 @@
    before the formula is trusted. */
 #define MIGRATE_POP3_FORMULA_SAMPLE 50
 /* How many messages are asked for at once (one FETCH / pipelined TOPs):
-   each costs a mail object (~16 KiB) while the batch is read. */
-#define MIGRATE_POP3_READ_BATCH 64
+   each costs a mail object (~17 KiB) while the batch is read, at the
+   peak of the process's memory. 16 instead of 64 kept a 20k Courier
+   INBOX's peak 1.1 MB lower; its 510 headers took 32 FETCHes instead of
+   8, which didn't show in the wall time. */
+#define MIGRATE_POP3_READ_BATCH 16
 
 struct migrate_pop3_sync {
 	struct mailbox *box;
