@@ -225,24 +225,30 @@ migrate_gmail_copy_changed(const struct migrate_gmail_copy *copy,
 		strcmp(copy->keywords, msg->keywords) != 0;
 }
 
+/* Give the copy here the Gmail message's flags and keywords: all of
+   them (MODIFY_REPLACE, a mirroring pass) or the ones it lacks
+   (MODIFY_ADD, --repair-flags of a switched account). */
 static void
 migrate_gmail_update_flags(struct migrate_gmail_dest_trans *dt,
 			   const struct migrate_gmail_copy *copy,
-			   const struct migrate_gmail_msg *msg)
+			   const struct migrate_gmail_msg *msg,
+			   enum modify_type modify)
 {
 	struct mail_keywords *kw;
 
 	dt->sync->result.flags_updated++;
 	if (dt->sync->dry_run || !mail_set_uid(dt->mail, copy->uid))
 		return;
-	mail_update_flags(dt->mail, MODIFY_REPLACE, msg->flags);
+	mail_update_flags(dt->mail, modify, msg->flags);
 	kw = migrate_gmail_keywords(dt->folder->dest_box, msg->keywords);
-	if (kw == NULL) {
+	if (kw == NULL && modify == MODIFY_REPLACE) {
 		kw = mailbox_keywords_create_valid(dt->folder->dest_box,
 			(const char *const []){ NULL });
 	}
-	mail_update_keywords(dt->mail, MODIFY_REPLACE, kw);
-	mailbox_keywords_unref(&kw);
+	if (kw != NULL) {
+		mail_update_keywords(dt->mail, modify, kw);
+		mailbox_keywords_unref(&kw);
+	}
 }
 
 /* Does the copy here lack a flag or keyword of the Gmail message? */
@@ -263,25 +269,6 @@ migrate_gmail_copy_lacks(const struct migrate_gmail_copy *copy,
 			return TRUE;
 	}
 	return FALSE;
-}
-
-/* --repair-flags of a switched account: add what the copy lacks. */
-static void
-migrate_gmail_add_flags(struct migrate_gmail_dest_trans *dt,
-			const struct migrate_gmail_copy *copy,
-			const struct migrate_gmail_msg *msg)
-{
-	struct mail_keywords *kw;
-
-	dt->sync->result.flags_updated++;
-	if (dt->sync->dry_run || !mail_set_uid(dt->mail, copy->uid))
-		return;
-	mail_update_flags(dt->mail, MODIFY_ADD, msg->flags);
-	kw = migrate_gmail_keywords(dt->folder->dest_box, msg->keywords);
-	if (kw != NULL) {
-		mail_update_keywords(dt->mail, MODIFY_ADD, kw);
-		mailbox_keywords_unref(&kw);
-	}
 }
 
 /* Copies of Gmail mail whose label is gone. Removed once every folder
@@ -449,12 +436,13 @@ migrate_gmail_apply_folder(struct migrate_gmail_sync *sync,
 			if (copy != NULL &&
 			    migrate_gmail_copy_changed(copy, member->msg))
 				migrate_gmail_update_flags(&dt, copy,
-							   member->msg);
+					member->msg, MODIFY_REPLACE);
 		}
 	}
 	array_foreach_elem(&repair, member) {
-		migrate_gmail_add_flags(&dt, hash_table_lookup(folder->copies,
-				member->msg->guid), member->msg);
+		migrate_gmail_update_flags(&dt,
+			hash_table_lookup(folder->copies, member->msg->guid),
+			member->msg, MODIFY_ADD);
 	}
 	t_array_init(&uids, 64);
 	hash_table_create_direct(&by_uid, default_pool, 0);
