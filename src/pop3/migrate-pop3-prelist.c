@@ -32,6 +32,8 @@
 #include <pthread.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 /* as pop3c: connecting may take this long, a reply this long */
 #define MIGRATE_POP3_PRELIST_CONNECT_TIMEOUT_SECS 30
@@ -89,6 +91,21 @@ static int prelist_send(struct migrate_pop3_prelist *pl, const char *cmd)
 	return 0;
 }
 
+/* ACK what arrives at once. The replies to pipelined TOPs come in small
+   writes; a server that waits with its next write until the last one is
+   ACKed (Nagle: Courier) would otherwise wait for our delayed ACK, ~40 ms
+   per batch: 640 ms of 700 for 510 headers at a 20,000-message Courier
+   INBOX. Linux resets the option after a while, so it is set before each
+   read. */
+static void prelist_quickack(struct migrate_pop3_prelist *pl ATTR_UNUSED)
+{
+#ifdef TCP_QUICKACK
+	int one = 1;
+
+	(void)setsockopt(pl->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+#endif
+}
+
 /* Move what is left unread to the buffer's start and read more after
    it. Returns 0, or -1 on error (prelist_fail()ed). */
 static int prelist_fill(struct migrate_pop3_prelist *pl)
@@ -105,6 +122,7 @@ static int prelist_fill(struct migrate_pop3_prelist *pl)
 		prelist_fail(pl, "Too long line from the server", NULL);
 		return -1;
 	}
+	prelist_quickack(pl);
 	do {
 		ret = recv(pl->fd, pl->rbuf + pl->rbuf_len,
 			   MIGRATE_POP3_PRELIST_MAX_LINE - pl->rbuf_len, 0);
