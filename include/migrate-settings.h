@@ -43,6 +43,7 @@ struct setting_parser_info;
 	X(migrate_pop3_size_tolerance_bytes,	"migrate_pop3",	UINT) \
 	X(migrate_pop3_size_tolerance_percent,	"migrate_pop3",	UINT) \
 	X(migrate_pop3_skip_size_match,		"migrate_pop3",	BOOL) \
+	X(migrate_pop3_size_connections,	"migrate_pop3",	UINT) \
 	X(migrate_pop3_cache,			"migrate_pop3",	BOOL) \
 	X(migrate_pop3_cache_dir,		"migrate_pop3",	PATH) \
 	X(migrate_pop3_fix_dbox_uidl_header,	"migrate_pop3",	BOOL) \

@@ -22,6 +22,10 @@
 #define MIGRATE_POP3_DEFAULT_CACHE_DIR "~/.dovecot-migrate"
 #define MIGRATE_POP3_DEFAULT_SIZE_TOLERANCE_BYTES 1024
 #define MIGRATE_POP3_DEFAULT_SIZE_TOLERANCE_PERCENT 2
+/* imapc's connection and one of the plugin's: the old server computes
+   the sizes of a large mailbox on two cores */
+#define MIGRATE_POP3_DEFAULT_SIZE_CONNECTIONS 2
+#define MIGRATE_POP3_MAX_SIZE_CONNECTIONS 8
 
 const char *migrate_pop3_plugin_version = DOVECOT_ABI_VERSION;
 
@@ -166,6 +170,18 @@ migrate_pop3_settings_read(struct mail_user *user,
 				      &set->uidl_detect, error_r) < 0)
 		return -1;
 	set->match_set.skip_size_match = skip_size_match;
+
+	if (migrate_pop3_setting_uint(user, "migrate_pop3_size_connections",
+			MIGRATE_POP3_DEFAULT_SIZE_CONNECTIONS,
+			MIGRATE_POP3_MAX_SIZE_CONNECTIONS,
+			&set->size_connections, error_r) < 0)
+		return -1;
+	if (set->size_connections == 0) {
+		*error_r = t_strdup_printf("migrate_pop3_size_connections: "
+			"invalid value '0' (expected a number 1..%u)",
+			MIGRATE_POP3_MAX_SIZE_CONNECTIONS);
+		return -1;
+	}
 
 	set->cache_dir = "";
 	if (cache) {

@@ -41,6 +41,9 @@ struct migrate_pop3_settings {
 	bool fix_dbox_uidl_header;
 	/* try the known UIDL formulas on the lists (migrate_pop3_uidl_detect) */
 	bool uidl_detect;
+	/* IMAP connections that read the sizes of a large mailbox
+	   (migrate_pop3_size_connections) */
+	unsigned int size_connections;
 };
 
 
@@ -85,13 +88,8 @@ struct migrate_pop3_mailbox {
 	   formula of the UIDs, only UIDs and POP3 orders are kept */
 	struct migrate_uidl_exact *exact;
 	uint32_t uidvalidity;
-	/* while migrate_pop3_uidl_sync() FETCHes every RFC822.SIZE in one
-	   command: the untagged replies' sizes */
-	ARRAY_TYPE(migrate_pop3_imap_size) *size_fetch;
 
 	bool source:1;
-	/* our untagged FETCH callback is registered with imapc */
-	bool untagged_registered:1;
 	bool synced:1;
 	bool sync_failed:1;
 	/* destination side: a message with a POP3 UIDL was saved in the
@@ -116,6 +114,16 @@ void migrate_pop3_user_finish(struct mail_user *user);
    mailbox is synced again). */
 void migrate_pop3_mailbox_reset(struct mailbox *box,
 				struct migrate_pop3_mailbox *mbox);
+
+/* Every RFC822.SIZE of the selected imapc mailbox box into sizes_r, sorted
+   by UID, on up to connections IMAP connections (migrate-pop3-sizes.c).
+   Returns FALSE if it couldn't be done: the caller then FETCHes the sizes
+   per message. */
+bool migrate_pop3_imap_sizes_fetch(struct mailbox *box, struct event *event,
+				   unsigned int connections,
+				   ARRAY_TYPE(migrate_pop3_imap_size) *sizes_r);
+int migrate_pop3_imap_size_cmp(const struct migrate_pop3_imap_size *a,
+			       const struct migrate_pop3_imap_size *b);
 
 /* Start reading the user's POP3 list on a connection of its own while
    dsync goes on (once per session; nothing happens if it can't). */

@@ -268,87 +268,6 @@ migrate_pop3_imap_size_read(struct migrate_pop3_sync *ctx, struct mail *mail,
 	return 0;
 }
 
-/* An untagged FETCH reply while migrate_pop3_imap_sizes_fetch() runs
-   (imapc's own handling of it is unchanged: it has no FLAGS) */
-static void
-migrate_pop3_untagged_fetch(const struct imapc_untagged_reply *reply,
-			    struct imapc_mailbox *imbox)
-{
-	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT(&imbox->box);
-	struct migrate_pop3_imap_size *item;
-	const struct imap_arg *list;
-	const char *key, *value;
-	uint32_t uid = 0;
-	uoff_t size = 0;
-	bool have_size = FALSE;
-
-	if (mbox == NULL || mbox->size_fetch == NULL ||
-	    !imap_arg_get_list(reply->args, &list))
-		return;
-	for (; list[0].type != IMAP_ARG_EOL && list[1].type != IMAP_ARG_EOL;
-	     list += 2) {
-		if (!imap_arg_get_atom(&list[0], &key) ||
-		    !imap_arg_get_atom(&list[1], &value))
-			continue;
-		if (strcasecmp(key, "UID") == 0) {
-			if (str_to_uint32(value, &uid) < 0)
-				uid = 0;
-		} else if (strcasecmp(key, "RFC822.SIZE") == 0) {
-			have_size = str_to_uoff(value, &size) == 0;
-		}
-	}
-	if (uid == 0 || !have_size)
-		return;
-	item = array_append_space(mbox->size_fetch);
-	item->uid = uid;
-	item->size = size;
-}
-
-static int
-migrate_pop3_imap_size_cmp(const struct migrate_pop3_imap_size *a,
-			   const struct migrate_pop3_imap_size *b)
-{
-	return a->uid < b->uid ? -1 : (a->uid > b->uid ? 1 : 0);
-}
-
-/* Every RFC822.SIZE with one UID FETCH 1:* through imapc's connection,
-   the replies taken as they come: no mail object per message (those
-   cost ~70 us each, 1.4 s for 20,000 messages, the server's part is a
-   fraction of it). sizes_r is sorted by UID. Returns FALSE if it
-   couldn't be done (the caller FETCHes the sizes per message). */
-static bool
-migrate_pop3_imap_sizes_fetch(struct migrate_pop3_sync *ctx,
-			      ARRAY_TYPE(migrate_pop3_imap_size) *sizes_r)
-{
-	struct imapc_mailbox *imbox = IMAPC_MAILBOX(ctx->box);
-	struct imapc_simple_context sctx;
-	struct imapc_command *cmd;
-
-	if (!imbox->selected || imbox->client_box == NULL)
-		return FALSE;
-	if (!ctx->mbox->untagged_registered) {
-		imapc_mailbox_register_untagged(imbox, "FETCH",
-						migrate_pop3_untagged_fetch);
-		ctx->mbox->untagged_registered = TRUE;
-	}
-	ctx->mbox->size_fetch = sizes_r;
-	imapc_simple_context_init(&sctx, imbox->storage->client);
-	cmd = imapc_client_mailbox_cmd(imbox->client_box,
-				       imapc_simple_callback, &sctx);
-	imapc_command_send(cmd, "UID FETCH 1:* (RFC822.SIZE)");
-	imapc_simple_run(&sctx, &cmd);
-	ctx->mbox->size_fetch = NULL;
-	if (sctx.ret < 0) {
-		e_debug(ctx->event, "UID FETCH 1:* (RFC822.SIZE) failed: %s - "
-			"fetching the sizes per message",
-			mailbox_get_last_internal_error(ctx->box, NULL));
-		array_clear(sizes_r);
-		return FALSE;
-	}
-	array_sort(sizes_r, migrate_pop3_imap_size_cmp);
-	return TRUE;
-}
-
 static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
 {
 	ARRAY_TYPE(migrate_pop3_imap_size) sizes;
@@ -367,7 +286,9 @@ static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
 	migrate_match_reserve(ctx->match, 0, status.messages);
 	/* on the heap: the data stack would keep its largest size */
 	i_array_init(&sizes, status.messages + 1);
-	fetched = migrate_pop3_imap_sizes_fetch(ctx, &sizes);
+	fetched = migrate_pop3_imap_sizes_fetch(ctx->box, ctx->event,
+						ctx->set->size_connections,
+						&sizes);
 	i_zero(&key);
 	for (seq = 1; fetched && seq <= status.messages; seq++) {
 		mail_index_lookup_uid(ctx->box->view, seq, &key.uid);
