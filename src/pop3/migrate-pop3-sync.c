@@ -603,6 +603,38 @@ migrate_pop3_headers_read(struct migrate_pop3_sync *ctx,
 	return left;
 }
 
+/* pop3c's session lists what the old server has now: fewer messages
+   than the list read ahead on another connection if some were deleted
+   since. Those past its end are not matched in this pass (the others
+   are checked by their UIDL in migrate_pop3_ident_read()). Returns the
+   need indexes left (data stack). */
+static const ARRAY_TYPE(uint32_t) *
+migrate_pop3_need_in_box(struct migrate_pop3_sync *ctx,
+			 const ARRAY_TYPE(uint32_t) *need)
+{
+	ARRAY_TYPE(uint32_t) *left;
+	const struct migrate_match_pop3 *pmsg;
+	const uint32_t *idxp;
+	struct mailbox_status status;
+
+	mailbox_get_open_status(ctx->pop3_box, STATUS_MESSAGES, &status);
+	left = t_new(ARRAY_TYPE(uint32_t), 1);
+	t_array_init(left, array_count(need));
+	array_foreach(need, idxp) {
+		pmsg = array_idx(migrate_match_get_pop3(ctx->match), *idxp);
+		if (pmsg->msg->seq <= status.messages) {
+			array_push_back(left, idxp);
+			continue;
+		}
+		e_warning(ctx->event, "POP3 message %u is no longer UIDL %s "
+			  "(the old server lists %u messages now): not "
+			  "matched in this pass", pmsg->msg->seq,
+			  pmsg->msg->uidl, status.messages);
+		migrate_match_set_pop3_unreadable(ctx->match, *idxp);
+	}
+	return left;
+}
+
 static int
 migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 {
@@ -621,6 +653,21 @@ migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 	if (array_count(need) == 0)
 		return 0;
 
+	if (pop3) {
+		if (!migrate_pop3_pop3_box(ctx)->opened &&
+		    mailbox_sync(ctx->pop3_box, 0) < 0) {
+			/* (the list was read ahead on another connection) */
+			e_error(ctx->event, "Couldn't open the POP3 mailbox "
+				"%s: %s", ctx->pop3_box->vname,
+				mailbox_get_last_internal_error(ctx->pop3_box,
+								NULL));
+			return -1;
+		}
+		need = migrate_pop3_need_in_box(ctx, need);
+		if (array_count(need) == 0)
+			return 0;
+	}
+
 	/* POP3 messages are found by sequence, IMAP ones by UID */
 	t_array_init(&keys, array_count(need));
 	array_foreach(need, idxp) {
@@ -633,14 +680,6 @@ migrate_pop3_idents_read(struct migrate_pop3_sync *ctx, bool pop3)
 			key = imap->uid;
 		}
 		array_push_back(&keys, &key);
-	}
-	if (pop3 && !migrate_pop3_pop3_box(ctx)->opened &&
-	    mailbox_sync(ctx->pop3_box, 0) < 0) {
-		/* (the list was read ahead on another connection) */
-		e_error(ctx->event, "Couldn't open the POP3 mailbox %s: %s",
-			ctx->pop3_box->vname,
-			mailbox_get_last_internal_error(ctx->pop3_box, NULL));
-		return -1;
 	}
 	ctx->ident_idx = array_front(need);
 	ctx->pop3_idents = pop3;
