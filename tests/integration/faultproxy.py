@@ -39,11 +39,18 @@ Optional keys:
     "after": {...}          the control for connections opened after a
                             fault happened (e.g. {"mode": "close"}: the
                             server goes away for good)
+    "exec": ["cmd", ...]    run this command (no shell) and wait for it when
+                            a connection in "conns" (every one if no
+                            "conns") is accepted, before the server is
+                            connected or a fault applied: e.g. expunge
+                            mail at the server between two sessions of a
+                            client (any mode, "pass" too)
 
 Every connection and every fault is logged as one line (for the test to
 assert that the fault really happened):
     conn 3 open
     conn 3 fault cut at 12345
+    conn 2 exec rc=0
     conn 3 closed s2c=12345 c2s=678
 """
 
@@ -53,6 +60,7 @@ import os
 import select
 import socket
 import struct
+import subprocess
 import sys
 import threading
 
@@ -125,6 +133,13 @@ class Proxy:
 
     def handle(self, client, conn_no, ctl):
         self.log("conn %d open" % conn_no)
+        if "exec" in ctl and ("conns" not in ctl or conn_no in ctl["conns"]):
+            try:
+                rc = subprocess.call(ctl["exec"], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL)
+            except OSError as e:
+                rc = str(e)
+            self.log("conn %d exec rc=%s" % (conn_no, rc))
         fault = self.want_fault(ctl, conn_no)
         mode = ctl.get("mode", "pass") if fault else "pass"
         try:
