@@ -11,7 +11,8 @@
 #  c) the old server allows one IMAP connection per user: the extra
 #     connection is refused, its range is read on imapc's connection (one
 #     warning naming the setting), the same pairs, exit 0;
-#  d) a later pass with new mail at the old server: the split again, the
+#  d) a later pass with new mail at the old server, over STARTTLS: the
+#     split again (the extra connection with imapc's TLS settings), the
 #     UIDL cache trusted, the new messages matched, nothing copied twice.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -21,6 +22,11 @@ user=d@example.com
 lab_init
 lab_user_add "$user" secret1
 lab_corpus "$user" 2100 62
+tls=$LAB/tls
+lab_tls "$tls"
+LAB_SRC_EXTRA_CONF="ssl = yes
+ssl_cert = <$tls/srv.pem
+ssl_key = <$tls/srv.key"
 lab_source_start
 lab_dest_start sdbox
 
@@ -43,7 +49,7 @@ run() { # NAME CONNECTIONS [fresh]
 	lab_migration_conf migrate_pop3
 	lab_migration_conf_add 'plugin {' '  migrate_pop3_uidl_detect = no' \
 		"  migrate_pop3_size_connections = $2" '}' \
-		"imapc_rawlog_dir = $LAB/rawlog-$1"
+		"imapc_rawlog_dir = $LAB/rawlog-$1" ${EXTRA_CONF[@]+"${EXTRA_CONF[@]}"}
 	if [ "${3:-}" = fresh ]; then
 		rm -rf "$LAB/dst/home/$user/mail" "$LAB/dst/home/$user/.dovecot-migrate"
 	fi
@@ -99,12 +105,15 @@ sleep 0.5
 
 # d) a later pass: 5 new messages at the old server
 lab_corpus "$user" 5 63
+EXTRA_CONF=("imapc_ssl = starttls" "ssl_client_ca_file = $tls/ca.pem")
 run d 2
 summary=$(pairs)
 assert_eq "2105 2105 yes" "$(lab_uidl_same "$user")" "d) every UIDL, old and new, in order" || exit 0
 assert_eq 2105 "$(lab_imap_count dst "$user")" "d) nothing copied twice" || exit 0
 assert_eq 2 "$(size_fetches "$LAB/rawlog-d" | cut -d' ' -f1 | sort -u | wc -l)" \
 	"d) the sizes on two connections again" || exit 0
+assert_eq 2 "$(grep -cE "imap-login: Info: (Login|Logged in): user=<$user>.*, TLS" "$SRC_LOG" || true)" \
+	"d) both IMAP logins with TLS" || exit 0
 grep -q 'cached 2100,' <<<"$summary" ||
 	{ fail "$LAB_TEST_NAME" "d) the cache's 2100 pairs weren't used: $summary"; exit 0; }
 
