@@ -32,6 +32,7 @@
 #  include "settings.h"
 #endif
 #include "doveadm-settings.h"
+#include "auth-master.h"
 #include "migrate-common.h"
 #include "migrate-user-settings.h"
 #include "doveadm-migrate.h"
@@ -167,8 +168,9 @@ int doveadm_migrate_oauth2_settings_read(
 	}
 	if (!set_r->client_credentials && set_r->refresh_token == NULL) {
 		*error_r = "no refresh token for this account "
-			"(migrate_oauth2_refresh_token, or the refresh_token "
-			"column of migrate batch)";
+			"(migrate_oauth2_refresh_token in the config or a "
+			"userdb field, or the refresh_token column of migrate "
+			"batch)";
 		return -1;
 	}
 	return 0;
@@ -595,6 +597,51 @@ migrate_oauth2_doveadm_lookup(void *context ATTR_UNUSED, const char *name)
 	return value == NULL || *value == '\0' ? NULL : value;
 }
 
+/* The user's userdb fields (NULL if the lookup failed: the children's own
+   lookup then says why). migrate run reads the OAuth2 settings itself
+   for the first token; the children get userdb fields as settings, so
+   they must count here too (a refresh token per user in an SQL
+   userdb). */
+static const char *const *
+migrate_oauth2_userdb_fields(const char *user, pool_t pool)
+{
+	struct auth_master_connection *conn;
+	struct auth_user_info info;
+	const char *username, *const *fields;
+	int ret;
+
+	conn = auth_master_init(doveadm_settings->auth_socket_path, 0);
+	i_zero(&info);
+#ifdef MIGRATE_DOVECOT24
+	info.protocol = "doveadm";
+#else
+	info.service = "doveadm";
+#endif
+	ret = auth_master_user_lookup(conn, user, &info, pool, &username,
+				      &fields);
+	auth_master_deinit(&conn);
+	/* a failed lookup fails the children's too, with its own error */
+	return ret > 0 ? fields : NULL;
+}
+
+/* A userdb field ("name=value", or "plugin/name=value" on 2.3) overrides
+   the config, as for the children. */
+static const char *
+migrate_oauth2_run_lookup(const char *const *fields, const char *name)
+{
+	const char *value, *const *field;
+	size_t len = strlen(name);
+
+	for (field = fields; field != NULL && *field != NULL; field++) {
+		value = *field;
+		if (str_begins_with(value, "plugin/"))
+			value += 7;
+		if (strncmp(value, name, len) == 0 && value[len] == '=')
+			return value[len + 1] == '\0' ? NULL : value + len + 1;
+	}
+	return migrate_oauth2_doveadm_lookup(NULL, name);
+}
+
 /* imapc_sasl_mechanisms of the config, lowercase, space-separated */
 static const char *migrate_oauth2_sasl_mechanisms(void)
 {
@@ -625,25 +672,18 @@ bool doveadm_migrate_oauth2_configured(void)
 			"migrate_oauth2_token_command") != NULL;
 }
 
-int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
-				    pool_t pool, const char **path_r,
-				    time_t *refresh_at_r, const char **error_r)
+static int
+migrate_oauth2_run_conf_write(const struct doveadm_migrate_oauth2_settings *set,
+			      const char *base_conf, const char *user,
+			      pool_t pool, const char **path_r,
+			      time_t *refresh_at_r, const char **error_r)
 {
-	struct doveadm_migrate_oauth2_settings set;
 	struct doveadm_migrate_oauth2_token token;
 	const char *error, *mechs, *new_path, *path;
 	string_t *conf;
 	int code;
 
-	*path_r = NULL;
-	if (doveadm_migrate_oauth2_settings_read(
-		migrate_oauth2_doveadm_lookup, NULL, &set, &error) < 0) {
-		*error_r = error;
-		return MIGRATE_EXIT_CONFIG;
-	}
-	if (!set.enabled)
-		return 0;
-	code = doveadm_migrate_oauth2_token_get(&set, user, &token, error_r);
+	code = doveadm_migrate_oauth2_token_get(set, user, &token, error_r);
 	if (code != 0)
 		return code;
 
@@ -689,6 +729,36 @@ int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
 		}
 	}
 	safe_memset(str_c_modifiable(conf), 0, str_len(conf));
+	return code;
+}
+
+int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
+				    pool_t pool, const char **path_r,
+				    time_t *refresh_at_r, const char **error_r)
+{
+	struct doveadm_migrate_oauth2_settings set;
+	const char *error;
+	pool_t userdb_pool;
+	int code = 0;
+
+	*path_r = NULL;
+	if (!doveadm_migrate_oauth2_configured())
+		return 0;
+	/* the fields may hold a refresh token: cleared when freed */
+	userdb_pool = pool_alloconly_create_clean("migrate run userdb fields",
+						  1024);
+	if (doveadm_migrate_oauth2_settings_read(
+		(doveadm_migrate_oauth2_lookup_t *)migrate_oauth2_run_lookup,
+		(void *)migrate_oauth2_userdb_fields(user, userdb_pool),
+		&set, &error) < 0) {
+		*error_r = error;
+		code = MIGRATE_EXIT_CONFIG;
+	} else if (set.enabled) {
+		code = migrate_oauth2_run_conf_write(&set, base_conf, user,
+						     pool, path_r,
+						     refresh_at_r, error_r);
+	}
+	pool_unref(&userdb_pool);
 	return code;
 }
 

@@ -13,6 +13,8 @@
 #    account, the token endpoint and invalid_grant, nothing marked done;
 #    an unreachable endpoint: exit 75; a hung token command is killed
 #    (with what it started) after migrate_oauth2_token_command_timeout: 75;
+#  - a refresh token per user as a userdb field (none in the config):
+#    the run and its child's refresh use it; a revoked one 77, none 64;
 #  - migrate check, migrate batch with a refresh_token column and
 #    OAUTHBEARER, the client credentials grant (one token for every
 #    mailbox), a token command, and migrate_gmail's copy across an expiry;
@@ -30,9 +32,20 @@ U=alice@gmail.example
 GPW='g-s3cret pw'
 for u in $U bob@gmail.example wrong@gmail.example revoked@gmail.example \
 	 cc@gmail.example cmd@gmail.example bearer@gmail.example \
-	 down@gmail.example gm@gmail.example wk@gmail.example; do
+	 down@gmail.example gm@gmail.example wk@gmail.example \
+	 udb@gmail.example udbbad@gmail.example; do
 	lab_user_add "$u" pw
 done
+RT_UDB=1//lab-rt-udb-$RANDOM$RANDOM
+RT_REVOKED=1//lab-rt-revoked-$RANDOM$RANDOM
+# USER RT: the refresh token as a userdb field of USER here
+userdb_token() {
+	awk -F: -v u="$1" -v rt="$2" 'BEGIN { OFS = ":" }
+		$1 == u { $8 = "userdb_migrate_oauth2_refresh_token=" rt } { print }' \
+		"$LAB/dst/passwd" | lab__passwd_install dst passwd
+}
+userdb_token udb@gmail.example "$RT_UDB"
+userdb_token udbbad@gmail.example "$RT_REVOKED"
 lab_dest_start sdbox
 lab_gmail_setup || { fail "$LAB_TEST_NAME" "npm setup"; exit 0; }
 lab_gmail_generate "$LAB/gmail" --seed 70 --count 60
@@ -43,7 +56,6 @@ token_port=$(lab_free_port)
 endpoint="https://127.0.0.1:$token_port/token"
 RT_ALICE=1//lab-rt-alice-$RANDOM$RANDOM
 RT_BOB=1//lab-rt-bob-$RANDOM$RANDOM
-RT_REVOKED=1//lab-rt-revoked-$RANDOM$RANDOM
 CLIENT_SECRET=lab-client-secret-$RANDOM$RANDOM
 issued=$LAB/issued-tokens
 : >"$issued"
@@ -51,7 +63,8 @@ issued=$LAB/issued-tokens
 { "port": $token_port, "cert": "$tls/srv.pem", "key": "$tls/srv.key",
   "lifetime": 20, "client_id": "lab-client", "client_secret": "$CLIENT_SECRET",
   "refresh_tokens": { "$RT_ALICE": "$U", "$RT_BOB": "bob@gmail.example",
-                      "$RT_REVOKED": "revoked@gmail.example" },
+                      "$RT_REVOKED": "revoked@gmail.example",
+                      "$RT_UDB": "udb@gmail.example" },
   "revoked": [ "$RT_REVOKED" ], "client_credentials": true,
   "issued_file": "$issued" }
 EOF
@@ -87,7 +100,7 @@ dst_count() {	# USER: messages in all its folders here
 secrets_file=$LAB/secrets.list
 secrets() {	# every secret the run may have seen, one a line
 	{
-		printf '%s\n' "$RT_ALICE" "$RT_BOB" "$RT_REVOKED" "$CLIENT_SECRET"
+		printf '%s\n' "$RT_ALICE" "$RT_BOB" "$RT_REVOKED" "$RT_UDB" "$CLIENT_SECRET"
 		cat "$issued"
 	} >"$secrets_file"
 }
@@ -212,6 +225,31 @@ conf=$(conf_with cc "plugin {" "  migrate_oauth2_grant = client_credentials" "  
 rc=0; doveadm -c "$conf" migrate run -u cc@gmail.example >/dev/null 2>"$LAB/cc.err" || rc=$?
 assert_eq 0 "$rc" "client credentials grant: run succeeds" || cat "$LAB/cc.err"
 assert_eq "$copies" "$(dst_count cc@gmail.example)" "client credentials grant: every message"
+
+# --- a refresh token per user from the userdb (none in the config): the
+# run's first token and its child's refresh at half-life (a ~12 s run)
+conf=$(conf_with udb "plugin {" "  migrate_oauth2_refresh_token =" "  migrate_throttle_msgs = 5" "}")
+tokens_before=$(oauth2_stat tokens_issued)
+rc=0; doveadm -c "$conf" migrate run -u udb@gmail.example >"$LAB/udb.out" 2>"$LAB/udb.err" || rc=$?
+assert_eq 0 "$rc" "refresh token from the userdb: run succeeds" || cat "$LAB/udb.err"
+assert_eq "$copies" "$(dst_count udb@gmail.example)" "refresh token from the userdb: every message"
+udb_tokens=$(( $(oauth2_stat tokens_issued) - tokens_before ))
+if [ "$udb_tokens" -ge 2 ]; then
+	echo "ok: refresh token from the userdb: $udb_tokens tokens (the run's, then its child's refresh)"
+else
+	fail "$LAB_TEST_NAME" "refresh token from the userdb: $udb_tokens tokens issued, expected the run's and a refresh"
+fi
+rc=0; doveadm -c "$conf" migrate run -u udbbad@gmail.example >/dev/null 2>"$LAB/udbbad.err" || rc=$?
+assert_eq 77 "$rc" "revoked refresh token from the userdb: 77"
+grep -q "user udbbad@gmail.example: OAuth2 token endpoint $endpoint refused the login: invalid_grant" "$LAB/udbbad.err" &&
+	echo "ok: revoked userdb refresh token: the line names the account, the endpoint and the cause" ||
+	fail "$LAB_TEST_NAME" "revoked userdb refresh token: $(cat "$LAB/udbbad.err")"
+rc=0; doveadm -c "$conf" migrate run -u cmd@gmail.example >/dev/null 2>"$LAB/udbnone.err" || rc=$?
+assert_eq 64 "$rc" "no refresh token in the config nor the userdb: 64"
+grep -q "no refresh token for this account (migrate_oauth2_refresh_token in the config or a userdb field" "$LAB/udbnone.err" &&
+	echo "ok: no refresh token: the line says where one may be" ||
+	fail "$LAB_TEST_NAME" "no refresh token: $(cat "$LAB/udbnone.err")"
+no_secrets "userdb refresh token runs" "$LAB/udb.out" "$LAB/udb.err" "$LAB/udbbad.err" "$LAB/state"
 
 # --- parallel dsync workers each log in with the run's token
 conf=$(conf_with workers "plugin {" "  migrate_oauth2_grant = client_credentials" "  migrate_oauth2_refresh_token =" \
