@@ -8,23 +8,13 @@ Prints the UIDLs of the deleted messages, one per line. Only loopback
 addresses are accepted.
 """
 
-import ipaddress
-import os
-import poplib
-import socket
 import sys
+
+from pop3_lab import login
 
 
 def main():
-    if len(sys.argv) < 5:
-        sys.exit(__doc__.strip())
-    host, port, user = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    if not ipaddress.ip_address(socket.gethostbyname(host)).is_loopback:
-        sys.exit("pop3-dele: refusing non-loopback host %s" % host)
-    pop = poplib.POP3(host, port, timeout=60)
-    pop.user(user)
-    pop.pass_(os.environ["POP3_PASSWORD"])
-    _, lines, _ = pop.uidl()
+    pop, lines = login("pop3-dele", __doc__, lambda argc: argc >= 5)
     uidl = dict(line.decode().split(" ", 1) for line in lines)
     count = len(uidl)
     for arg in sys.argv[4:]:

@@ -11,24 +11,13 @@ loopback addresses are accepted.
 """
 
 import hashlib
-import ipaddress
-import os
-import poplib
 import re
-import socket
-import sys
+
+from pop3_lab import login
 
 
 def main():
-    if len(sys.argv) != 4:
-        sys.exit(__doc__.strip())
-    host, port, user = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    if not ipaddress.ip_address(socket.gethostbyname(host)).is_loopback:
-        sys.exit("pop3-digest: refusing non-loopback host %s" % host)
-    pop = poplib.POP3(host, port, timeout=60)
-    pop.user(user)
-    pop.pass_(os.environ["POP3_PASSWORD"])
-    _, lines, _ = pop.uidl()
+    pop, lines = login("pop3-digest", __doc__, lambda argc: argc == 4)
     for line in lines:
         n, uidl = line.decode().split(" ", 1)
         _, body, _ = pop.retr(int(n))
