@@ -48,6 +48,9 @@ struct migrate_pop3_sizes {
 	struct event *event;
 	ARRAY_TYPE(migrate_pop3_imap_size) *sizes;
 	unsigned int pending;
+	/* imapc's mailbox's, and another one an extra connection's EXAMINE
+	   gave (0 if none did) */
+	uint32_t uidvalidity, other_uidvalidity;
 };
 
 /* the fetch running now (it is waited for: one at a time) */
@@ -110,6 +113,29 @@ migrate_pop3_sizes_untagged_client(const struct imapc_untagged_reply *reply,
 		migrate_pop3_sizes_reply_add(reply, fetch->sizes);
 }
 
+/* An untagged OK on any connection of the storage: an extra connection's
+   EXAMINE says which UIDVALIDITY its UIDs belong to. A server that
+   renumbered the mailbox since imapc's SELECT (a lost UID database) gives
+   the new UIDs to other messages: their sizes would pair the wrong
+   messages. */
+static void
+migrate_pop3_sizes_untagged_ok(const struct imapc_untagged_reply *reply,
+			       struct imapc_storage_client *client)
+{
+	struct migrate_pop3_sizes *fetch = migrate_pop3_sizes_running;
+	uint32_t uidvalidity = 0;
+
+	if (fetch == NULL || reply->untagged_box_context != NULL ||
+	    fetch->imbox->storage->client != client ||
+	    reply->resp_text_key == NULL ||
+	    strcasecmp(reply->resp_text_key, "UIDVALIDITY") != 0)
+		return;
+	if (reply->resp_text_value == NULL ||
+	    str_to_uint32(reply->resp_text_value, &uidvalidity) < 0 ||
+	    uidvalidity != fetch->uidvalidity)
+		fetch->other_uidvalidity = uidvalidity == 0 ? 1 : uidvalidity;
+}
+
 static void migrate_pop3_sizes_register(struct imapc_mailbox *imbox)
 {
 	struct imapc_storage_client *client = imbox->storage->client;
@@ -133,6 +159,8 @@ static void migrate_pop3_sizes_register(struct imapc_mailbox *imbox)
 	if (!found) {
 		imapc_storage_client_register_untagged(client, "FETCH",
 			migrate_pop3_sizes_untagged_client);
+		imapc_storage_client_register_untagged(client, "OK",
+			migrate_pop3_sizes_untagged_ok);
 	}
 }
 
@@ -260,12 +288,14 @@ bool migrate_pop3_imap_sizes_fetch(struct mailbox *box, struct event *event,
 	struct mailbox_status status;
 	struct timeval start, end;
 	unsigned int i, count;
-	uint32_t seq;
+	uint32_t seq, uidvalidity;
 	bool ret = TRUE;
 
 	if (!imbox->selected || imbox->client_box == NULL)
 		return FALSE;
-	mailbox_get_open_status(box, STATUS_MESSAGES, &status);
+	mailbox_get_open_status(box, STATUS_MESSAGES | STATUS_UIDVALIDITY,
+				&status);
+	uidvalidity = status.uidvalidity;
 	count = status.messages < MIGRATE_POP3_SIZES_SPLIT_MIN ? 1 :
 		I_MAX(connections, 1U);
 	count = I_MIN(count, status.messages);
@@ -276,6 +306,7 @@ bool migrate_pop3_imap_sizes_fetch(struct mailbox *box, struct event *event,
 	fetch.imbox = imbox;
 	fetch.event = event;
 	fetch.sizes = sizes_r;
+	fetch.uidvalidity = uidvalidity;
 	migrate_pop3_sizes_register(imbox);
 	i_assert(migrate_pop3_sizes_running == NULL);
 	migrate_pop3_sizes_running = &fetch;
@@ -302,6 +333,28 @@ bool migrate_pop3_imap_sizes_fetch(struct mailbox *box, struct event *event,
 	migrate_pop3_sizes_part_send(&parts[0], imbox->client_box);
 	migrate_pop3_sizes_wait(&fetch, parts, count);
 
+	if (fetch.other_uidvalidity != 0) {
+		/* the extra parts' sizes may be other messages': all of
+		   them again on imapc's connection */
+		e_warning(event, "An extra connection's UIDVALIDITY %u isn't "
+			  "imapc's %u: the old server renumbered the mailbox "
+			  "meanwhile - its sizes aren't used",
+			  fetch.other_uidvalidity, fetch.uidvalidity);
+		for (i = 1; i < count; i++) {
+			if (parts[i].failed)
+				continue;
+			parts[i].failed = TRUE;
+			parts[i].error = i_strdup("the old server renumbered "
+						  "the mailbox meanwhile");
+		}
+		/* their replies are in the array too */
+		array_clear(sizes_r);
+		if (!parts[0].failed) {
+			migrate_pop3_sizes_part_send(&parts[0],
+						     imbox->client_box);
+			migrate_pop3_sizes_wait(&fetch, parts, count);
+		}
+	}
 	for (i = 1; i < count; i++) {
 		migrate_pop3_sizes_part_close(&parts[i]);
 		if (parts[i].failed && !parts[0].failed) {
