@@ -13,7 +13,8 @@
 # Each proxy (faultproxy.py) runs until the lab is cleaned up.  Its control
 # file is re-read for every new connection, its log is $LAB/fault-NAME.log.
 #
-#   fault_accounts, assert_same_mail, assert_uidls, maildir_flag_some: below
+#   fault_accounts, assert_same_mail, assert_uidls, maildir_flag_some,
+#   lab_pop3_digest, lab_uidl_check: below
 #   mailcmp USER            compare USER's mail on source and destination
 #                           (mailcmp.py through the master user); prints
 #                           "identical folders=F messages=M" or the diff
@@ -168,4 +169,44 @@ fault_accounts() {
 		lab_corpus "$name@example.com" "$work" "$((seed + 100))" Work
 		maildir_flag_some "$name@example.com"
 	done
+}
+
+# lab_pop3_digest SERVER USER: "msgnum uidl sha1 message-id" lines of
+# USER's INBOX at SERVER (src: through the master user; dst: the user's
+# own password), from RETR (pop3-digest.py)
+lab_pop3_digest() {
+	local port=$SRC_POP3_PORT login="$2*$LAB_MASTER_USER" pw
+	pw=$(lab_master_password)
+	if [ "$1" = dst ]; then
+		port=$DST_POP3_PORT login=$2 pw=$(lab__user_password "$2")
+	fi
+	POP3_PASSWORD=$pw python3 "$LAB_LIB_DIR/pop3-digest.py" 127.0.0.1 \
+		"$port" "$login" </dev/null
+}
+
+# lab_uidl_check SRC_DIGESTS DST_DIGESTS: "wrong W given G new N" - of the
+# destination's UIDLs (lab_pop3_digest lists), W belong to a source
+# message of another content, G to the source message of the same
+# content, N to no source message (a new UIDL of this server's own: a
+# message left unmatched); each wrong one is named on stderr
+lab_uidl_check() {
+	python3 - "$1" "$2" <<'EOF'
+import sys
+src = {}
+for line in open(sys.argv[1]):
+    n, uidl, sha, mid = line.split()
+    src[uidl] = (sha, mid)
+wrong = given = new = 0
+for line in open(sys.argv[2]):
+    n, uidl, sha, mid = line.split()
+    if uidl not in src:
+        new += 1
+    elif src[uidl][0] == sha:
+        given += 1
+    else:
+        wrong += 1
+        print("WRONG: destination message %s %s has the UIDL %s of %s" %
+              (n, mid, uidl, src[uidl][1]), file=sys.stderr)
+print("wrong", wrong, "given", given, "new", new)
+EOF
 }

@@ -27,17 +27,7 @@ lab_migration_conf migrate_pop3
 lab_migration_conf_add 'plugin {' '  migrate_pop3_uidl_detect = no' \
 	'  migrate_pop3_unmatched = continue' '}' "imapc_port = $FAULT_PORT_imap"
 
-# "msgnum uidl sha1 message-id" of USER's INBOX at SERVER
-digest() {
-	local port=$SRC_POP3_PORT login="$2*$LAB_MASTER_USER" pw
-	pw=$(lab_master_password)
-	if [ "$1" = dst ]; then
-		port=$DST_POP3_PORT login=$2 pw=secret1
-	fi
-	POP3_PASSWORD=$pw python3 "$LAB_LIB_DIR/pop3-digest.py" 127.0.0.1 \
-		"$port" "$login" </dev/null
-}
-digest src "$user" >"$LAB/src-before.digest"
+lab_pop3_digest src "$user" >"$LAB/src-before.digest"
 
 rc=0; lab_migrate_backup "$user" || rc=$?
 echo "1) exit $rc: $(grep -E 'migrate_pop3: POP3 [0-9]+, IMAP' "$LAB/migrate-$user.log" | tail -1 | sed 's/.*migrate_pop3: //')"
@@ -47,21 +37,10 @@ warning=$(grep -oE "An extra connection's UIDVALIDITY [0-9]+ isn't imapc's [0-9]
 [ -n "$warning" ] || { fail "$LAB_TEST_NAME" "1) no warning about the renumbered mailbox"; lab_log_dump 60; exit 0; }
 echo "ok: 1) $warning"
 # every UIDL given here belongs to the message of that content before
-digest dst "$user" >"$LAB/dst-1.digest" || true
-wrong=$(python3 - "$LAB/src-before.digest" "$LAB/dst-1.digest" <<'EOF'
-import sys
-src = {}
-for line in open(sys.argv[1]):
-    n, uidl, sha, mid = line.split()
-    src[uidl] = sha
-wrong = 0
-for line in open(sys.argv[2]):
-    n, uidl, sha, mid = line.split()
-    if uidl in src and src[uidl] != sha:
-        wrong += 1
-print(wrong)
-EOF
-)
+lab_pop3_digest dst "$user" >"$LAB/dst-1.digest" || true
+check=$(lab_uidl_check "$LAB/src-before.digest" "$LAB/dst-1.digest")
+echo "1) $check"
+wrong=$(awk '{ print $2 }' <<<"$check")
 assert_eq 0 "$wrong" "1) no UIDL on a message of other content" || exit 0
 
 # a later pass: the renumbered mailbox, every UIDL (new) in order

@@ -50,43 +50,6 @@ for s in a b c d; do
 	fault_proxy_start "p$s" "$SRC_POP3_PORT"
 done
 
-# digest SERVER USER: "msgnum uidl sha1 message-id" lines of USER's INBOX
-digest() {
-	local port=$SRC_POP3_PORT login="$2*$LAB_MASTER_USER" pw
-	pw=$(lab_master_password)
-	if [ "$1" = dst ]; then
-		port=$DST_POP3_PORT login=$2 pw=secret1
-	fi
-	POP3_PASSWORD=$pw python3 "$LAB_LIB_DIR/pop3-digest.py" 127.0.0.1 \
-		"$port" "$login" </dev/null
-}
-
-# uidl_check SRC_DIGESTS DST_DIGESTS: "wrong W given G new N" - of the
-# destination's UIDLs, W belong to a source message of another content,
-# G to the source message of the same content, N to no source message
-# (a new UIDL of this server's own: a message left unmatched)
-uidl_check() {
-	python3 - "$1" "$2" <<'EOF'
-import sys
-src = {}
-for line in open(sys.argv[1]):
-    n, uidl, sha, mid = line.split()
-    src[uidl] = (sha, mid)
-wrong = given = new = 0
-for line in open(sys.argv[2]):
-    n, uidl, sha, mid = line.split()
-    if uidl not in src:
-        new += 1
-    elif src[uidl][0] == sha:
-        given += 1
-    else:
-        wrong += 1
-        print("WRONG: destination message %s %s has the UIDL %s of %s" %
-              (n, mid, uidl, src[uidl][1]), file=sys.stderr)
-print("wrong", wrong, "given", given, "new", new)
-EOF
-}
-
 # summary USER: the pass's migrate_pop3 line
 summary() {
 	grep -E 'migrate_pop3: POP3 [0-9]+, IMAP' "$LAB/migrate-$1.log" |
@@ -98,7 +61,7 @@ race() {
 	local s=$1 u=$1@example.com proxy=p$1 mode=$2 unmatched=$3 uids conf rc n check
 	local deleted expunge_json uidl port_var=FAULT_PORT_p$1
 
-	digest src "$u" >"$LAB/digest-$s.src0"
+	lab_pop3_digest src "$u" >"$LAB/digest-$s.src0"
 	# the 100th message and the first of the four of one size
 	uids=$({
 		lab_doveadm src search -u "$u" mailbox INBOX 100
@@ -132,8 +95,8 @@ race() {
 	[ "$n" -ge 2 ] || { fail "$LAB_TEST_NAME" "$s) $n headers found no longer matching their UIDL: the expunge didn't shift the header session"; return 1; }
 	assert_eq "$n" "$(summary "$u" | sed -n 's/.*unmatched: POP3 \([0-9]*\),.*/\1/p')" \
 		"$s) pass 1: the POP3 messages left unmatched are those whose header was not used" || return 1
-	digest dst "$u" >"$LAB/digest-$s.dst1"
-	check=$(uidl_check "$LAB/digest-$s.src0" "$LAB/digest-$s.dst1")
+	lab_pop3_digest dst "$u" >"$LAB/digest-$s.dst1"
+	check=$(lab_uidl_check "$LAB/digest-$s.src0" "$LAB/digest-$s.dst1")
 	assert_eq "wrong 0" "${check% given*}" "$s) pass 1: no UIDL on a message of another content ($check)" ||
 		return 1
 	assert_eq 75 "$rc" "$s) pass 1 stops with a temporary failure" || return 1
@@ -166,15 +129,15 @@ race() {
 	assert_eq "0 0" "$(summary "$u" | sed -n 's/.*unmatched: POP3 \([0-9]*\), IMAP \([0-9]*\);.*/\1 \2/p')" \
 		"$s) pass 2: every message matched" || return 1
 	assert_same_mail "$s) pass 2" "$u" || return 1
-	digest dst "$u" >"$LAB/digest-$s.dst2"
+	lab_pop3_digest dst "$u" >"$LAB/digest-$s.dst2"
 	if [ "$unmatched" = fail ]; then
 		assert_eq "402 402 yes" "$(lab_uidl_same "$u")" "$s) pass 2: UIDLs served in order" || return 1
-		assert_eq "wrong 0 given 402 new 0" "$(uidl_check "$LAB/digest-$s.src0" "$LAB/digest-$s.dst2")" \
+		assert_eq "wrong 0 given 402 new 0" "$(lab_uidl_check "$LAB/digest-$s.src0" "$LAB/digest-$s.dst2")" \
 			"$s) pass 2: every UIDL on its own message" || return 1
 	else
 		# dsync doesn't copy them again: the messages copied in pass 1
 		# keep this server's UIDLs (docs/pop3.md, "continue")
-		assert_eq "$check" "$(uidl_check "$LAB/digest-$s.src0" "$LAB/digest-$s.dst2")" \
+		assert_eq "$check" "$(lab_uidl_check "$LAB/digest-$s.src0" "$LAB/digest-$s.dst2")" \
 			"$s) pass 2: the UIDLs of pass 1, none on another message" || return 1
 	fi
 	for uidl in $deleted; do
@@ -190,7 +153,7 @@ race() {
 	echo "$s) pass 3 exit $rc: $(summary "$u")"
 	assert_eq 0 "$rc" "$s) pass 3" || return 1
 	assert_eq 402 "$(lab_imap_count dst "$u")" "$s) pass 3: nothing copied twice" || return 1
-	digest dst "$u" >"$LAB/digest-$s.dst3"
+	lab_pop3_digest dst "$u" >"$LAB/digest-$s.dst3"
 	assert_ok "$s) pass 3: the same UIDLs on the same messages" \
 		cmp -s "$LAB/digest-$s.dst2" "$LAB/digest-$s.dst3" || return 1
 }
