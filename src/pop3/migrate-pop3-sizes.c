@@ -12,8 +12,11 @@
    first, and each other part is read on a connection of imapc's client
    of its own (imapc_client_mailbox_open() gives each mailbox one),
    EXAMINEd. Such a connection has no imapc mailbox, so its untagged
-   replies reach only the storage's callbacks. A part that fails there is
-   read on imapc's connection instead: the sizes are the same either way. */
+   replies reach only the storage's callbacks. An extra connection is
+   taken out of imapc's client once its part is read, and its sizes count
+   only if its EXAMINE gave imapc's UIDVALIDITY. A part that fails there
+   is read on imapc's connection instead: the sizes are the same either
+   way. */
 
 #include "lib.h"
 #include "array.h"
