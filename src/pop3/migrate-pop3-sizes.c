@@ -91,28 +91,20 @@ migrate_pop3_sizes_reply_add(const struct imapc_untagged_reply *reply,
 	item->size = size;
 }
 
-/* An untagged FETCH on imapc's own connection (imapc's own handling of
-   it is unchanged: it has no FLAGS) */
+/* An untagged FETCH on any connection of the storage (imapc gives the
+   storage's callbacks every reply, before its mailbox's): imapc's
+   mailbox's own connection, or an extra part's, which has no imapc
+   mailbox. imapc's own handling of the reply is unchanged: it has no
+   FLAGS. */
 static void
-migrate_pop3_sizes_untagged_box(const struct imapc_untagged_reply *reply,
-				struct imapc_mailbox *imbox)
+migrate_pop3_sizes_untagged_fetch(const struct imapc_untagged_reply *reply,
+				  struct imapc_storage_client *client)
 {
 	struct migrate_pop3_sizes *fetch = migrate_pop3_sizes_running;
 
-	if (fetch != NULL && fetch->imbox == imbox)
-		migrate_pop3_sizes_reply_add(reply, fetch->sizes);
-}
-
-/* An untagged FETCH on any connection of the storage: only those without
-   an imapc mailbox are the extra parts' */
-static void
-migrate_pop3_sizes_untagged_client(const struct imapc_untagged_reply *reply,
-				   struct imapc_storage_client *client)
-{
-	struct migrate_pop3_sizes *fetch = migrate_pop3_sizes_running;
-
-	if (fetch != NULL && reply->untagged_box_context == NULL &&
-	    fetch->imbox->storage->client == client)
+	if (fetch != NULL && fetch->imbox->storage->client == client &&
+	    (reply->untagged_box_context == NULL ||
+	     reply->untagged_box_context == fetch->imbox))
 		migrate_pop3_sizes_reply_add(reply, fetch->sizes);
 }
 
@@ -139,32 +131,18 @@ migrate_pop3_sizes_untagged_ok(const struct imapc_untagged_reply *reply,
 		fetch->other_uidvalidity = uidvalidity == 0 ? 1 : uidvalidity;
 }
 
-static void migrate_pop3_sizes_register(struct imapc_mailbox *imbox)
+static void migrate_pop3_sizes_register(struct imapc_storage_client *client)
 {
-	struct imapc_storage_client *client = imbox->storage->client;
 	const struct imapc_storage_event_callback *cb;
-	const struct imapc_mailbox_event_callback *mcb;
-	bool found = FALSE;
 
-	array_foreach(&imbox->untagged_callbacks, mcb) {
-		if (mcb->callback == migrate_pop3_sizes_untagged_box)
-			found = TRUE;
-	}
-	if (!found) {
-		imapc_mailbox_register_untagged(imbox, "FETCH",
-			migrate_pop3_sizes_untagged_box);
-	}
-	found = FALSE;
 	array_foreach(&client->untagged_callbacks, cb) {
-		if (cb->callback == migrate_pop3_sizes_untagged_client)
-			found = TRUE;
+		if (cb->callback == migrate_pop3_sizes_untagged_fetch)
+			return;
 	}
-	if (!found) {
-		imapc_storage_client_register_untagged(client, "FETCH",
-			migrate_pop3_sizes_untagged_client);
-		imapc_storage_client_register_untagged(client, "OK",
-			migrate_pop3_sizes_untagged_ok);
-	}
+	imapc_storage_client_register_untagged(client, "FETCH",
+		migrate_pop3_sizes_untagged_fetch);
+	imapc_storage_client_register_untagged(client, "OK",
+		migrate_pop3_sizes_untagged_ok);
 }
 
 static void
@@ -310,7 +288,7 @@ bool migrate_pop3_imap_sizes_fetch(struct mailbox *box, struct event *event,
 	fetch.event = event;
 	fetch.sizes = sizes_r;
 	fetch.uidvalidity = uidvalidity;
-	migrate_pop3_sizes_register(imbox);
+	migrate_pop3_sizes_register(imbox->storage->client);
 	i_assert(migrate_pop3_sizes_running == NULL);
 	migrate_pop3_sizes_running = &fetch;
 	i_gettimeofday(&start);
