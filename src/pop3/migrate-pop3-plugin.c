@@ -61,8 +61,9 @@ migrate_pop3_setting_bool(struct mail_user *user, const char *name,
 
 static int
 migrate_pop3_setting_uint(struct mail_user *user, const char *name,
-			  unsigned int default_value, unsigned int max,
-			  unsigned int *value_r, const char **error_r)
+			  unsigned int default_value, unsigned int min,
+			  unsigned int max, unsigned int *value_r,
+			  const char **error_r)
 {
 	const char *value = migrate_user_setting(user, name);
 
@@ -70,10 +71,11 @@ migrate_pop3_setting_uint(struct mail_user *user, const char *name,
 		*value_r = default_value;
 		return 0;
 	}
-	if (str_to_uint(value, value_r) < 0 || *value_r > max) {
+	if (str_to_uint(value, value_r) < 0 || *value_r < min ||
+	    *value_r > max) {
 		*error_r = t_strdup_printf("%s: invalid value '%s' "
-					   "(expected a number 0..%u)",
-					   name, value, max);
+					   "(expected a number %u..%u)",
+					   name, value, min, max);
 		return -1;
 	}
 	return 0;
@@ -149,11 +151,11 @@ migrate_pop3_settings_read(struct mail_user *user,
 	set->filter = migrate_header_filter_create(user->pool, ignore);
 
 	if (migrate_pop3_setting_uint(user, "migrate_pop3_size_tolerance_bytes",
-			MIGRATE_POP3_DEFAULT_SIZE_TOLERANCE_BYTES, 1024*1024,
+			MIGRATE_POP3_DEFAULT_SIZE_TOLERANCE_BYTES, 0, 1024*1024,
 			&set->match_set.size_tolerance_bytes, error_r) < 0 ||
 	    migrate_pop3_setting_uint(user,
 			"migrate_pop3_size_tolerance_percent",
-			MIGRATE_POP3_DEFAULT_SIZE_TOLERANCE_PERCENT, 100,
+			MIGRATE_POP3_DEFAULT_SIZE_TOLERANCE_PERCENT, 0, 100,
 			&percent, error_r) < 0)
 		return -1;
 	set->match_set.size_tolerance_permille = percent * 10;
@@ -172,16 +174,10 @@ migrate_pop3_settings_read(struct mail_user *user,
 	set->match_set.skip_size_match = skip_size_match;
 
 	if (migrate_pop3_setting_uint(user, "migrate_pop3_size_connections",
-			MIGRATE_POP3_DEFAULT_SIZE_CONNECTIONS,
+			MIGRATE_POP3_DEFAULT_SIZE_CONNECTIONS, 1,
 			MIGRATE_POP3_MAX_SIZE_CONNECTIONS,
 			&set->size_connections, error_r) < 0)
 		return -1;
-	if (set->size_connections == 0) {
-		*error_r = t_strdup_printf("migrate_pop3_size_connections: "
-			"invalid value '0' (expected a number 1..%u)",
-			MIGRATE_POP3_MAX_SIZE_CONNECTIONS);
-		return -1;
-	}
 
 	set->cache_dir = "";
 	if (cache) {

@@ -4,6 +4,7 @@
 # imapc's own reads the first UID range, each other range is read on a
 # connection of its own, so that a server computing each size from the
 # message's file (Courier) does it on more cores.
+#  0 connections: refused, the error names the range 1..8;
 #  a) 3 connections: three UID ranges that cover every UID, each FETCHed on
 #     another connection (imapc's rawlog), every UIDL served in order;
 #  b) 1 connection on a fresh destination: one UID FETCH 1:*, and the
@@ -57,6 +58,15 @@ run() { # NAME CONNECTIONS [fresh]
 	echo "$1) exit $rc: $(pairs)"
 	assert_eq 0 "$rc" "$1) migration" || { lab_log_dump; exit 0; }
 }
+
+# 0 connections: refused with the setting's range
+lab_migration_conf migrate_pop3
+lab_migration_conf_add 'plugin {' '  migrate_pop3_size_connections = 0' '}'
+rc=0; lab_migrate_backup "$user" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "migrate_pop3_size_connections: invalid value '0' (expected a number 1\.\.8)" \
+	"$LAB/migrate-$user.log" &&
+	echo "ok: 0 connections refused (exit $rc), the range named" ||
+	{ fail "$LAB_TEST_NAME" "0 connections: exit $rc, no error naming the range"; lab_log_dump; exit 0; }
 
 # a) three connections
 run a 3
