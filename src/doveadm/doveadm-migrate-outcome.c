@@ -327,15 +327,31 @@ static void migrate_outcome_mail_storage_created(struct mail_storage *storage)
 
 /* --- failed storage operations --- */
 
-static void migrate_outcome_box_failed(struct mailbox *box, bool opening)
+/* the storage operation that failed */
+enum migrate_outcome_box_op {
+	MIGRATE_OUTCOME_BOX_OPEN,
+	MIGRATE_OUTCOME_BOX_CREATE,
+	/* syncing, saving, copying */
+	MIGRATE_OUTCOME_BOX_OTHER,
+};
+
+static void
+migrate_outcome_box_failed(struct mailbox *box, enum migrate_outcome_box_op op)
 {
 	enum mail_error error;
 	const char *text, *code;
 
 	text = mailbox_get_last_internal_error(box, &error);
-	if (error == MAIL_ERROR_NOTFOUND || error == MAIL_ERROR_EXPUNGED)
+	/* a mailbox or mail that isn't there (any more) is dsync's to
+	   handle, except for a create: a folder that another process (a
+	   parallel worker, the user) removed or was creating at the same
+	   time, which fails dsync ("Can't create mailbox Sent: Not found",
+	   seen with Dovecot 2.4) and is worth another attempt */
+	if (error == MAIL_ERROR_EXPUNGED ||
+	    (error == MAIL_ERROR_NOTFOUND && op != MIGRATE_OUTCOME_BOX_CREATE))
 		return;
-	if (opening && strcmp(box->storage->name, POP3C_STORAGE_NAME) == 0) {
+	if (op == MIGRATE_OUTCOME_BOX_OPEN &&
+	    strcmp(box->storage->name, POP3C_STORAGE_NAME) == 0) {
 		/* pop3c logs in when the mailbox is opened: a refusal is
 		   MAIL_ERROR_PARAMS in Dovecot 2.3 (PERM in later ones), a
 		   lost connection an internal error */
@@ -359,7 +375,7 @@ static int migrate_outcome_box_open(struct mailbox *box)
 	struct migrate_outcome_box *obox = MIGRATE_OUTCOME_BOX_CONTEXT(box);
 
 	if (obox->module_ctx.super.open(box) < 0) {
-		migrate_outcome_box_failed(box, TRUE);
+		migrate_outcome_box_failed(box, MIGRATE_OUTCOME_BOX_OPEN);
 		return -1;
 	}
 	return 0;
@@ -372,7 +388,7 @@ migrate_outcome_box_create(struct mailbox *box,
 	struct migrate_outcome_box *obox = MIGRATE_OUTCOME_BOX_CONTEXT(box);
 
 	if (obox->module_ctx.super.create_box(box, update, directory) < 0) {
-		migrate_outcome_box_failed(box, FALSE);
+		migrate_outcome_box_failed(box, MIGRATE_OUTCOME_BOX_CREATE);
 		return -1;
 	}
 	return 0;
@@ -386,7 +402,7 @@ migrate_outcome_sync_deinit(struct mailbox_sync_context *ctx,
 	struct migrate_outcome_box *obox = MIGRATE_OUTCOME_BOX_CONTEXT(box);
 
 	if (obox->module_ctx.super.sync_deinit(ctx, status_r) < 0) {
-		migrate_outcome_box_failed(box, FALSE);
+		migrate_outcome_box_failed(box, MIGRATE_OUTCOME_BOX_OTHER);
 		return -1;
 	}
 	return 0;
@@ -403,7 +419,7 @@ static int migrate_outcome_save_finish(struct mail_save_context *ctx)
 	bool copying = ctx->copying_via_save;
 
 	if (obox->module_ctx.super.save_finish(ctx) < 0) {
-		migrate_outcome_box_failed(box, FALSE);
+		migrate_outcome_box_failed(box, MIGRATE_OUTCOME_BOX_OTHER);
 		return -1;
 	}
 	if (!copying)
@@ -420,7 +436,7 @@ migrate_outcome_copy(struct mail_save_context *ctx, struct mail *mail)
 	uoff_t size;
 
 	if (obox->module_ctx.super.copy(ctx, mail) < 0) {
-		migrate_outcome_box_failed(box, FALSE);
+		migrate_outcome_box_failed(box, MIGRATE_OUTCOME_BOX_OTHER);
 		return -1;
 	}
 	if (mail_get_physical_size(mail, &size) < 0)
@@ -437,7 +453,7 @@ migrate_outcome_transaction_commit(struct mailbox_transaction_context *t,
 	struct migrate_outcome_box *obox = MIGRATE_OUTCOME_BOX_CONTEXT(box);
 
 	if (obox->module_ctx.super.transaction_commit(t, changes_r) < 0) {
-		migrate_outcome_box_failed(box, FALSE);
+		migrate_outcome_box_failed(box, MIGRATE_OUTCOME_BOX_OTHER);
 		return -1;
 	}
 	if (migrate_progress_fd != -1 && migrate_progress.messages > 0)

@@ -8,6 +8,8 @@
 #    stay with one worker);
 #  - a folder whose copy fails here fails the pass with that worker's
 #    folder and cause, status "failed", still mirroring;
+#  - a folder whose creation here fails "not found" (another process
+#    changing the folders meanwhile) is tried again by its worker;
 #  - the next pass (a catch-up before the switch) copies what the failed
 #    one didn't and mirrors new, deleted and flagged mail of the old
 #    server, again with the workers;
@@ -94,6 +96,25 @@ case $err in
 esac
 assert_eq 1 "$(grep -c "Error: migrate run: user $u: " "$LAB/run.err")" "one error line for the account" || exit 0
 assert_eq mirror "$(state_field "$u" phase)" "a failed pass leaves the account mirroring" || exit 0
+
+# a folder whose creation here fails "not found", as when another process
+# (a parallel worker with Dovecot 2.4, the user) changes the folders at
+# the same time: the worker runs its dsync again before the pass fails.
+# A dangling symlink in its place plays it, on every attempt.
+lab_corpus "$u" 5 280 Fresh
+ln -s nowhere "$LAB/dst/home/$u/mail/mailboxes/Fresh"
+rc=0; mrun "$MIG_CONF" "$u" || rc=$?
+assert_eq 75 "$rc" "a folder that can't be created: the pass fails for now" || { cat "$LAB/run.err"; exit 0; }
+assert_eq 2 "$(grep -c "storage failed for now (Not found), running dsync again" "$LAB/run.err")" \
+	"the worker tried the folder 3 times" || { cat "$LAB/run.err"; exit 0; }
+err=$(state_field "$u" error)
+echo "    $err"
+case $err in
+*"worker "[123]", folder Fresh: "*"(notfound)"*) echo "ok: the error names the worker, the folder and the cause" ;;
+*) fail "$LAB_TEST_NAME" "folder not created: unexpected error: $err"; exit 0 ;;
+esac
+assert_eq failed "$(state_field "$u" status)" "folder not created: status failed" || exit 0
+rm "$LAB/dst/home/$u/mail/mailboxes/Fresh"
 
 # the old server changes before the switch: a catch-up pass mirrors it
 lab_corpus "$u" 7 288 Work
