@@ -624,21 +624,33 @@ migrate_oauth2_userdb_fields(const char *user, pool_t pool)
 	return ret > 0 ? fields : NULL;
 }
 
+struct migrate_oauth2_run_lookup_context {
+	/* the user's userdb fields, NULL if the lookup failed */
+	const char *const *fields;
+	/* the account's, handed on by the caller; NULL if none */
+	const char *refresh_token;
+};
+
 /* A userdb field ("name=value", or "plugin/name=value" on 2.3) overrides
-   the config, as for the children. */
+   the config, as for the children; a refresh token handed on by the
+   caller counts as the config's (it is in the children's config). */
 static const char *
-migrate_oauth2_run_lookup(const char *const *fields, const char *name)
+migrate_oauth2_run_lookup(const struct migrate_oauth2_run_lookup_context *ctx,
+			  const char *name)
 {
 	const char *value, *const *field;
 	size_t len = strlen(name);
 
-	for (field = fields; field != NULL && *field != NULL; field++) {
+	for (field = ctx->fields; field != NULL && *field != NULL; field++) {
 		value = *field;
 		if (str_begins_with(value, "plugin/"))
 			value += 7;
 		if (strncmp(value, name, len) == 0 && value[len] == '=')
 			return value[len + 1] == '\0' ? NULL : value + len + 1;
 	}
+	if (ctx->refresh_token != NULL &&
+	    strcmp(name, "migrate_oauth2_refresh_token") == 0)
+		return ctx->refresh_token;
 	return migrate_oauth2_doveadm_lookup(NULL, name);
 }
 
@@ -733,9 +745,11 @@ migrate_oauth2_run_conf_write(const struct doveadm_migrate_oauth2_settings *set,
 }
 
 int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
+				    const char *refresh_token,
 				    pool_t pool, const char **path_r,
 				    time_t *refresh_at_r, const char **error_r)
 {
+	struct migrate_oauth2_run_lookup_context lookup_ctx;
 	struct doveadm_migrate_oauth2_settings set;
 	const char *error;
 	pool_t userdb_pool;
@@ -747,10 +761,12 @@ int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
 	/* the fields may hold a refresh token: cleared when freed */
 	userdb_pool = pool_alloconly_create_clean("migrate run userdb fields",
 						  1024);
+	i_zero(&lookup_ctx);
+	lookup_ctx.fields = migrate_oauth2_userdb_fields(user, userdb_pool);
+	lookup_ctx.refresh_token = refresh_token;
 	if (doveadm_migrate_oauth2_settings_read(
 		(doveadm_migrate_oauth2_lookup_t *)migrate_oauth2_run_lookup,
-		(void *)migrate_oauth2_userdb_fields(user, userdb_pool),
-		&set, &error) < 0) {
+		&lookup_ctx, &set, &error) < 0) {
 		*error_r = error;
 		code = MIGRATE_EXIT_CONFIG;
 	} else if (set.enabled) {

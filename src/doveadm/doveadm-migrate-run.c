@@ -121,6 +121,7 @@ static void migrate_run_oauth2_refresh(struct migrate_run *run)
 	if (run->oauth2_conf == NULL || time(NULL) < run->oauth2_refresh_at)
 		return;
 	if (doveadm_migrate_oauth2_run_conf(run->oauth2_base_conf, run->user,
+					    run->source.refresh_token,
 					    pool_datastack_create(), &path,
 					    &run->oauth2_refresh_at,
 					    &error) != 0) {
@@ -1175,6 +1176,7 @@ static int migrate_run_local(struct migrate_run *run)
 	/* OAuth2: the first token, and a config of the children's with it */
 	run->oauth2_base_conf = run->conf;
 	code = doveadm_migrate_oauth2_run_conf(run->conf, run->user,
+					       run->source.refresh_token,
 					       pool_datastack_create(),
 					       &run->oauth2_conf,
 					       &run->oauth2_refresh_at, &error);
@@ -1279,7 +1281,7 @@ migrate_run_remote_phase(struct migrate_run *run,
 static string_t *migrate_run_remote_request(struct migrate_run *run)
 {
 	string_t *json = t_str_new(256);
-	const char *password;
+	const char *password, *refresh_token;
 
 	doveadm_migrate_remote_params_init(json, "migrateRun");
 	doveadm_migrate_remote_param_str(json, "user", run->user);
@@ -1321,6 +1323,13 @@ static string_t *migrate_run_remote_request(struct migrate_run *run)
 	if (password != NULL && *password != '\0') {
 		doveadm_migrate_remote_param_str(json, "sourcePassword",
 						 password);
+	}
+	/* and its OAuth2 refresh token (a CSV's refresh_token column): the
+	   backend's own config has the token endpoint */
+	refresh_token = doveadm_migrate_setting("migrate_oauth2_refresh_token");
+	if (refresh_token != NULL && *refresh_token != '\0') {
+		doveadm_migrate_remote_param_str(json, "sourceRefreshToken",
+						 refresh_token);
 	}
 	return json;
 }
@@ -1427,10 +1436,22 @@ migrate_run_source_params(struct doveadm_cmd_context *cctx,
 		}
 		run->source.password = value;
 	}
+	if (doveadm_cmd_param_str(cctx, "source-refresh-token", &value) &&
+	    *value != '\0') {
+		if (cctx->conn_type == DOVEADM_CONNECTION_TYPE_CLI) {
+			*error_r = "--source-refresh-token is taken only "
+				"through the doveadm HTTP API: on a command "
+				"line it would show in the process list (use "
+				"migrate batch or a userdb field)";
+			return -1;
+		}
+		run->source.refresh_token = value;
+	}
 	run->have_source = run->source.email != NULL ||
 		run->source.host != NULL || run->source.port != 0 ||
 		run->source.ssl != MIGRATE_CSV_SSL_DEFAULT ||
-		run->source.password != NULL;
+		run->source.password != NULL ||
+		run->source.refresh_token != NULL;
 	if (run->have_source && run->source.email == NULL)
 		run->source.email = run->user;
 	return 0;
@@ -1606,6 +1627,7 @@ DOVEADM_CMD_PARAM('\0', "source-host", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "source-port", CMD_PARAM_INT64, 0)
 DOVEADM_CMD_PARAM('\0', "source-ssl", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "source-password", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('\0', "source-refresh-token", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('\0', "workers", CMD_PARAM_INT64, 0)
 DOVEADM_CMD_PARAMS_END
 };

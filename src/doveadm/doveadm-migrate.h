@@ -522,8 +522,12 @@ bool doveadm_migrate_oauth2_configured(void);
    and write a 0600 config for migrate run's children that includes
    base_conf and logs in with it (path_r, NULL without OAuth2; the same
    path each time for user), and when to write it again with a new token
-   (refresh_at_r). Returns 0, or a MIGRATE_EXIT_* code with error_r. */
+   (refresh_at_r). refresh_token is the account's from the caller of a
+   run sent here through the HTTP API (migrate batch --backend), in place
+   of the config's; a userdb field still overrides it. Returns 0, or a
+   MIGRATE_EXIT_* code with error_r. */
 int doveadm_migrate_oauth2_run_conf(const char *base_conf, const char *user,
+				    const char *refresh_token,
 				    pool_t pool, const char **path_r,
 				    time_t *refresh_at_r, const char **error_r);
 void doveadm_migrate_oauth2_init(struct module *module);

@@ -908,20 +908,29 @@ lab_tls() {
 	)
 }
 
-# lab_backend_conf HTTP_PORT API_PASSWORD STATE_DIR: the extra config of a
-# destination that runs migrations itself when asked through its doveadm
-# HTTP API (use as LAB_DST_EXTRA_CONF): the HTTP listener, the API password,
-# the source as imapc with the master user, its own migrate_state_dir.
+# lab_backend_conf HTTP_PORT API_PASSWORD STATE_DIR [SOURCE-LINE...]: the
+# extra config of a destination that runs migrations itself when asked
+# through its doveadm HTTP API (use as LAB_DST_EXTRA_CONF): the HTTP
+# listener, the API password, its own migrate_state_dir, and the old
+# server: the SOURCE-LINEs (2.3 syntax), else the lab's source as imapc
+# with the master user.
 lab_backend_conf() {
+	local port=$1 password=$2 state=$3
+	shift 3
 	{
 		cat <<EOF
 service doveadm {
   inet_listener http {
     address = 127.0.0.1
-    port = $1
+    port = $port
   }
 }
-doveadm_password = $2
+doveadm_password = $password
+EOF
+		if [ $# -gt 0 ]; then
+			printf '%s\n' "$@"
+		else
+			cat <<EOF
 imapc_host = 127.0.0.1
 imapc_port = ${SRC_IMAP_PORT:?source not started}
 imapc_ssl = no
@@ -929,13 +938,30 @@ imapc_user = %u
 imapc_master_user = $LAB_MASTER_USER
 imapc_password = $(lab_master_password)
 imapc_features = rfc822.size fetch-headers
-plugin {
 EOF
+		fi
+		echo "plugin {"
 		lab__mig_settings <<EOF
-  migrate_state_dir = $3
+  migrate_state_dir = $state
 EOF
 		echo "}"
 	} | lab__conf24
+}
+
+# lab_backend_start ROLE: another destination server ($LAB/ROLE, a backend
+# of its own) with the destination's users and master users, homes of its
+# own, sdbox, and LAB_DST_EXTRA_CONF. Sets lab__imap_port.
+lab_backend_start() {
+	local role=$1 u
+	mkdir -p "$LAB/$role/home"
+	chmod 0755 "$LAB/$role" "$LAB/$role/home"
+	sed "s#$LAB/dst/home/#$LAB/$role/home/#" "$LAB/dst/passwd" |
+		lab__passwd_install "$role" passwd
+	lab__passwd_install "$role" master-users <"$LAB/dst/master-users"
+	for u in $(cut -d: -f1 "$LAB/dst/passwd"); do
+		install -d -m 0700 -o "$LAB_UID" -g "$LAB_GID" "$LAB/$role/home/$u"
+	done
+	lab__start_server "$role" "sdbox:~/mail" "%g"
 }
 
 # lab_migration_conf_add LINE...: append lines (2.3 syntax, translated by

@@ -37,16 +37,8 @@ port_b=$(lab_free_port)
 LAB_DST_EXTRA_CONF=$(lab_backend_conf "$port_a" "$api_pw" "$LAB/state-a")
 lab_dest_start sdbox
 # the second backend: the same users, homes of its own
-mkdir -p "$LAB/dst2/home"
-chmod 0755 "$LAB/dst2" "$LAB/dst2/home"
-sed "s#$LAB/dst/home/#$LAB/dst2/home/#" "$LAB/dst/passwd" |
-	lab__passwd_install dst2 passwd
-lab__passwd_install dst2 master-users <"$LAB/dst/master-users"
-for u in $(cut -d: -f1 "$LAB/dst/passwd"); do
-	install -d -m 0700 -o "$LAB_UID" -g "$LAB_GID" "$LAB/dst2/home/$u"
-done
 LAB_DST_EXTRA_CONF=$(lab_backend_conf "$port_b" "$api_pw" "$LAB/state-b")
-lab__start_server dst2 "sdbox:~/mail" "%g" || exit 1
+lab_backend_start dst2 || exit 1
 for p in "$port_a" "$port_b"; do
 	for _ in $(seq 100); do lab__port_listening "$p" && break; sleep 0.05; done
 done

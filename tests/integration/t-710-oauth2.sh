@@ -16,7 +16,8 @@
 #  - a refresh token per user as a userdb field (none in the config):
 #    the run and its child's refresh use it; a revoked one 77, none 64;
 #  - migrate check, migrate batch with a refresh_token column and
-#    OAUTHBEARER, the client credentials grant (one token for every
+#    OAUTHBEARER, the same with --backend (the token handed to the
+#    backend through its HTTP API), the client credentials grant (one token for every
 #    mailbox), a token command, and migrate_gmail's copy across an expiry;
 #  - a second pass after the user worked here logs in with a fresh token
 #    and copies only what is new at the old server;
@@ -33,7 +34,7 @@ GPW='g-s3cret pw'
 for u in $U bob@gmail.example wrong@gmail.example revoked@gmail.example \
 	 cc@gmail.example cmd@gmail.example bearer@gmail.example \
 	 down@gmail.example gm@gmail.example wk@gmail.example \
-	 udb@gmail.example udbbad@gmail.example; do
+	 udb@gmail.example udbbad@gmail.example bk@gmail.example; do
 	lab_user_add "$u" pw
 done
 RT_UDB=1//lab-rt-udb-$RANDOM$RANDOM
@@ -56,6 +57,7 @@ token_port=$(lab_free_port)
 endpoint="https://127.0.0.1:$token_port/token"
 RT_ALICE=1//lab-rt-alice-$RANDOM$RANDOM
 RT_BOB=1//lab-rt-bob-$RANDOM$RANDOM
+RT_BK=1//lab-rt-bk-$RANDOM$RANDOM
 CLIENT_SECRET=lab-client-secret-$RANDOM$RANDOM
 issued=$LAB/issued-tokens
 : >"$issued"
@@ -64,7 +66,8 @@ issued=$LAB/issued-tokens
   "lifetime": 20, "client_id": "lab-client", "client_secret": "$CLIENT_SECRET",
   "refresh_tokens": { "$RT_ALICE": "$U", "$RT_BOB": "bob@gmail.example",
                       "$RT_REVOKED": "revoked@gmail.example",
-                      "$RT_UDB": "udb@gmail.example" },
+                      "$RT_UDB": "udb@gmail.example",
+                      "$RT_BK": "bk@gmail.example" },
   "revoked": [ "$RT_REVOKED" ], "client_credentials": true,
   "issued_file": "$issued" }
 EOF
@@ -93,14 +96,14 @@ conf_with() {	# NAME LINES... -> path
 }
 oauth2_stat() { lab_gmail_stat "oauth2.$1"; }
 total() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"][sys.argv[2]])' "$GMAIL_MANIFEST" "$1"; }
-dst_count() {	# USER: messages in all its folders here
-	doveadm -c "$DST_CONF" -f tab mailbox status -u "$1" messages '*' 2>/dev/null |
+dst_count() {	# USER [CONF]: messages in all its folders here (or there)
+	doveadm -c "${2:-$DST_CONF}" -f tab mailbox status -u "$1" messages '*' 2>/dev/null |
 		awk 'NR > 1 { n += $NF } END { print n + 0 }'
 }
 secrets_file=$LAB/secrets.list
 secrets() {	# every secret the run may have seen, one a line
 	{
-		printf '%s\n' "$RT_ALICE" "$RT_BOB" "$RT_REVOKED" "$RT_UDB" "$CLIENT_SECRET"
+		printf '%s\n' "$RT_ALICE" "$RT_BOB" "$RT_REVOKED" "$RT_UDB" "$RT_BK" "$CLIENT_SECRET"
 		cat "$issued"
 	} >"$secrets_file"
 }
@@ -219,6 +222,48 @@ fi
 assert_eq failed "$(doveadm -c "$MIG_CONF" -f tab migrate status -u wrong@gmail.example | awk -F'\t' 'NR == 2 { print $2 }')" \
 	"batch: the wrong CSV refresh token fails its account"
 no_secrets "batch output" "$LAB/batch.out" "$LAB/batch.err" "$LAB/state"
+
+# --- migrate batch --backend: the CSV's refresh token reaches the backend
+# through its doveadm HTTP API (never an argv); the backend's own config
+# has the token endpoint and client, no refresh token
+api_pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+bk_port=$(lab_free_port)
+LAB_DST_EXTRA_CONF=$(lab_backend_conf "$bk_port" "$api_pw" "$LAB/state-bk" \
+	"ssl_client_ca_file = $tls/ca.pem" "imapc_host = $GMAIL_IMAP_HOST" \
+	"imapc_port = $GMAIL_IMAP_PORT" "imapc_ssl = no" "imapc_user = %u" \
+	"imapc_password = not the password" \
+	"imapc_features = rfc822.size fetch-headers" \
+	"dsync_features = empty-header-workaround" "plugin {" \
+	"  migrate_oauth2_token_url = $endpoint" \
+	"  migrate_oauth2_client_id = lab-client" \
+	"  migrate_oauth2_client_secret = $CLIENT_SECRET" "}") \
+	lab_backend_start bk || exit 1
+for _ in $(seq 100); do lab__port_listening "$bk_port" && break; sleep 0.05; done
+conf=$(conf_with backend "doveadm_password = $api_pw" "plugin {" "  migrate_throttle_msgs = 0" "}")
+printf 'email,refresh_token\nbk@gmail.example,%s\n' "$RT_BK" >"$LAB/bk.csv"
+chmod 600 "$LAB/bk.csv"
+: >"$LAB/bk-ps.log"
+doveadm -c "$conf" migrate batch -F "$LAB/bk.csv" --backend "http://127.0.0.1:$bk_port" \
+	>"$LAB/bk.out" 2>"$LAB/bk.err" &
+run_pid=$!
+while kill -0 $run_pid 2>/dev/null; do
+	ps -eo args >>"$LAB/bk-ps.log" 2>/dev/null
+	sleep 0.5
+done
+rc=0; wait $run_pid || rc=$?
+assert_eq 0 "$rc" "batch --backend: the CSV's refresh token reaches the backend" ||
+	{ cat "$LAB/bk.out" "$LAB/bk.err"; tail -5 "$LAB/bk/dovecot.log"; }
+assert_eq "$copies" "$(dst_count bk@gmail.example "$LAB/bk/dovecot.conf")" "batch --backend: every message on the backend"
+assert_eq 0 "$(dst_count bk@gmail.example)" "batch --backend: nothing copied on the batch's server"
+no_secrets "batch --backend: output, argv, both state dirs, the backend's log" \
+	"$LAB/bk.out" "$LAB/bk.err" "$LAB/bk-ps.log" "$LAB/state" "$LAB/state-bk" "$LAB/bk/dovecot.log"
+# never on a command line
+rc=0; doveadm -c "$conf" migrate run -u bk@gmail.example --source-refresh-token 1//x \
+	>/dev/null 2>"$LAB/bk-cli.err" || rc=$?
+assert_eq 64 "$rc" "--source-refresh-token on a command line: usage error"
+grep -q "only through the doveadm HTTP API" "$LAB/bk-cli.err" &&
+	echo "ok: the refusal says why" ||
+	fail "$LAB_TEST_NAME" "--source-refresh-token refusal: $(cat "$LAB/bk-cli.err")"
 
 # --- the client credentials grant: one token for every mailbox
 conf=$(conf_with cc "plugin {" "  migrate_oauth2_grant = client_credentials" "  migrate_oauth2_refresh_token =" "  migrate_throttle_msgs = 0" "}")
