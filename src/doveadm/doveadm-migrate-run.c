@@ -580,25 +580,36 @@ static const char *migrate_run_lost_box(struct migrate_run *run)
 	return migrate_snapshot_lost_box(&run->before, &now);
 }
 
-/* The old server said it is busy or throttling: wait, longer each time,
-   and run dsync again. Returns FALSE when the run was told to stop while
-   waiting. */
-static bool
-migrate_run_busy_wait(struct migrate_run *run,
-		      const struct migrate_outcome_result *result)
+/* The old server said it is busy or throttling: how long to wait before
+   dsync runs again (longer each time, or as long as the server asks), 0
+   to give up. worker is 0, or the worker whose dsync is to run again. */
+static unsigned int
+migrate_run_busy_wait_secs(struct migrate_run *run, unsigned int worker,
+			   const struct migrate_outcome_result *result)
 {
 	unsigned int secs = run->busy_wait_secs;
+	const char *line;
 
 	if (secs == 0 || run->busy_waits == MIGRATE_RUN_BUSY_MAX_WAITS)
-		return FALSE;
+		return 0;
 	run->busy_waits++;
 	/* as long as the server asks for (Microsoft 365 says how long) */
 	if (result->busy_wait_secs > secs)
 		secs = I_MIN(result->busy_wait_secs,
 			     MIGRATE_RUN_BUSY_WAIT_MAX_SECS);
-	i_info("migrate run: user %s: %s (%s), running dsync again in %u s",
-	       run->user, result->cause, result->detail, secs);
+	line = t_strdup_printf("%s%s (%s), running dsync again in %u s",
+		worker == 0 ? "" : t_strdup_printf("worker %u: ", worker),
+		result->cause, result->detail, secs);
+	i_info("migrate run: user %s: %s", run->user, line);
+	migrate_run_log(run, line);
 	run->busy_wait_secs = I_MIN(secs * 2, MIGRATE_RUN_BUSY_WAIT_MAX_SECS);
+	return secs;
+}
+
+/* Wait secs before running dsync again. Returns FALSE when the run was
+   told to stop while waiting. */
+static bool migrate_run_busy_sleep(unsigned int secs)
+{
 	/* other signals (a child's SIGCHLD) only shorten one sleep */
 	for (time_t end = time(NULL) + secs; time(NULL) < end; ) {
 		if (!i_sleep_intr_secs(end - time(NULL)) &&
@@ -611,12 +622,14 @@ migrate_run_busy_wait(struct migrate_run *run,
 /* Should a failed attempt of dsync run again (at once, or after a wait
    the old server asked for)? */
 static bool
-migrate_run_dsync_again(struct migrate_run *run,
-			const struct doveadm_migrate_child *child)
+migrate_run_dsync_again(struct migrate_run *run, unsigned int worker,
+			const struct doveadm_migrate_child *child,
+			unsigned int *wait_secs_r)
 {
 	struct migrate_outcome_result result;
 	const char *lost;
 
+	*wait_secs_r = 0;
 	if (child->exit_code == MIGRATE_RUN_DSYNC_EXIT_CHANGED &&
 	    array_count(&child->errors) == 0) {
 		/* mail changed on either side meanwhile: another pass
@@ -628,8 +641,11 @@ migrate_run_dsync_again(struct migrate_run *run,
 	doveadm_migrate_child_judge(child, &result);
 	if (result.source_busy) {
 		/* Gmail's [THROTTLED], Exchange's "Server Unavailable":
-		   what was copied stays, the next pass goes on from there */
-		return migrate_run_busy_wait(run, &result);
+		   what was copied stays, the next pass goes on from there
+		   after a wait (*wait_secs_r) */
+		*wait_secs_r = migrate_run_busy_wait_secs(run, worker,
+							  &result);
+		return *wait_secs_r > 0;
 	}
 	if (result.where == MIGRATE_OUTCOME_HERE && result.retry_may_help) {
 		/* e.g. sdbox found a file of a save a killed run left
@@ -765,6 +781,10 @@ struct migrate_run_worker {
 	const char *folder;
 	struct doveadm_migrate_child child;
 	struct doveadm_migrate_child_settings set;
+	/* waiting for a busy old server (the other workers go on), until
+	   wait_until; the failed child is kept meanwhile */
+	struct timeout *to_wait;
+	time_t wait_until;
 };
 
 struct migrate_run_workers {
@@ -811,6 +831,35 @@ static bool migrate_run_worker_next(struct migrate_run_worker *worker)
 	return TRUE;
 }
 
+/* The worker's child failed and won't run again: the pass' failure, if
+   it is the first one. What runs finishes, nothing starts. */
+static void migrate_run_worker_failed(struct migrate_run_worker *worker)
+{
+	struct migrate_run_workers *workers = worker->workers;
+
+	if (workers->failed == NULL)
+		workers->failed = worker;
+	else
+		doveadm_migrate_child_free(&worker->child);
+	if (--workers->running == 0)
+		io_loop_stop(workers->ioloop);
+}
+
+/* Once a second while the worker waits for a busy old server */
+static void migrate_run_worker_wait_check(struct migrate_run_worker *worker)
+{
+	if (master_service_is_killed(master_service) ||
+	    worker->workers->failed != NULL) {
+		/* told to stop, or another folder failed the pass */
+		timeout_remove(&worker->to_wait);
+		migrate_run_worker_failed(worker);
+	} else if (time(NULL) >= worker->wait_until) {
+		timeout_remove(&worker->to_wait);
+		doveadm_migrate_child_free(&worker->child);
+		migrate_run_worker_start(worker);
+	}
+}
+
 static void migrate_run_worker_ended(struct doveadm_migrate_child *child,
 				     void *context)
 {
@@ -818,28 +867,31 @@ static void migrate_run_worker_ended(struct doveadm_migrate_child *child,
 	struct migrate_run_workers *workers = worker->workers;
 	struct migrate_run *run = workers->run;
 	int ret = child->exit_code == 0 ? 0 : -1;
+	unsigned int wait_secs;
 
 	doveadm_migrate_tracker_lane_done(worker->set.context);
 	if (migrate_run_child_succeeded(run, ret, child)) {
 		/* this folder is done */
 	} else if (worker->attempt < MIGRATE_RUN_DSYNC_MAX_ATTEMPTS +
 				     run->busy_waits &&
-		   migrate_run_dsync_again(run, child)) {
-		/* (a wait for a busy old server holds the other workers'
-		   output meanwhile, not their copying) */
+		   migrate_run_dsync_again(run, worker->n, child,
+					   &wait_secs)) {
 		worker->attempt++;
-		doveadm_migrate_child_free(child);
-		migrate_run_worker_start(worker);
+		if (wait_secs == 0) {
+			doveadm_migrate_child_free(child);
+			migrate_run_worker_start(worker);
+		} else {
+			/* the other workers go on copying meanwhile */
+			worker->wait_until = time(NULL) + wait_secs;
+			worker->to_wait = timeout_add(1000,
+				migrate_run_worker_wait_check, worker);
+		}
 		return;
 	} else if (migrate_run_child_kept_changing(run, child)) {
 		/* decided for the whole account when all are done */
 		workers->kept_changing = TRUE;
-	} else if (workers->failed == NULL) {
-		/* the pass failed: what runs finishes, nothing starts */
-		workers->failed = worker;
-		workers->running--;
-		if (workers->running == 0)
-			io_loop_stop(workers->ioloop);
+	} else {
+		migrate_run_worker_failed(worker);
 		return;
 	}
 	doveadm_migrate_child_free(child);
@@ -987,7 +1039,7 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 {
 	struct doveadm_migrate_child child;
 	ARRAY_TYPE(const_string) cmd;
-	unsigned int attempt, count, *split = NULL;
+	unsigned int attempt, count, wait_secs, *split = NULL;
 	int ret, code = 0;
 
 	struct doveadm_migrate_child_settings set = {
@@ -1011,7 +1063,8 @@ static int migrate_run_dsync(struct migrate_run *run, const char **error_r)
 		if (migrate_run_child_succeeded(run, ret, &child) ||
 		    attempt == MIGRATE_RUN_DSYNC_MAX_ATTEMPTS +
 				run->busy_waits ||
-		    !migrate_run_dsync_again(run, &child))
+		    !migrate_run_dsync_again(run, 0, &child, &wait_secs) ||
+		    !migrate_run_busy_sleep(wait_secs))
 			break;
 		doveadm_migrate_child_free(&child);
 	}

@@ -8,6 +8,8 @@ docs/providers.md are tried against the quirk, not just described:
     quirkproxy.py --target-port PORT --port-file FILE --log FILE
                   [--size-percent P] [--size-bytes B]
                   [--throttle-every N] [--throttle-answer ANSWER]
+                  [--throttle-mailbox NAME] [--throttle-max M]
+                  [--slow-prefix PREFIX --slow-ms MS]
                   [--bye-after-fetches N] [--bye-text TEXT] [--bye-max M]
 
   --size-percent/--size-bytes  every RFC822.SIZE the server sends is made
@@ -17,7 +19,12 @@ docs/providers.md are tried against the quirk, not just described:
         BODY.PEEK[] or RFC822) on a connection is not passed on; the proxy answers it itself
         with "TAG ANSWER" (default: Gmail's "NO ... [THROTTLED]";
         Microsoft 365 answers "BAD Request is throttled. Suggested Backoff
-        Time: N milliseconds").
+        Time: N milliseconds").  --throttle-mailbox: only on connections
+        that selected the mailbox NAME; --throttle-max: only the first M
+        throttles (default: every one).
+  --slow-prefix/--slow-ms  on connections that selected a mailbox whose
+        name starts with PREFIX, each FETCH of a whole message is passed
+        on MS milliseconds late (a slow old server).
   --bye-after-fetches N  after N such fetches on one connection, the proxy
         sends "* BYE TEXT" and closes it at a response boundary (Exchange
         Online's "Server Unavailable" and session ends); --bye-max: only
@@ -37,11 +44,13 @@ import re
 import select
 import socket
 import threading
+import time
 
 SIZE_RE = re.compile(rb"RFC822\.SIZE (\d+)")
 LITERAL_RE = re.compile(rb"\{(\d+)\+?\}\r\n$")
 # a FETCH of a whole message (not of header fields: those are what imapc
 # reads again of every message on each pass, and throttles count bytes)
+SELECT_RE = re.compile(rb'^\S+ (?:SELECT|EXAMINE) "?([^"\s]*)"?', re.IGNORECASE)
 BODY_FETCH_RE = re.compile(rb"^(\S+) UID FETCH .*(BODY\.PEEK\[\]|BODY\[\]|RFC822[ )])",
                            re.IGNORECASE)
 
@@ -60,6 +69,8 @@ class Conn:
         self.pending = []
         self.fetches = 0
         self.bye = False
+        # the mailbox the client selected last
+        self.mailbox = None
 
     def log(self, text):
         self.proxy.log("conn %d %s" % (self.no, text))
@@ -67,11 +78,21 @@ class Conn:
     def client_lines(self, server):
         while b"\r\n" in self.c2s:
             line, self.c2s = self.c2s.split(b"\r\n", 1)
+            m = SELECT_RE.match(line)
+            if m:
+                self.mailbox = m.group(1).decode("utf-8", "replace")
             m = BODY_FETCH_RE.match(line)
+            if m and self.args.slow_prefix is not None and \
+                    self.mailbox is not None and \
+                    self.mailbox.startswith(self.args.slow_prefix):
+                time.sleep(self.args.slow_ms / 1000.0)
             if m:
                 self.fetches += 1
                 n = self.args.throttle_every
-                if n > 0 and self.fetches % n == 0:
+                box = self.args.throttle_mailbox
+                if n > 0 and self.fetches % n == 0 and \
+                        (box is None or box == self.mailbox) and \
+                        self.proxy.take_throttle():
                     tag = m.group(1)
                     self.pending.append(b"%s %s\r\n" % (
                         tag, self.args.throttle_answer.encode()))
@@ -164,6 +185,15 @@ class Proxy:
         self.args = args
         self.lock = threading.Lock()
         self.byes = 0
+        self.throttles = 0
+
+    def take_throttle(self):
+        with self.lock:
+            if self.args.throttle_max > 0 and \
+                    self.throttles >= self.args.throttle_max:
+                return False
+            self.throttles += 1
+            return True
 
     def take_bye(self):
         with self.lock:
@@ -216,6 +246,10 @@ def main():
     p.add_argument("--throttle-every", type=int, default=0)
     p.add_argument("--throttle-answer",
                    default="NO Too many simultaneous connections. [THROTTLED]")
+    p.add_argument("--throttle-mailbox")
+    p.add_argument("--throttle-max", type=int, default=0)
+    p.add_argument("--slow-prefix")
+    p.add_argument("--slow-ms", type=int, default=0)
     p.add_argument("--bye-after-fetches", type=int, default=0)
     p.add_argument("--bye-text", default="Server Unavailable. 15")
     p.add_argument("--bye-max", type=int, default=0)

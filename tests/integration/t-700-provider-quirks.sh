@@ -17,6 +17,8 @@
 #    (Dovecot 2.4's imapc gives up when the reconnected session ends too
 #    before a command finished; the run then waits and goes on), nothing
 #    is missing.
+#  - throttle with two dsync workers: the throttled worker waits, the
+#    other one goes on copying meanwhile.
 # Then the throttled account's lifecycle goes on behind the same quirk:
 # switch, the user works here, new mail at the old server, the final pass:
 # what the user left plus the old server's new mail, nothing else.
@@ -29,6 +31,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 LAB_TEST_NAME=provider-quirks
 lab_init
 fault_accounts 150 20 700 sizes throttle throttle-ms throttle-fail bye
+# for dsync workers: INBOX for one worker, eight smaller folders for the
+# other
+lab_user_add throttle-wk@example.com pw-wk
+lab_corpus throttle-wk@example.com 100 720
+for f in 1 2 3 4 5 6 7 8; do lab_corpus throttle-wk@example.com 10 "$((720 + f))" "F$f"; done
 lab_source_start
 lab_dest_start sdbox
 lab_migration_conf migrate_pop3
@@ -137,6 +144,42 @@ run_ok bye "$c" "$user"
 hits=$(quirk_hits bye bye)
 echo "    sessions ended: $hits"
 [ "$hits" -ge 2 ] || fail "$LAB_TEST_NAME" "bye: fewer than 2 sessions were ended ($hits)"
+
+# --- throttle with two dsync workers: the worker of INBOX is throttled
+# once (its connection's 5th FETCH) and waits 4 s, while the other one
+# goes on copying its folders (each FETCH there answered 150 ms late, so
+# some of them start within the wait)
+user=throttle-wk@example.com
+port=$(quirk_proxy throttle-wk --throttle-every 5 --throttle-mailbox INBOX \
+	--throttle-max 1 --slow-prefix F --slow-ms 150)
+c=$(mig_conf throttle-wk "imapc_port = $port" "plugin {" \
+	"  migrate_busy_wait = 4s" "  migrate_run_workers = 2" "}")
+run_ok throttle-wk "$c" "$user"
+[ "$(quirk_hits throttle-wk throttle)" -gt 0 ] || fail "$LAB_TEST_NAME" "throttle-wk: no FETCH was throttled"
+went_on=$(python3 - "$LAB/state/$user.log" <<'PY'
+import re, sys, time
+wait = None
+for line in open(sys.argv[1]):
+    if not re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line):
+        continue    # the children's own lines
+    t = time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S"))
+    m = re.search(r": worker (\d+): the old server is throttling .*running dsync again in (\d+) s", line)
+    if m and wait is None:
+        wait = (m.group(1), t, int(m.group(2)))
+        print("wait: " + line.strip())
+        continue
+    m = re.search(r": worker (\d+): copying folder", line)
+    if m and wait and m.group(1) != wait[0] and t < wait[1] + wait[2]:
+        print("during it: " + line.strip())
+        print("yes")
+        break
+PY
+)
+echo "$went_on" | sed 's/^/    /'
+case $went_on in
+*yes) echo "ok: another worker started a folder while one waited" ;;
+*) fail "$LAB_TEST_NAME" "throttle-wk: no other worker went on during the wait" ;;
+esac
 
 # --- the throttled account's lifecycle, still behind the throttle
 user=throttle@example.com
