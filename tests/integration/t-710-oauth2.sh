@@ -120,18 +120,27 @@ no_secrets() {
 	echo "ok: $name: no token or secret"
 }
 
+# ps_while PS_LOG OUT ERR CMD...: CMD (stdout to OUT, stderr to ERR), with
+# every process' argv appended to PS_LOG twice a second while it runs;
+# its exit code in rc
+ps_while() {
+	local ps_log=$1 out=$2 err=$3 pid
+	shift 3
+	: >"$ps_log"
+	"$@" >"$out" 2>"$err" &
+	pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		ps -eo args >>"$ps_log" 2>/dev/null
+		sleep 0.5
+	done
+	rc=0; wait $pid || rc=$?
+}
+
 # --- a throttled first pass that crosses several token expiries
 copies=$(total folder_copies)
 ps_log=$LAB/ps.log
-: >"$ps_log"
 t0=$(date +%s)
-doveadm -c "$MIG_CONF" migrate run -u $U >"$LAB/run1.out" 2>"$LAB/run1.err" &
-run_pid=$!
-while kill -0 $run_pid 2>/dev/null; do
-	ps -eo args >>"$ps_log" 2>/dev/null
-	sleep 1
-done
-rc=0; wait $run_pid || rc=$?
+ps_while "$ps_log" "$LAB/run1.out" "$LAB/run1.err" doveadm -c "$MIG_CONF" migrate run -u $U
 secs=$(( $(date +%s) - t0 ))
 assert_eq 0 "$rc" "run across token expiries succeeds (${secs} s)" || { tail -20 "$LAB/run1.err"; }
 assert_eq "$copies" "$(dst_count $U)" "every message of every folder copied"
@@ -242,15 +251,8 @@ for _ in $(seq 100); do lab__port_listening "$bk_port" && break; sleep 0.05; don
 conf=$(conf_with backend "doveadm_password = $api_pw" "plugin {" "  migrate_throttle_msgs = 0" "}")
 printf 'email,refresh_token\nbk@gmail.example,%s\n' "$RT_BK" >"$LAB/bk.csv"
 chmod 600 "$LAB/bk.csv"
-: >"$LAB/bk-ps.log"
-doveadm -c "$conf" migrate batch -F "$LAB/bk.csv" --backend "http://127.0.0.1:$bk_port" \
-	>"$LAB/bk.out" 2>"$LAB/bk.err" &
-run_pid=$!
-while kill -0 $run_pid 2>/dev/null; do
-	ps -eo args >>"$LAB/bk-ps.log" 2>/dev/null
-	sleep 0.5
-done
-rc=0; wait $run_pid || rc=$?
+ps_while "$LAB/bk-ps.log" "$LAB/bk.out" "$LAB/bk.err" \
+	doveadm -c "$conf" migrate batch -F "$LAB/bk.csv" --backend "http://127.0.0.1:$bk_port"
 assert_eq 0 "$rc" "batch --backend: the CSV's refresh token reaches the backend" ||
 	{ cat "$LAB/bk.out" "$LAB/bk.err"; tail -5 "$LAB/bk/dovecot.log"; }
 assert_eq "$copies" "$(dst_count bk@gmail.example "$LAB/bk/dovecot.conf")" "batch --backend: every message on the backend"
