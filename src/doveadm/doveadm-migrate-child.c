@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "lib-signals.h"
 #include "array.h"
 #include "str.h"
 #include "ioloop.h"
@@ -29,6 +30,58 @@
 #define MIGRATE_CHILD_MAX_ERRORS 8
 /* how often a child's progress record is read */
 #define MIGRATE_CHILD_PROGRESS_INTERVAL_MSECS 1000
+/* the most children running at once that a stop request reaches */
+#define MIGRATE_CHILD_MAX_RUNNING 64
+
+/* The children running now that work on an account's mail (0 = a free
+   slot), for the signal handler: a migrate command told to stop (SIGTERM
+   from kill or timeout(1), SIGINT) stops them too, as they share its
+   process group and wouldn't hear of it otherwise. The others (reading
+   this server's folders after a pass) finish, so that a stopped pass
+   still records what it left. */
+static pid_t doveadm_migrate_running[MIGRATE_CHILD_MAX_RUNNING];
+static volatile sig_atomic_t doveadm_migrate_stop_signo = 0;
+static bool doveadm_migrate_stop_handler_set = FALSE;
+
+/* A plain handler (in signal context: only kill()), so that it acts in
+   whatever ioloop or sleep the command is in */
+static void doveadm_migrate_child_stop(const siginfo_t *si,
+				       void *context ATTR_UNUSED)
+{
+	unsigned int i;
+
+	doveadm_migrate_stop_signo = si->si_signo;
+	for (i = 0; i < MIGRATE_CHILD_MAX_RUNNING; i++) {
+		if (doveadm_migrate_running[i] > 0)
+			(void)kill(doveadm_migrate_running[i], SIGTERM);
+	}
+}
+
+static void doveadm_migrate_running_set(pid_t old_pid, pid_t new_pid)
+{
+	unsigned int i;
+
+	for (i = 0; i < MIGRATE_CHILD_MAX_RUNNING; i++) {
+		if (doveadm_migrate_running[i] == old_pid) {
+			doveadm_migrate_running[i] = new_pid;
+			return;
+		}
+	}
+}
+
+int doveadm_migrate_child_stop_signal(void)
+{
+	return doveadm_migrate_stop_signo;
+}
+
+void doveadm_migrate_child_deinit(void)
+{
+	if (!doveadm_migrate_stop_handler_set)
+		return;
+	lib_signals_unset_handler(SIGTERM, doveadm_migrate_child_stop, NULL);
+	lib_signals_unset_handler(SIGINT, doveadm_migrate_child_stop, NULL);
+	doveadm_migrate_stop_handler_set = FALSE;
+}
 
 const char *doveadm_migrate_binary(const char *name)
 {
@@ -199,6 +252,7 @@ static void doveadm_migrate_child_ended(struct doveadm_migrate_child_io *cio)
 	i_stream_unref(&cio->input);
 	if (waitpid(cio->pid, &status, 0) < 0)
 		i_fatal("waitpid() failed: %m");
+	doveadm_migrate_running_set(cio->pid, 0);
 	if (WIFEXITED(status))
 		child->exit_code = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))
@@ -314,6 +368,13 @@ void doveadm_migrate_child_start(const char *const *args,
 	array_append(&argv, args + 1, str_array_length(args + 1));
 	array_append_zero(&argv);
 
+	if (!doveadm_migrate_stop_handler_set) {
+		lib_signals_set_handler(SIGTERM, LIBSIG_FLAG_RESTART,
+					doveadm_migrate_child_stop, NULL);
+		lib_signals_set_handler(SIGINT, LIBSIG_FLAG_RESTART,
+					doveadm_migrate_child_stop, NULL);
+		doveadm_migrate_stop_handler_set = TRUE;
+	}
 	if (pipe(fds) < 0)
 		i_fatal("pipe() failed: %m");
 	if ((cio->pid = fork()) < 0)
@@ -321,6 +382,13 @@ void doveadm_migrate_child_start(const char *const *args,
 	if (cio->pid == 0) {
 		i_close_fd(&fds[0]);
 		doveadm_migrate_child_exec(binary, array_front(&argv), fds[1]);
+	}
+	if (set->user != NULL) {
+		doveadm_migrate_running_set(0, cio->pid);
+		if (doveadm_migrate_stop_signo != 0) {
+			/* told to stop already: the child ends at once */
+			(void)kill(cio->pid, SIGTERM);
+		}
 	}
 	i_close_fd(&fds[1]);
 	if (outcome_fd != -1)

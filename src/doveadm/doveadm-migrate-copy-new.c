@@ -16,6 +16,7 @@
 #include "mail-storage-private.h"
 #include "mail-search-build.h"
 #include "mailbox-list-iter.h"
+#include "lib-signals.h"
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
 #include "migrate-common.h"
@@ -621,6 +622,15 @@ static int migrate_copy_new_message(struct mail *mail, void *context)
 	ARRAY_TYPE(uint32_t) *uids;
 	const char *key;
 
+	if (signal_term_counter > 0) {
+		/* SIGTERM, SIGINT (migrate run stopped, or a batch's
+		   timeout; counted as it comes, also while imapc waits in
+		   an ioloop of its own): this folder's copies of this pass
+		   are rolled back, the next pass copies them */
+		i_error("migrate copy-new: stopped by a signal while "
+			"copying %s", mailbox_get_vname(f->src_box));
+		return -1;
+	}
 	if (migrate_copy_new_is_present(f, mail, &key)) {
 		f->present_count++;
 		f->last_uid = mail->uid;

@@ -35,6 +35,7 @@ void doveadm_migrate_plugin_init(struct module *module)
 
 void doveadm_migrate_plugin_deinit(void)
 {
+	doveadm_migrate_child_deinit();
 	doveadm_migrate_oauth2_deinit();
 	doveadm_migrate_outcome_deinit();
 	doveadm_migrate_guard_deinit();

@@ -19,6 +19,7 @@
 #include "migrate-state.h"
 #include "doveadm-migrate.h"
 
+#include <signal.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -613,7 +614,8 @@ static bool migrate_run_busy_sleep(unsigned int secs)
 	/* other signals (a child's SIGCHLD) only shorten one sleep */
 	for (time_t end = time(NULL) + secs; time(NULL) < end; ) {
 		if (!i_sleep_intr_secs(end - time(NULL)) &&
-		    master_service_is_killed(master_service))
+		    (doveadm_migrate_child_stop_signal() != 0 ||
+		     master_service_is_killed(master_service)))
 			return FALSE;
 	}
 	return TRUE;
@@ -630,6 +632,10 @@ migrate_run_dsync_again(struct migrate_run *run, unsigned int worker,
 	const char *lost;
 
 	*wait_secs_r = 0;
+	if (doveadm_migrate_child_stop_signal() != 0) {
+		/* told to stop: the child was stopped too */
+		return FALSE;
+	}
 	if (child->exit_code == MIGRATE_RUN_DSYNC_EXIT_CHANGED &&
 	    array_count(&child->errors) == 0) {
 		/* mail changed on either side meanwhile: another pass
@@ -752,8 +758,16 @@ migrate_run_copy_failed(struct migrate_run *run,
 {
 	struct migrate_outcome_result result;
 	const char *failure;
-	int code;
+	int code, signo = doveadm_migrate_child_stop_signal();
 
+	if (signo != 0) {
+		/* kill, timeout(1), Ctrl-C: not the old server's fault */
+		*error_r = t_strdup_printf("stopped by %s%s%s: nothing is "
+			"lost, run again to go on",
+			signo == SIGINT ? "SIGINT" : "SIGTERM",
+			where == NULL ? "" : " in ", where == NULL ? "" : where);
+		return MIGRATE_EXIT_TEMPFAIL;
+	}
 	doveadm_migrate_child_judge(child, &result);
 	code = result.exit_code;
 	if (code == MIGRATE_EXIT_SOFTWARE && child->exit_code == 0)
@@ -819,7 +833,8 @@ static bool migrate_run_worker_next(struct migrate_run_worker *worker)
 	struct migrate_run *run = worker->workers->run;
 
 	if (worker->workers->failed != NULL ||
-	    worker->next == array_count(&worker->folders))
+	    worker->next == array_count(&worker->folders) ||
+	    doveadm_migrate_child_stop_signal() != 0)
 		return FALSE;
 	worker->folder = array_idx_elem(&worker->folders, worker->next++);
 	worker->attempt = 1;
@@ -849,6 +864,7 @@ static void migrate_run_worker_failed(struct migrate_run_worker *worker)
 static void migrate_run_worker_wait_check(struct migrate_run_worker *worker)
 {
 	if (master_service_is_killed(master_service) ||
+	    doveadm_migrate_child_stop_signal() != 0 ||
 	    worker->workers->failed != NULL) {
 		/* told to stop, or another folder failed the pass */
 		timeout_remove(&worker->to_wait);
@@ -1450,6 +1466,28 @@ static int migrate_run_remote(struct migrate_run *run)
 	return code;
 }
 
+/* A secret of the account (--source-password, --source-refresh-token),
+   taken only through the doveadm HTTP API: on a command line it would
+   show in the process list. Returns -1 with error_r if given there. */
+static int
+migrate_run_secret_param(struct doveadm_cmd_context *cctx, const char *name,
+			 const char *instead, const char **value_r,
+			 const char **error_r)
+{
+	const char *value;
+
+	if (!doveadm_cmd_param_str(cctx, name, &value) || *value == '\0')
+		return 0;
+	if (cctx->conn_type == DOVEADM_CONNECTION_TYPE_CLI) {
+		*error_r = t_strdup_printf("--%s is taken only through the "
+			"doveadm HTTP API: on a command line it would show "
+			"in the process list (use %s)", name, instead);
+		return -1;
+	}
+	*value_r = value;
+	return 0;
+}
+
 /* --source-user, --source-host, --source-port, --source-ssl and (through
    the HTTP API only) --source-password. Returns -1 if one is invalid. */
 static int
@@ -1479,27 +1517,13 @@ migrate_run_source_params(struct doveadm_cmd_context *cctx,
 			"(expected no, imaps or starttls)", value);
 		return -1;
 	}
-	if (doveadm_cmd_param_str(cctx, "source-password", &value)) {
-		if (cctx->conn_type == DOVEADM_CONNECTION_TYPE_CLI) {
-			*error_r = "--source-password is taken only through "
-				"the doveadm HTTP API: on a command line it "
-				"would show in the process list (use migrate "
-				"batch or a master user)";
-			return -1;
-		}
-		run->source.password = value;
-	}
-	if (doveadm_cmd_param_str(cctx, "source-refresh-token", &value) &&
-	    *value != '\0') {
-		if (cctx->conn_type == DOVEADM_CONNECTION_TYPE_CLI) {
-			*error_r = "--source-refresh-token is taken only "
-				"through the doveadm HTTP API: on a command "
-				"line it would show in the process list (use "
-				"migrate batch or a userdb field)";
-			return -1;
-		}
-		run->source.refresh_token = value;
-	}
+	if (migrate_run_secret_param(cctx, "source-password",
+				     "migrate batch or a master user",
+				     &run->source.password, error_r) < 0 ||
+	    migrate_run_secret_param(cctx, "source-refresh-token",
+				     "migrate batch or a userdb field",
+				     &run->source.refresh_token, error_r) < 0)
+		return -1;
 	run->have_source = run->source.email != NULL ||
 		run->source.host != NULL || run->source.port != 0 ||
 		run->source.ssl != MIGRATE_CSV_SSL_DEFAULT ||

@@ -157,6 +157,10 @@ int doveadm_migrate_child_run(const char *binary_name,
 			      const char *const *args, bool echo,
 			      struct doveadm_migrate_child *child_r);
 void doveadm_migrate_child_free(struct doveadm_migrate_child *child);
+/* The signal (SIGTERM, SIGINT) that told this process to stop, which its
+   running children were sent on (as SIGTERM), or 0 */
+int doveadm_migrate_child_stop_signal(void);
+void doveadm_migrate_child_deinit(void);
 /* The child's most telling error message (data stack). */
 const char *
 doveadm_migrate_child_last_error(const struct doveadm_migrate_child *child);

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-migrate authors, see the included COPYING file */
 
 #include "lib.h"
+#include "lib-signals.h"
 #include "array.h"
 #include "str.h"
 #include "mail-search-build.h"
@@ -189,6 +190,17 @@ migrate_gmail_download(struct migrate_gmail_dest_trans *dt,
 		MAIL_FETCH_RECEIVED_DATE, NULL);
 	mail_search_args_unref(&search_args);
 	while (mailbox_search_next(search_ctx, &mail)) {
+		if (signal_term_counter > 0) {
+			/* told to stop (SIGTERM, SIGINT; counted as it
+			   comes, also while imapc waits): what was
+			   committed stays, the next pass goes on */
+			sync->error = p_strdup_printf(sync->pool,
+				"stopped by a signal while downloading %s",
+				mailbox_get_vname(src_box));
+			sync->mail_error = MAIL_ERROR_TEMP;
+			ret = -1;
+			break;
+		}
 		msg = hash_table_lookup(*by_uid, POINTER_CAST(mail->uid));
 		if (msg == NULL)
 			continue;

@@ -210,3 +210,31 @@ for line in open(sys.argv[2]):
 print("wrong", wrong, "given", given, "new", new)
 EOF
 }
+
+# quirk_proxy NAME ARGS...: a quirkproxy.py to the source's IMAP port;
+# prints its port. Stopped with the lab (lab_on_exit, set by the first one).
+quirk_proxy() {
+	local name=$1 i
+	shift
+	python3 "$LAB_LIB_DIR/quirkproxy.py" --target-port "$SRC_IMAP_PORT" \
+		--port-file "$LAB/quirk-$name.port" --log "$LAB/quirk-$name.log" \
+		"$@" </dev/null >"$LAB/quirk-$name.out" 2>&1 &
+	echo $! >>"$LAB/quirk.pids"
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$LAB/quirk-$name.port" ] && break
+		sleep 0.05
+	done
+	cat "$LAB/quirk-$name.port"
+}
+quirk_stop_all() {
+	local pid
+	[ -f "$LAB/quirk.pids" ] || return 0
+	while read -r pid; do
+		kill "$pid" 2>/dev/null || true
+	done <"$LAB/quirk.pids"
+}
+lab_on_exit quirk_stop_all
+# quirk_hits NAME WHAT: lines "conn N WHAT ..." in the proxy's log
+quirk_hits() {
+	grep -c "^conn [0-9]* $2" "$LAB/quirk-$1.log" || true
+}

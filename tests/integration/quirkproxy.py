@@ -23,8 +23,9 @@ docs/providers.md are tried against the quirk, not just described:
         that selected the mailbox NAME; --throttle-max: only the first M
         throttles (default: every one).
   --slow-prefix/--slow-ms  on connections that selected a mailbox whose
-        name starts with PREFIX, each FETCH of a whole message is passed
-        on MS milliseconds late (a slow old server).
+        name starts with PREFIX, each literal of a FETCH answer (a body,
+        a header) is passed on MS milliseconds late (a slow old server),
+        and logged ("conn 2 slow").
   --bye-after-fetches N  after N such fetches on one connection, the proxy
         sends "* BYE TEXT" and closes it at a response boundary (Exchange
         Online's "Server Unavailable" and session ends); --bye-max: only
@@ -75,6 +76,11 @@ class Conn:
     def log(self, text):
         self.proxy.log("conn %d %s" % (self.no, text))
 
+    def slow(self):
+        prefix = self.args.slow_prefix
+        return prefix is not None and self.mailbox is not None and \
+            self.mailbox.startswith(prefix)
+
     def client_lines(self, server):
         while b"\r\n" in self.c2s:
             line, self.c2s = self.c2s.split(b"\r\n", 1)
@@ -82,10 +88,6 @@ class Conn:
             if m:
                 self.mailbox = m.group(1).decode("utf-8", "replace")
             m = BODY_FETCH_RE.match(line)
-            if m and self.args.slow_prefix is not None and \
-                    self.mailbox is not None and \
-                    self.mailbox.startswith(self.args.slow_prefix):
-                time.sleep(self.args.slow_ms / 1000.0)
             if m:
                 self.fetches += 1
                 n = self.args.throttle_every
@@ -137,6 +139,9 @@ class Conn:
             m = LITERAL_RE.search(line)
             if m:
                 self.literal_left = int(m.group(1))
+                if self.slow() and b" FETCH " in line:
+                    time.sleep(self.args.slow_ms / 1000.0)
+                    self.log("slow")
             out += self.rewrite(line)
         return out
 

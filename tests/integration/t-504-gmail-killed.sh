@@ -7,7 +7,9 @@
 # from the user's work) and, because the state says the flags are unsure,
 # gives every copy here the flags Gmail has that it lacks (migrate gmail
 # -1 --repair-flags): INBOX's \Seen and \Flagged counts here end equal to
-# Gmail's, and a later pass changes nothing.
+# Gmail's, and a later pass changes nothing. Then the same account from
+# scratch, its first pass stopped with SIGTERM: exit 75, not switched, the
+# next run completes.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gmail/lib-gmail.sh"
@@ -78,6 +80,34 @@ assert_eq 0 "$rc" "a later pass"
 for flag in '\Seen' '\Flagged'; do
 	assert_eq "$(count_gmail "$flag")" "$(count_here "$flag")" \
 		"after a later pass: INBOX messages with $flag here as at Gmail"
+done
+
+# the account again from scratch, its first pass stopped with SIGTERM to
+# migrate run alone (kill, timeout(1)): migrate gmail stops too, the run
+# exits 75 saying so, and the next run mirrors on (not switched) and
+# completes
+rm -rf "$LAB/dst/home/$U/mail" "$LAB/dst/home/$U/.dovecot-migrate" "$LAB/state/$U".*
+doveadm -c "$slow" migrate run -u "$U" </dev/null >"$LAB/stop.out" 2>&1 &
+pid=$!
+for _ in $(seq 300); do
+	[ "$(here_total)" -ge 30 ] && break
+	sleep 0.1
+done
+kill -TERM "$pid"
+rc=0; wait "$pid" || rc=$?
+assert_eq 75 "$rc" "first pass stopped by SIGTERM" || tail -5 "$LAB/stop.out"
+assert_eq "" "$(pgrep -f "migrate gmail .*-u $U" | tr '\n' ' ')" "no migrate gmail left running"
+case $(lab_status_field "$U" error) in
+"stopped by SIGTERM: nothing is lost, run again to go on") echo "ok: the error says it was stopped" ;;
+*) fail "$LAB_TEST_NAME" "stopped pass: error '$(lab_status_field "$U" error)'" ;;
+esac
+rc=0
+doveadm -c "$MIG_CONF" migrate run -u "$U" </dev/null >"$LAB/run3.out" 2>&1 || rc=$?
+assert_eq 0 "$rc" "the run after the stopped one" || tail -5 "$LAB/run3.out"
+assert_eq mirror "$(lab_status_field "$U" phase)" "the stopped pass didn't switch the account"
+for flag in '\Seen' '\Flagged'; do
+	assert_eq "$(count_gmail "$flag")" "$(count_here "$flag")" \
+		"after the stopped pass and a re-run: INBOX messages with $flag here as at Gmail"
 done
 [ "$LAB_FAILS" -eq 0 ] && pass "$LAB_TEST_NAME"
 exit 0
