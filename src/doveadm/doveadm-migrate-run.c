@@ -581,15 +581,35 @@ static const char *migrate_run_lost_box(struct migrate_run *run)
 	return migrate_snapshot_lost_box(&run->before, &now);
 }
 
+/* Why dsync runs again: logged, and written to the account's log. worker
+   is 0, or the worker whose dsync runs again. */
+static void ATTR_FORMAT(4, 5)
+migrate_run_again_log(struct migrate_run *run, enum log_type type,
+		      unsigned int worker, const char *fmt, ...)
+{
+	const char *line;
+	va_list args;
+
+	va_start(args, fmt);
+	line = t_strdup_printf("%s%s",
+		worker == 0 ? "" : t_strdup_printf("worker %u: ", worker),
+		t_strdup_vprintf(fmt, args));
+	va_end(args);
+	if (type == LOG_TYPE_WARNING)
+		i_warning("migrate run: user %s: %s", run->user, line);
+	else
+		i_info("migrate run: user %s: %s", run->user, line);
+	migrate_run_log(run, line);
+}
+
 /* The old server said it is busy or throttling: how long to wait before
    dsync runs again (longer each time, or as long as the server asks), 0
-   to give up. worker is 0, or the worker whose dsync is to run again. */
+   to give up. */
 static unsigned int
 migrate_run_busy_wait_secs(struct migrate_run *run, unsigned int worker,
 			   const struct migrate_outcome_result *result)
 {
 	unsigned int secs = run->busy_wait_secs;
-	const char *line;
 
 	if (secs == 0 || run->busy_waits == MIGRATE_RUN_BUSY_MAX_WAITS)
 		return 0;
@@ -598,11 +618,9 @@ migrate_run_busy_wait_secs(struct migrate_run *run, unsigned int worker,
 	if (result->busy_wait_secs > secs)
 		secs = I_MIN(result->busy_wait_secs,
 			     MIGRATE_RUN_BUSY_WAIT_MAX_SECS);
-	line = t_strdup_printf("%s%s (%s), running dsync again in %u s",
-		worker == 0 ? "" : t_strdup_printf("worker %u: ", worker),
+	migrate_run_again_log(run, LOG_TYPE_INFO, worker,
+		"%s (%s), running dsync again in %u s",
 		result->cause, result->detail, secs);
-	i_info("migrate run: user %s: %s", run->user, line);
-	migrate_run_log(run, line);
 	run->busy_wait_secs = I_MIN(secs * 2, MIGRATE_RUN_BUSY_WAIT_MAX_SECS);
 	return secs;
 }
@@ -640,8 +658,8 @@ migrate_run_dsync_again(struct migrate_run *run, unsigned int worker,
 	    array_count(&child->errors) == 0) {
 		/* mail changed on either side meanwhile: another pass
 		   copies what is still missing */
-		i_info("migrate run: user %s: mailboxes changed during "
-		       "dsync, running it again", run->user);
+		migrate_run_again_log(run, LOG_TYPE_INFO, worker,
+			"mailboxes changed during dsync, running it again");
 		return TRUE;
 	}
 	doveadm_migrate_child_judge(child, &result);
@@ -656,17 +674,17 @@ migrate_run_dsync_again(struct migrate_run *run, unsigned int worker,
 	if (result.where == MIGRATE_OUTCOME_HERE && result.retry_may_help) {
 		/* e.g. sdbox found a file of a save a killed run left
 		   behind and rebuilt its index: the next pass copies on */
-		i_info("migrate run: user %s: this server's storage failed "
-		       "for now (%s), running dsync again", run->user,
-		       result.detail);
+		migrate_run_again_log(run, LOG_TYPE_INFO, worker,
+			"this server's storage failed for now (%s), running "
+			"dsync again", result.detail);
 		return TRUE;
 	}
 	if (!migrate_run_additive(run) && !run->gmail &&
 	    (lost = migrate_run_lost_box(run)) != NULL) {
 		/* no account is left without a mailbox it had */
-		i_warning("migrate run: user %s: dsync deleted mailbox %s "
-			  "to copy it again from the old server: copying it "
-			  "now", run->user, lost);
+		migrate_run_again_log(run, LOG_TYPE_WARNING, worker,
+			"dsync deleted mailbox %s to copy it again from the "
+			"old server: copying it now", lost);
 		return TRUE;
 	}
 	return FALSE;

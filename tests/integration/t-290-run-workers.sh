@@ -103,10 +103,13 @@ assert_eq mirror "$(state_field "$u" phase)" "a failed pass leaves the account m
 # A dangling symlink in its place plays it, on every attempt.
 lab_corpus "$u" 5 280 Fresh
 ln -s nowhere "$LAB/dst/home/$u/mail/mailboxes/Fresh"
+: >"$log"
 rc=0; mrun "$MIG_CONF" "$u" || rc=$?
 assert_eq 75 "$rc" "a folder that can't be created: the pass fails for now" || { cat "$LAB/run.err"; exit 0; }
-assert_eq 2 "$(grep -c "storage failed for now (Not found), running dsync again" "$LAB/run.err")" \
+assert_eq 2 "$(grep -c "worker [123]: this server's storage failed for now (Not found), running dsync again" "$LAB/run.err")" \
 	"the worker tried the folder 3 times" || { cat "$LAB/run.err"; exit 0; }
+assert_eq 2 "$(grep -c "worker [123]: this server's storage failed for now (Not found), running dsync again" "$log")" \
+	"the account's log has both new attempts" || exit 0
 err=$(state_field "$u" error)
 echo "    $err"
 case $err in
