@@ -625,6 +625,14 @@ migrate_run_busy_wait_secs(struct migrate_run *run, unsigned int worker,
 	return secs;
 }
 
+/* Was the run told to stop (SIGTERM, SIGINT)? Its copying children were
+   sent SIGTERM then (doveadm-migrate-child.c). */
+static bool migrate_run_stopping(void)
+{
+	return doveadm_migrate_child_stop_signal() != 0 ||
+		master_service_is_killed(master_service);
+}
+
 /* Wait secs before running dsync again. Returns FALSE when the run was
    told to stop while waiting. */
 static bool migrate_run_busy_sleep(unsigned int secs)
@@ -632,8 +640,7 @@ static bool migrate_run_busy_sleep(unsigned int secs)
 	/* other signals (a child's SIGCHLD) only shorten one sleep */
 	for (time_t end = time(NULL) + secs; time(NULL) < end; ) {
 		if (!i_sleep_intr_secs(end - time(NULL)) &&
-		    (doveadm_migrate_child_stop_signal() != 0 ||
-		     master_service_is_killed(master_service)))
+		    migrate_run_stopping())
 			return FALSE;
 	}
 	return TRUE;
@@ -650,8 +657,8 @@ migrate_run_dsync_again(struct migrate_run *run, unsigned int worker,
 	const char *lost;
 
 	*wait_secs_r = 0;
-	if (doveadm_migrate_child_stop_signal() != 0) {
-		/* told to stop: the child was stopped too */
+	if (migrate_run_stopping()) {
+		/* the child was stopped too */
 		return FALSE;
 	}
 	if (child->exit_code == MIGRATE_RUN_DSYNC_EXIT_CHANGED &&
@@ -852,7 +859,7 @@ static bool migrate_run_worker_next(struct migrate_run_worker *worker)
 
 	if (worker->workers->failed != NULL ||
 	    worker->next == array_count(&worker->folders) ||
-	    doveadm_migrate_child_stop_signal() != 0)
+	    migrate_run_stopping())
 		return FALSE;
 	worker->folder = array_idx_elem(&worker->folders, worker->next++);
 	worker->attempt = 1;
@@ -881,9 +888,7 @@ static void migrate_run_worker_failed(struct migrate_run_worker *worker)
 /* Once a second while the worker waits for a busy old server */
 static void migrate_run_worker_wait_check(struct migrate_run_worker *worker)
 {
-	if (master_service_is_killed(master_service) ||
-	    doveadm_migrate_child_stop_signal() != 0 ||
-	    worker->workers->failed != NULL) {
+	if (migrate_run_stopping() || worker->workers->failed != NULL) {
 		/* told to stop, or another folder failed the pass */
 		timeout_remove(&worker->to_wait);
 		migrate_run_worker_failed(worker);
