@@ -49,9 +49,10 @@ import time
 
 SIZE_RE = re.compile(rb"RFC822\.SIZE (\d+)")
 LITERAL_RE = re.compile(rb"\{(\d+)\+?\}\r\n$")
+# the mailbox a client selects
+SELECT_RE = re.compile(rb'^\S+ (?:SELECT|EXAMINE) "?([^"\s]*)"?', re.IGNORECASE)
 # a FETCH of a whole message (not of header fields: those are what imapc
 # reads again of every message on each pass, and throttles count bytes)
-SELECT_RE = re.compile(rb'^\S+ (?:SELECT|EXAMINE) "?([^"\s]*)"?', re.IGNORECASE)
 BODY_FETCH_RE = re.compile(rb"^(\S+) UID FETCH .*(BODY\.PEEK\[\]|BODY\[\]|RFC822[ )])",
                            re.IGNORECASE)
 
@@ -94,7 +95,7 @@ class Conn:
                 box = self.args.throttle_mailbox
                 if n > 0 and self.fetches % n == 0 and \
                         (box is None or box == self.mailbox) and \
-                        self.proxy.take_throttle():
+                        self.proxy.take("throttle", self.args.throttle_max):
                     tag = m.group(1)
                     self.pending.append(b"%s %s\r\n" % (
                         tag, self.args.throttle_answer.encode()))
@@ -102,7 +103,7 @@ class Conn:
                     continue
                 b = self.args.bye_after_fetches
                 if b > 0 and self.fetches > b and not self.bye and \
-                        self.proxy.take_bye():
+                        self.proxy.take("bye", self.args.bye_max):
                     self.bye = True
                     self.log("bye")
                     continue
@@ -189,22 +190,16 @@ class Proxy:
     def __init__(self, args):
         self.args = args
         self.lock = threading.Lock()
-        self.byes = 0
-        self.throttles = 0
+        # quirks played so far, across connections: "bye", "throttle"
+        self.taken = {}
 
-    def take_throttle(self):
+    def take(self, quirk, most):
+        """May the quirk be played once more (most: 0 = always)?"""
         with self.lock:
-            if self.args.throttle_max > 0 and \
-                    self.throttles >= self.args.throttle_max:
+            n = self.taken.get(quirk, 0)
+            if most > 0 and n >= most:
                 return False
-            self.throttles += 1
-            return True
-
-    def take_bye(self):
-        with self.lock:
-            if self.args.bye_max > 0 and self.byes >= self.args.bye_max:
-                return False
-            self.byes += 1
+            self.taken[quirk] = n + 1
             return True
 
     def log(self, line):

@@ -120,7 +120,7 @@ echo "    sessions ended: $hits"
 
 # --- throttle with two dsync workers: the worker of INBOX is throttled
 # once (its connection's 5th FETCH) and waits 4 s, while the other one
-# goes on copying its folders (each FETCH there answered 150 ms late, so
+# goes on copying its folders (each message there sent 150 ms late, so
 # some of them start within the wait)
 user=throttle-wk@example.com
 port=$(quirk_proxy throttle-wk --throttle-every 5 --throttle-mailbox INBOX \
