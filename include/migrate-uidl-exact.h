@@ -7,11 +7,12 @@
    8 bytes a message; its UIDL is computed when it is asked for. */
 
 struct migrate_uidl_exact;
+struct migrate_uidl_format;
 
 /* uids in ascending order; orders[i] is the POP3 order of uids[i]. Both
    are copied into pool. format must live as long as the result. */
 struct migrate_uidl_exact *
-migrate_uidl_exact_init(pool_t pool, const char *format,
+migrate_uidl_exact_init(pool_t pool, const struct migrate_uidl_format *format,
 			uint32_t uidvalidity, const uint32_t *uids,
 			const uint32_t *orders, unsigned int count);
 

@@ -26,11 +26,30 @@
 #  define MIGRATE_UIDL_FORMAT_UID "%u"
 #endif
 
-/* Returns 0 if the format is usable, -1 if not (error_r says why: unknown
-   variable, or no UID in it so every message would get the same UIDL). */
+/* A format ready to give the UIDLs of many messages: Dovecot 2.4 parses
+   a format on every var_expand() call, here it is parsed once. */
+struct migrate_uidl_format;
+
+/* Returns 0 and the format in fmt_r if it is usable, -1 if not (error_r
+   says why: unknown variable, or no UID in it so every message would get
+   the same UIDL). */
+int migrate_uidl_format_create(const char *format,
+			       struct migrate_uidl_format **fmt_r,
+			       const char **error_r);
+/* For a format known to be usable (it passed migrate_uidl_format_check(),
+   or is one of migrate_uidl_known_formats) */
+struct migrate_uidl_format *
+migrate_uidl_format_create_valid(const char *format);
+void migrate_uidl_format_free(struct migrate_uidl_format **fmt);
+const char *migrate_uidl_format_str(const struct migrate_uidl_format *fmt);
+/* Returns the UIDL for the message (data stack) */
+const char *migrate_uidl_format_get(const struct migrate_uidl_format *fmt,
+				    uint32_t uidvalidity, uint32_t uid);
+
+/* Returns 0 if the format is usable, -1 if not (error_r says why) */
 int migrate_uidl_format_check(const char *format, const char **error_r);
-/* Returns the UIDL for the message (data stack). The format must have
-   passed migrate_uidl_format_check(). */
+/* The UIDL of one message (data stack), for a usable format. For many
+   messages a migrate_uidl_format is faster. */
 const char *migrate_uidl_format_expand(const char *format,
 				       uint32_t uidvalidity, uint32_t uid);
 

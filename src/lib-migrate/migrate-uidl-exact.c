@@ -6,7 +6,7 @@
 #include "migrate-uidl-exact.h"
 
 struct migrate_uidl_exact {
-	const char *format;
+	const struct migrate_uidl_format *format;
 	uint32_t uidvalidity;
 	unsigned int count;
 	/* two arrays instead of one of pairs: no padding, and the UID
@@ -16,7 +16,7 @@ struct migrate_uidl_exact {
 };
 
 struct migrate_uidl_exact *
-migrate_uidl_exact_init(pool_t pool, const char *format,
+migrate_uidl_exact_init(pool_t pool, const struct migrate_uidl_format *format,
 			uint32_t uidvalidity, const uint32_t *uids,
 			const uint32_t *orders, unsigned int count)
 {
@@ -72,6 +72,5 @@ bool migrate_uidl_exact_lookup(const struct migrate_uidl_exact *exact,
 const char *migrate_uidl_exact_uidl(const struct migrate_uidl_exact *exact,
 				    uint32_t uid)
 {
-	return migrate_uidl_format_expand(exact->format, exact->uidvalidity,
-					  uid);
+	return migrate_uidl_format_get(exact->format, exact->uidvalidity, uid);
 }

@@ -87,6 +87,8 @@ struct migrate_pop3_mailbox {
 	/* instead of the map: the old server's UIDLs are exactly a
 	   formula of the UIDs, only UIDs and POP3 orders are kept */
 	struct migrate_uidl_exact *exact;
+	/* the formula the exact one gives UIDLs with */
+	struct migrate_uidl_format *exact_format;
 	uint32_t uidvalidity;
 
 	bool source:1;

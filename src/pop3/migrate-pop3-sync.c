@@ -46,6 +46,8 @@ struct migrate_pop3_sync {
 	struct mailbox *pop3_box;
 	struct migrate_pop3_mailbox *mbox;
 	const struct migrate_pop3_settings *set;
+	/* migrate_pop3_uidl_format, NULL if it isn't set */
+	struct migrate_uidl_format *formula;
 	struct migrate_match *match;
 	pool_t pool;
 	struct event *event;
@@ -706,8 +708,8 @@ static int migrate_pop3_formula_apply(struct migrate_pop3_sync *ctx)
 
 	hash_table_create(&formula_uidls, default_pool, 0, str_hash, strcmp);
 	array_foreach(migrate_match_get_imap(ctx->match), imap) {
-		uidl = p_strdup(ctx->pool, migrate_uidl_format_expand(
-			ctx->set->uidl_format, ctx->uidvalidity, imap->uid));
+		uidl = p_strdup(ctx->pool, migrate_uidl_format_get(
+			ctx->formula, ctx->uidvalidity, imap->uid));
 		hash_table_update(formula_uidls, uidl, POINTER_CAST(1));
 		migrate_match_add_known(ctx->match, uidl, imap->uid,
 					MIGRATE_MATCH_FORMULA);
@@ -777,8 +779,11 @@ static bool migrate_pop3_formula_exact(struct migrate_pop3_sync *ctx)
 		orders = i_new(uint32_t, count);
 		for (i = 0; i < count; i++)
 			orders[i] = uidl_idx[i] + 1;
-		ctx->mbox->exact = migrate_uidl_exact_init(ctx->pool, format,
-			ctx->uidvalidity, uids, orders, count);
+		ctx->mbox->exact_format =
+			migrate_uidl_format_create_valid(format);
+		ctx->mbox->exact = migrate_uidl_exact_init(ctx->pool,
+			ctx->mbox->exact_format, ctx->uidvalidity, uids,
+			orders, count);
 		i_free(orders);
 		ctx->formula_uidls = count;
 		e_debug(ctx->event, "The old server's UIDLs are %s of every "
@@ -832,6 +837,7 @@ static void migrate_pop3_exact_finish(struct migrate_pop3_sync *ctx)
 static void migrate_pop3_formula_detect(struct migrate_pop3_sync *ctx)
 {
 	const struct migrate_match_imap *imap;
+	struct migrate_uidl_format *fmt;
 	const char *format;
 	unsigned int hits;
 
@@ -840,12 +846,14 @@ static void migrate_pop3_formula_detect(struct migrate_pop3_sync *ctx)
 					    ctx->uidvalidity, &hits);
 	if (format == NULL)
 		return;
+	fmt = migrate_uidl_format_create_valid(format);
 	array_foreach(migrate_match_get_imap(ctx->match), imap) T_BEGIN {
 		migrate_match_add_known(ctx->match, p_strdup(ctx->pool,
-			migrate_uidl_format_expand(format, ctx->uidvalidity,
-						   imap->uid)), imap->uid,
+			migrate_uidl_format_get(fmt, ctx->uidvalidity,
+						imap->uid)), imap->uid,
 			MIGRATE_MATCH_FORMULA);
 	} T_END;
+	migrate_uidl_format_free(&fmt);
 	ctx->formula_uidls = hits;
 	e_debug(ctx->event, "The old server's UIDLs follow %s: it pairs %u "
 		"messages (sizes equal)", format, hits);
@@ -977,8 +985,7 @@ static int migrate_pop3_sync_run(struct migrate_pop3_sync *ctx)
 
 			array_foreach(migrate_match_get_imap(ctx->match), imap) {
 				migrate_match_add_pop3(ctx->match, 0,
-					migrate_uidl_format_expand(
-						ctx->set->uidl_format,
+					migrate_uidl_format_get(ctx->formula,
 						ctx->uidvalidity, imap->uid),
 					imap->size);
 			}
@@ -1062,6 +1069,7 @@ void migrate_pop3_mailbox_reset(struct mailbox *box,
 		migrate_match_deinit(&mbox->match);
 	migrate_uidl_map_free(&mbox->map);
 	mbox->exact = NULL;
+	migrate_uidl_format_free(&mbox->exact_format);
 	mbox->pop3_orders = NULL;
 	pool_unref(&mbox->sync_pool);
 	/* one mailbox: its POP3 list is no one else's */
@@ -1099,6 +1107,10 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 		match_set.skip_size_match = TRUE;
 	}
 	ctx.match = migrate_match_init(ctx.pool, &match_set);
+	if (ctx.set->uidl_format != NULL) {
+		ctx.formula =
+			migrate_uidl_format_create_valid(ctx.set->uidl_format);
+	}
 
 	T_BEGIN {
 		ret = migrate_pop3_sync_run(&ctx);
@@ -1108,6 +1120,7 @@ int migrate_pop3_uidl_sync(struct mailbox *box)
 		mailbox_free(&ctx.pop3_box);
 	if (hash_table_is_created(ctx.cached_orders))
 		hash_table_destroy(&ctx.cached_orders);
+	migrate_uidl_format_free(&ctx.formula);
 	event_unref(&ctx.event);
 	mbox->match = ctx.match;
 	if (ret < 0) {

@@ -41,6 +41,8 @@ static void
 bench_list_fill(unsigned int count, pool_t *pool_r,
 		ARRAY_TYPE(migrate_pop3_msg) *msgs)
 {
+	struct migrate_uidl_format *fmt =
+		migrate_uidl_format_create_valid(MIGRATE_UIDL_FORMAT_DOVECOT23);
 	struct migrate_pop3_msg *msg;
 	unsigned int i;
 
@@ -49,11 +51,12 @@ bench_list_fill(unsigned int count, pool_t *pool_r,
 	for (i = 0; i < count; i++) T_BEGIN {
 		msg = array_append_space(msgs);
 		msg->seq = i + 1;
-		msg->uidl = p_strdup(*pool_r, migrate_uidl_format_expand(
-			MIGRATE_UIDL_FORMAT_DOVECOT23, BENCH_UIDVALIDITY, i + 1));
+		msg->uidl = p_strdup(*pool_r, migrate_uidl_format_get(
+			fmt, BENCH_UIDVALIDITY, i + 1));
 		/* distinct sizes: the size step pairs every message */
 		msg->size = 2000 + (uoff_t)i * 3;
 	} T_END;
+	migrate_uidl_format_free(&fmt);
 }
 
 static void bench_list_free(pool_t *pool, ARRAY_TYPE(migrate_pop3_msg) *msgs)
@@ -71,6 +74,7 @@ static void bench_one(unsigned int count)
 	ARRAY_TYPE(migrate_pop3_msg) msgs;
 	struct migrate_match_stats stats;
 	struct migrate_match *match;
+	struct migrate_uidl_format *fmt;
 	struct migrate_uidl_exact *exact;
 	struct migrate_uidl_map *map;
 	uint32_t *uids, *orders;
@@ -111,11 +115,13 @@ static void bench_one(unsigned int count)
 	migrate_uidl_map_free(&map);
 	base = heap_used();
 	exact_pool = pool_alloconly_create("migrate_pop3 match", 64 * 1024);
-	exact = migrate_uidl_exact_init(exact_pool, MIGRATE_UIDL_FORMAT_DOVECOT23,
-					BENCH_UIDVALIDITY, uids, orders, count);
+	fmt = migrate_uidl_format_create_valid(MIGRATE_UIDL_FORMAT_DOVECOT23);
+	exact = migrate_uidl_exact_init(exact_pool, fmt, BENCH_UIDVALIDITY,
+					uids, orders, count);
 	i_assert(migrate_uidl_exact_count(exact) == count);
 	exact_bytes = heap_used() - base;
 	pool_unref(&exact_pool);
+	migrate_uidl_format_free(&fmt);
 	i_free(uids);
 	i_free(orders);
 

@@ -10,14 +10,15 @@ static void test_migrate_uidl_exact_lookup(void)
 {
 	static const uint32_t uids[] = { 3, 4, 9, 100, 4000000000U };
 	static const uint32_t orders[] = { 2, 1, 3, 5, 4 };
+	struct migrate_uidl_format *fmt =
+		migrate_uidl_format_create_valid(MIGRATE_UIDL_FORMAT_DOVECOT23);
 	struct migrate_uidl_exact *exact;
 	pool_t pool = pool_alloconly_create("test exact", 512);
 	uint32_t uid, order;
 	unsigned int i;
 
 	test_begin("uidl exact: lookup by UID");
-	exact = migrate_uidl_exact_init(pool, MIGRATE_UIDL_FORMAT_DOVECOT23,
-					0x1234, uids, orders,
+	exact = migrate_uidl_exact_init(pool, fmt, 0x1234, uids, orders,
 					N_ELEMENTS(uids));
 	test_assert(migrate_uidl_exact_count(exact) == N_ELEMENTS(uids));
 	for (i = 0; i < N_ELEMENTS(uids); i++) {
@@ -38,21 +39,24 @@ static void test_migrate_uidl_exact_lookup(void)
 	test_assert_strcmp(migrate_uidl_exact_uidl(exact, 4000000000U),
 			   "ee6b280000001234");
 	pool_unref(&pool);
+	migrate_uidl_format_free(&fmt);
 	test_end();
 }
 
 static void test_migrate_uidl_exact_empty(void)
 {
+	struct migrate_uidl_format *fmt =
+		migrate_uidl_format_create_valid(MIGRATE_UIDL_FORMAT_UID);
 	struct migrate_uidl_exact *exact;
 	pool_t pool = pool_alloconly_create("test exact", 512);
 	uint32_t order;
 
 	test_begin("uidl exact: empty mailbox");
-	exact = migrate_uidl_exact_init(pool, MIGRATE_UIDL_FORMAT_UID, 1,
-					NULL, NULL, 0);
+	exact = migrate_uidl_exact_init(pool, fmt, 1, NULL, NULL, 0);
 	test_assert(migrate_uidl_exact_count(exact) == 0);
 	test_assert(!migrate_uidl_exact_lookup(exact, 1, &order));
 	pool_unref(&pool);
+	migrate_uidl_format_free(&fmt);
 	test_end();
 }
 

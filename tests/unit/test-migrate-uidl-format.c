@@ -2,6 +2,8 @@
 
 #include "lib.h"
 #include "array.h"
+#include "str.h"
+#include "var-expand.h"
 #include "test-common.h"
 #include "migrate-uidl-format.h"
 
@@ -20,8 +22,9 @@ static void test_migrate_uidl_format_expand(void)
 		{ MIGRATE_UIDL_FORMAT_CYRUS, 1132076282, 42, "1132076282.42" },
 		{ "%{uidvalidity}-%{uid}", 7, 9, "7-9" },
 	};
+	struct migrate_uidl_format *fmt;
 	const char *error;
-	unsigned int i;
+	unsigned int i, n;
 
 	test_begin("uidl format expand");
 	for (i = 0; i < N_ELEMENTS(tests); i++) {
@@ -30,6 +33,78 @@ static void test_migrate_uidl_format_expand(void)
 		test_assert_strcmp_idx(migrate_uidl_format_expand(
 			tests[i].format, tests[i].uidvalidity, tests[i].uid),
 			tests[i].uidl, i);
+		/* a created format gives the same, again and again */
+		test_assert_idx(migrate_uidl_format_create(tests[i].format,
+							   &fmt, &error) == 0, i);
+		test_assert_strcmp_idx(migrate_uidl_format_str(fmt),
+				       tests[i].format, i);
+		for (n = 0; n < 3; n++) {
+			test_assert_strcmp_idx(migrate_uidl_format_get(fmt,
+				tests[i].uidvalidity, tests[i].uid),
+				tests[i].uidl, i);
+		}
+		test_assert_idx(strcmp(migrate_uidl_format_get(fmt,
+			tests[i].uidvalidity, tests[i].uid + 1),
+			tests[i].uidl) != 0, i);
+		migrate_uidl_format_free(&fmt);
+		test_assert_idx(fmt == NULL, i);
+	}
+	test_end();
+}
+
+/* Dovecot's own expansion of a format, as the plugin did it for every
+   UIDL before the known formulas were written directly */
+static const char *
+test_var_expand(const char *format, uint32_t uidvalidity, uint32_t uid)
+{
+	string_t *str = t_str_new(32);
+	const char *error;
+#ifdef MIGRATE_DOVECOT24
+	const struct var_expand_table table[] = {
+		{ .key = "uid", .value = dec2str(uid) },
+		{ .key = "uidvalidity", .value = dec2str(uidvalidity) },
+		VAR_EXPAND_TABLE_END
+	};
+	const struct var_expand_params params = { .table = table };
+
+	if (var_expand(str, format, &params, &error) < 0)
+		i_fatal("var_expand(%s): %s", format, error);
+#else
+	const struct var_expand_table table[] = {
+		{ 'u', dec2str(uid), "uid" },
+		{ 'v', dec2str(uidvalidity), "uidvalidity" },
+		{ '\0', NULL, NULL }
+	};
+
+	if (var_expand(str, format, table, &error) <= 0)
+		i_fatal("var_expand(%s): %s", format, error);
+#endif
+	return str_c(str);
+}
+
+static void test_migrate_uidl_format_known(void)
+{
+	static const uint32_t values[] = {
+		0, 1, 9, 10, 15, 16, 255, 0x1234, 0xabcdef, 99999,
+		0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff,
+	};
+	struct migrate_uidl_format *fmt;
+	const char *const *format;
+	unsigned int i, j, n = 0;
+
+	test_begin("uidl format known formulas as var_expand gives them");
+	for (format = migrate_uidl_known_formats; *format != NULL; format++) {
+		fmt = migrate_uidl_format_create_valid(*format);
+		for (i = 0; i < N_ELEMENTS(values); i++) {
+			for (j = 0; j < N_ELEMENTS(values); j++) T_BEGIN {
+				test_assert_strcmp_idx(
+					migrate_uidl_format_get(fmt,
+						values[i], values[j]),
+					test_var_expand(*format, values[i],
+							values[j]), n++);
+			} T_END;
+		}
+		migrate_uidl_format_free(&fmt);
 	}
 	test_end();
 }
@@ -48,11 +123,18 @@ static void test_migrate_uidl_format_check(void)
 	const char *error;
 	unsigned int i;
 
+	struct migrate_uidl_format *fmt;
+
 	test_begin("uidl format check");
 	for (i = 0; i < N_ELEMENTS(bad); i++) {
 		error = NULL;
 		test_assert_idx(migrate_uidl_format_check(bad[i], &error) < 0, i);
 		test_assert_idx(error != NULL, i);
+		error = NULL;
+		fmt = (void *)1;
+		test_assert_idx(migrate_uidl_format_create(bad[i], &fmt,
+							   &error) < 0, i);
+		test_assert_idx(fmt == NULL && error != NULL, i);
 	}
 	test_end();
 }
@@ -176,6 +258,7 @@ int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_migrate_uidl_format_expand,
+		test_migrate_uidl_format_known,
 		test_migrate_uidl_format_check,
 		test_migrate_uidl_format_detect,
 		test_migrate_uidl_format_detect_exact,
