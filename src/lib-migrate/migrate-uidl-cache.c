@@ -81,10 +81,16 @@ void migrate_uidl_cache_append_header(string_t *dest, uint32_t uidvalidity)
 void migrate_uidl_cache_append_entry(string_t *dest, uint32_t uid,
 				     const char *uidl, uint32_t pop3_order)
 {
-	str_printfa(dest, "%u\t", uid);
+	char num[MAX_INT_STRLEN];
+
+	/* once per message: no printf (~2,000 instructions a number) */
+	str_append(dest, dec2str_buf(num, uid));
+	str_append_c(dest, '\t');
 	str_append_tabescaped(dest, uidl);
-	if (pop3_order != 0)
-		str_printfa(dest, "\t%u", pop3_order);
+	if (pop3_order != 0) {
+		str_append_c(dest, '\t');
+		str_append(dest, dec2str_buf(num, pop3_order));
+	}
 	str_append_c(dest, '\n');
 }
 

@@ -318,7 +318,7 @@ migrate_pop3_get_special(struct mail *_mail, enum mail_fetch_field field,
 					       &order))
 			*value_r = "";
 		else if (field == MAIL_FETCH_POP3_ORDER)
-			*value_r = p_strdup_printf(mail->data_pool, "%u", order);
+			*value_r = p_strdup(mail->data_pool, dec2str(order));
 		else {
 			*value_r = p_strdup(mail->data_pool,
 				migrate_uidl_exact_uidl(mbox->exact, _mail->uid));
@@ -337,7 +337,7 @@ migrate_pop3_get_special(struct mail *_mail, enum mail_fetch_field field,
 		/* no POP3 list (migrate_pop3_uidl_format alone) */
 		*value_r = "";
 	} else {
-		*value_r = t_strdup_printf("%u", order);
+		*value_r = p_strdup(mail->data_pool, dec2str(order));
 	}
 	return 0;
 }
