@@ -21,66 +21,36 @@ export LAB_TMPDIR
 . "$here/../tests/integration/lib.sh"
 . "$here/../tests/integration/lib-courier.sh"
 
+. "$here/lib-pop3.sh"
+
 messages=${1:-5000}
 sources=${2:-dovecot courier}
-user=bench@example.com
-cuser=carol
-cpw=courier-$RANDOM-pw
 command -v valgrind >/dev/null || {
 	echo "bench: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 
-lab_init
 echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), Dovecot $(dovecot --version | cut -d' ' -f1), $messages messages"
-LAB_DST_EXTRA_CONF='mail_fsync = never'
-for src in $sources; do
-	case $src in
-	dovecot)
-		lab_user_add "$user" secret1
-		lab_corpus "$user" "$messages" 2026
-		lab_source_start ;;
-	courier)
-		lab_courier_fetch
-		lab_courier_user_add "$cuser" "$cpw"
-		lab_user_add "$cuser" "$cpw"
-		lab_courier_deliver_corpus "$cuser" "$messages" 2027
-		lab_courier_start ;;
-	*) echo "bench: unknown source $src" >&2; exit 2 ;;
-	esac
-done
-lab_dest_start sdbox
+bench_pop3_lab "$sources" "$messages"
 
 # run_variant SOURCE VARIANT: prints the instructions dsync's process ran
 run_variant() {
-	local src=$1 variant=$2 plugins= u=$user n log=$LAB/bench-$1-$2.log
-	[ "$variant" = plain ] || plugins=migrate_pop3
-	if [ "$src" = courier ]; then
-		u=$cuser
-		# shellcheck disable=SC2086
-		lab_courier_migration_conf "$cpw" $plugins
-		[ "$variant" = plain ] || lab_migration_conf_add \
-			"plugin {" "  migrate_pop3_unmatched = continue" "}"
-	else
-		# shellcheck disable=SC2086
-		lab_migration_conf $plugins
-	fi
-	[ "$variant" != matched ] ||
-		lab_migration_conf_add "plugin {" "  migrate_pop3_uidl_detect = no" "}"
-	rm -rf "$LAB/dst/home/$u/mail" "$LAB/dst/home/$u/.dovecot-migrate"
+	local src=$1 variant=$2 n log=$LAB/bench-$1-$2.log
+	bench_pop3_conf "$src" "$variant"
 	# the old server's first POP3 login may rename files (Courier's
 	# maildir new/ -> cur/): done before the counted run
-	doveadm -c "$MIG_CONF" backup -R -u "$u" imapc: </dev/null >/dev/null 2>&1 || :
-	rm -rf "$LAB/dst/home/$u/mail" "$LAB/dst/home/$u/.dovecot-migrate"
+	doveadm -c "$MIG_CONF" backup -R -u "$bench_user" imapc: \
+		</dev/null >/dev/null 2>&1 || :
+	bench_pop3_conf "$src" "$variant"
 	# 2.4's doveadm re-executes itself through doveconf: children traced;
 	# no profile file (the process runs as the mail user by then)
 	valgrind --tool=callgrind --trace-children=yes \
 		--callgrind-out-file=/dev/null \
-		doveadm -c "$MIG_CONF" backup -R -u "$u" imapc: \
+		doveadm -c "$MIG_CONF" backup -R -u "$bench_user" imapc: \
 		</dev/null >"$log" 2>&1 || {
 		echo "bench: $src $variant migration failed:" >&2
 		grep -v '^==' "$log" | tail -5 >&2
 		return 1
 	}
-	n=$(lab_imap_count dst "$u")
+	n=$(lab_imap_count dst "$bench_user")
 	[ "$n" = "$messages" ] || {
 		echo "bench: $src $variant copied $n of $messages" >&2; return 1; }
 	sed -nE 's/^==[0-9]+== Collected : ([0-9]+)$/\1/p' "$log" | tail -1

@@ -39,72 +39,32 @@ export LAB_TMPDIR
 . "$here/../tests/integration/lib.sh"
 . "$here/../tests/integration/lib-courier.sh"
 
+. "$here/lib-pop3.sh"
+
 messages=${1:-20000}
 runs=${2:-5}
 sources=${3:-dovecot courier}
-user=bench@example.com
-cuser=carol
-cpw=courier-$RANDOM-pw
 command -v /usr/bin/time >/dev/null || {
 	echo "bench: needs GNU time (apt-get install time)" >&2; exit 1; }
 
 load() { cut -d' ' -f1 /proc/loadavg; }
 
-lab_init
 echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, Dovecot $(dovecot --version | cut -d' ' -f1), load $(load)"
-# fsync noise would drown the difference; it is the same for all variants
-LAB_DST_EXTRA_CONF='mail_fsync = never'
-for src in $sources; do
-	case $src in
-	dovecot)
-		lab_user_add "$user" secret1
-		echo "bench: generating $messages messages (Dovecot source)"
-		lab_corpus "$user" "$messages" 2026
-		lab_source_start ;;
-	courier)
-		lab_courier_fetch
-		lab_courier_user_add "$cuser" "$cpw"
-		lab_user_add "$cuser" "$cpw"
-		echo "bench: generating $messages messages (Courier source)"
-		lab_courier_deliver_corpus "$cuser" "$messages" 2027
-		lab_courier_start ;;
-	*) echo "bench: unknown source $src" >&2; exit 2 ;;
-	esac
-done
-lab_dest_start sdbox
+bench_pop3_lab "$sources" "$messages"
 
 # run_variant SOURCE VARIANT: prints "wall rss"
 run_variant() {
-	local src=$1 variant=$2 plugins= u=$user n
-	case $variant in
-	ours | matched) plugins=migrate_pop3 ;;
-	builtin) plugins=pop3_migration ;;
-	esac
-	if [ "$src" = courier ]; then
-		u=$cuser
-		# shellcheck disable=SC2086
-		lab_courier_migration_conf "$cpw" $plugins
-	else
-		# shellcheck disable=SC2086
-		lab_migration_conf $plugins
-	fi
-	[ -z "${PREFETCH:-}" ] || lab_migration_conf_add "mail_prefetch_count = $PREFETCH"
-	[ "$variant" != matched ] ||
-		lab_migration_conf_add "plugin {" "  migrate_pop3_uidl_detect = no" "}"
-	# the corpus's raw UTF-8 headers reach pop3c as Courier's notice
-	# instead: a few same-size neighbours stay unmatched (t-130)
-	[ "$src" != courier ] || [ "$variant" = plain ] ||
-		lab_migration_conf_add "plugin {" "  migrate_pop3_unmatched = continue" "}"
-	rm -rf "$LAB/dst/home/$u/mail" "$LAB/dst/home/$u/.dovecot-migrate"
+	local src=$1 variant=$2 n
+	bench_pop3_conf "$src" "$variant"
 	sync
 	/usr/bin/time -f '%e %M' -o "$LAB/time.out" \
-		doveadm -c "$MIG_CONF" backup -R -u "$u" imapc: \
+		doveadm -c "$MIG_CONF" backup -R -u "$bench_user" imapc: \
 		</dev/null >"$LAB/bench-$src-$variant.log" 2>&1 || {
 		echo "bench: $src $variant migration failed:" >&2
 		tail -5 "$LAB/bench-$src-$variant.log" >&2
 		return 1
 	}
-	n=$(lab_imap_count dst "$u")
+	n=$(lab_imap_count dst "$bench_user")
 	[ "$n" = "$messages" ] || {
 		echo "bench: $src $variant copied $n of $messages" >&2; return 1; }
 	cat "$LAB/time.out"

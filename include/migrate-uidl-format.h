@@ -46,6 +46,14 @@ const char *migrate_uidl_format_str(const struct migrate_uidl_format *fmt);
 const char *migrate_uidl_format_get(const struct migrate_uidl_format *fmt,
 				    uint32_t uidvalidity, uint32_t uid);
 
+/* The UIDL by Dovecot's var_expand() alone (2.4 parses the format on
+   every call), as migrate_pop3 gave every UIDL before the known formulas
+   were written directly: what they are checked and measured against.
+   Returns 0, or -1 and error_r. */
+int migrate_uidl_format_var_expand(string_t *dest, const char *format,
+				   uint32_t uidvalidity, uint32_t uid,
+				   const char **error_r);
+
 /* Returns 0 if the format is usable, -1 if not (error_r says why) */
 int migrate_uidl_format_check(const char *format, const char **error_r);
 /* The UIDL of one message (data stack), for a usable format. For many

@@ -74,7 +74,48 @@ migrate_uidl_format_get_known(enum migrate_uidl_format_known known,
 
 /* The UIDL of a message by the format, in Dovecot's own variable syntax:
    %u/%{uid} and %v/%{uidvalidity} on 2.3, %{uid} and %{uidvalidity} with
-   filters (%{uid | hex(8)}) on 2.4. */
+   filters (%{uid | hex(8)}) on 2.4, where fmt's parsed program is used if
+   there is one. */
+static int
+migrate_uidl_format_dovecot_expand(string_t *dest, const char *format,
+				   const struct migrate_uidl_format *fmt,
+				   uint32_t uidvalidity, uint32_t uid,
+				   const char **error_r)
+{
+#ifdef MIGRATE_DOVECOT24
+	const struct var_expand_table table[] = {
+		{ .key = "uid", .value = dec2str(uid) },
+		{ .key = "uidvalidity", .value = dec2str(uidvalidity) },
+		VAR_EXPAND_TABLE_END
+	};
+	const struct var_expand_params params = { .table = table };
+
+	if (fmt != NULL && fmt->program != NULL) {
+		return var_expand_program_execute(dest, fmt->program, &params,
+						  error_r);
+	}
+	return var_expand(dest, format, &params, error_r);
+#else
+	const struct var_expand_table table[] = {
+		{ 'u', dec2str(uid), "uid" },
+		{ 'v', dec2str(uidvalidity), "uidvalidity" },
+		{ '\0', NULL, NULL }
+	};
+
+	(void)fmt;
+	/* 0 is an unknown variable: error_r tells which */
+	return var_expand(dest, format, table, error_r) <= 0 ? -1 : 0;
+#endif
+}
+
+int migrate_uidl_format_var_expand(string_t *dest, const char *format,
+				   uint32_t uidvalidity, uint32_t uid,
+				   const char **error_r)
+{
+	return migrate_uidl_format_dovecot_expand(dest, format, NULL,
+						  uidvalidity, uid, error_r);
+}
+
 static int
 migrate_uidl_format_get_full(const struct migrate_uidl_format *fmt,
 			     uint32_t uidvalidity, uint32_t uid,
@@ -88,28 +129,9 @@ migrate_uidl_format_get_full(const struct migrate_uidl_format *fmt,
 		return 0;
 	}
 	str = t_str_new(32);
-#ifdef MIGRATE_DOVECOT24
-	const struct var_expand_table table[] = {
-		{ .key = "uid", .value = dec2str(uid) },
-		{ .key = "uidvalidity", .value = dec2str(uidvalidity) },
-		VAR_EXPAND_TABLE_END
-	};
-	const struct var_expand_params params = { .table = table };
-
-	if (var_expand_program_execute(str, fmt->program, &params,
-				       error_r) < 0)
+	if (migrate_uidl_format_dovecot_expand(str, fmt->format, fmt,
+					       uidvalidity, uid, error_r) < 0)
 		return -1;
-#else
-	const struct var_expand_table table[] = {
-		{ 'u', dec2str(uid), "uid" },
-		{ 'v', dec2str(uidvalidity), "uidvalidity" },
-		{ '\0', NULL, NULL }
-	};
-
-	/* 0 is an unknown variable: error_r tells which */
-	if (var_expand(str, fmt->format, table, error_r) <= 0)
-		return -1;
-#endif
 	*uidl_r = str_c(str);
 	return 0;
 }

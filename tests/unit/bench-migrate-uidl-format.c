@@ -5,7 +5,8 @@
    whose UIDLs are a formula - detection, the UIDL cache, dsync) their
    formula UIDL, Dovecot's default formula:
      expand   Dovecot's var_expand() per message, as the plugin called
-              it before: 2.4 parses the format on every call
+              it before (migrate_uidl_format_var_expand()): 2.4 parses
+              the format on every call
      created  one migrate_uidl_format, migrate_uidl_format_get() per
               message: the format is parsed once
    Medians of RUNS (default 5) interleaved runs, and their ratio. Not part
@@ -13,7 +14,6 @@
 
 #include "lib.h"
 #include "str.h"
-#include "var-expand.h"
 #include "time-util.h"
 #include "migrate-uidl-format.h"
 
@@ -24,39 +24,18 @@
 
 static long long bench_expand(unsigned int count)
 {
-	struct timeval t0, t1;
-	unsigned int i;
-
 	string_t *str = t_str_new(32);
+	struct timeval t0, t1;
 	const char *error;
+	unsigned int i;
 
 	i_gettimeofday(&t0);
 	for (i = 1; i <= count; i++) T_BEGIN {
-#ifdef MIGRATE_DOVECOT24
-		const struct var_expand_table table[] = {
-			{ .key = "uid", .value = dec2str(i) },
-			{ .key = "uidvalidity",
-			  .value = dec2str(BENCH_UIDVALIDITY) },
-			VAR_EXPAND_TABLE_END
-		};
-		const struct var_expand_params params = { .table = table };
-
 		str_truncate(str, 0);
-		if (var_expand(str, MIGRATE_UIDL_FORMAT_DOVECOT23, &params,
-			       &error) < 0)
+		if (migrate_uidl_format_var_expand(str,
+				MIGRATE_UIDL_FORMAT_DOVECOT23,
+				BENCH_UIDVALIDITY, i, &error) < 0)
 			i_fatal("var_expand(): %s", error);
-#else
-		const struct var_expand_table table[] = {
-			{ 'u', dec2str(i), "uid" },
-			{ 'v', dec2str(BENCH_UIDVALIDITY), "uidvalidity" },
-			{ '\0', NULL, NULL }
-		};
-
-		str_truncate(str, 0);
-		if (var_expand(str, MIGRATE_UIDL_FORMAT_DOVECOT23, table,
-			       &error) <= 0)
-			i_fatal("var_expand(): %s", error);
-#endif
 	} T_END;
 	i_gettimeofday(&t1);
 	return timeval_diff_usecs(&t1, &t0);

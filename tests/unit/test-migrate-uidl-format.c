@@ -3,7 +3,6 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "var-expand.h"
 #include "test-common.h"
 #include "migrate-uidl-format.h"
 
@@ -52,33 +51,15 @@ static void test_migrate_uidl_format_expand(void)
 	test_end();
 }
 
-/* Dovecot's own expansion of a format, as the plugin did it for every
-   UIDL before the known formulas were written directly */
 static const char *
 test_var_expand(const char *format, uint32_t uidvalidity, uint32_t uid)
 {
 	string_t *str = t_str_new(32);
 	const char *error;
-#ifdef MIGRATE_DOVECOT24
-	const struct var_expand_table table[] = {
-		{ .key = "uid", .value = dec2str(uid) },
-		{ .key = "uidvalidity", .value = dec2str(uidvalidity) },
-		VAR_EXPAND_TABLE_END
-	};
-	const struct var_expand_params params = { .table = table };
 
-	if (var_expand(str, format, &params, &error) < 0)
+	if (migrate_uidl_format_var_expand(str, format, uidvalidity, uid,
+					   &error) < 0)
 		i_fatal("var_expand(%s): %s", format, error);
-#else
-	const struct var_expand_table table[] = {
-		{ 'u', dec2str(uid), "uid" },
-		{ 'v', dec2str(uidvalidity), "uidvalidity" },
-		{ '\0', NULL, NULL }
-	};
-
-	if (var_expand(str, format, table, &error) <= 0)
-		i_fatal("var_expand(%s): %s", format, error);
-#endif
 	return str_c(str);
 }
 
