@@ -1,6 +1,8 @@
 # bench/lib-pop3.sh: the lab of bench/pop3-overhead.sh and
-# bench/pop3-instructions.sh (sourced, after tests/integration/lib.sh and
-# lib-courier.sh): one INBOX on each old server, a fresh sdbox destination.
+# bench/pop3-instructions.sh (sourced; it sources the test lab's
+# tests/integration/lib.sh and lib-courier.sh): one INBOX on each old
+# server, a fresh sdbox destination, on tmpfs (LAB_TMPDIR, default
+# /dev/shm: on disk, writeback swings whole runs by 2x).
 #
 #   bench_pop3_lab SOURCES MESSAGES  lab_init, the sources ("dovecot",
 #                                    "courier"), the destination
@@ -8,6 +10,11 @@
 #                                    matched, builtin); $bench_user is the
 #                                    account to migrate, its mail at the
 #                                    destination removed
+: "${LAB_TMPDIR:=/dev/shm}"
+export LAB_TMPDIR
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib-courier.sh"
+
 bench_user=
 bench__dovecot_user=bench@example.com
 bench__courier_user=carol

@@ -16,11 +16,6 @@
 #     MESSAGES default 5000; SOURCES "dovecot courier" (default)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-: "${LAB_TMPDIR:=/dev/shm}"
-export LAB_TMPDIR
-. "$here/../tests/integration/lib.sh"
-. "$here/../tests/integration/lib-courier.sh"
-
 . "$here/lib-pop3.sh"
 
 messages=${1:-5000}

@@ -34,11 +34,6 @@
 # without a server: bench/match-memory.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-: "${LAB_TMPDIR:=/dev/shm}"
-export LAB_TMPDIR
-. "$here/../tests/integration/lib.sh"
-. "$here/../tests/integration/lib-courier.sh"
-
 . "$here/lib-pop3.sh"
 
 messages=${1:-20000}
