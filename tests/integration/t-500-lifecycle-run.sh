@@ -11,7 +11,9 @@
 #  - the final pass: everything the user left is there, as left, plus the
 #    old server's new mail with its UIDLs, in its POP3 order; nothing
 #    lost, twice or brought back; a late pass changes nothing;
-#  - a pass killed with kill -9 in the middle, then run again: the same;
+#  - a pass killed with kill -9 in the middle, then run again: the same,
+#    also after a storage rebuild here (force-resync: mdbox puts back the
+#    messages its files hold of the killed pass's open commit);
 #  - the migration config has no dsync_features (migrate run sets
 #    empty-header-workaround itself) and the source has an LF CR CR LF
 #    message;
@@ -132,6 +134,12 @@ timeline() {
 	mig run -u "$u"
 	assert_eq 0 "$rc" "$tag: the pass after the kill" || { tail -20 "$LAB/mig.out"; return 1; }
 	lc_expect_additive "$u" "$tag after kill -9" || return 1
+	# whatever the kill left in the files here without an index record
+	# (mdbox: whole messages of the open commit, which its storage
+	# rebuild puts back into their folder) is no second copy
+	doveadm -c "$DST_CONF" force-resync -u "$u" '*' ||
+		{ fail "$LAB_TEST_NAME" "$tag: force-resync here failed"; return 1; }
+	lc_expect_additive "$u" "$tag after kill -9 and a rebuild here" || return 1
 	lab_cleanup
 }
 
