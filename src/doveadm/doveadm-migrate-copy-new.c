@@ -71,8 +71,6 @@ struct migrate_copy_new {
 
 	/* the totals over all folders */
 	unsigned int folders, copied, present, repaired;
-	/* --repair-flags on mdbox: the storage was rebuilt (once a pass) */
-	bool storage_rebuilt;
 	uint64_t bytes;
 };
 
@@ -377,7 +375,6 @@ static int migrate_copy_new_present_add(struct mail *mail, void *context)
 
 static int migrate_copy_new_read_present(struct migrate_copy_new_folder *f)
 {
-	enum mailbox_sync_flags sync_flags = 0;
 	struct mailbox_status status;
 
 	hash_table_create(&f->present, f->cn->pool, 0, str_hash, strcmp);
@@ -385,18 +382,7 @@ static int migrate_copy_new_read_present(struct migrate_copy_new_folder *f)
 		hash_table_create(&f->present_uids, f->cn->pool, 0,
 				  str_hash, strcmp);
 	}
-	if (f->cn->cmd->repair_flags && !f->cn->storage_rebuilt &&
-	    strcmp(f->dest_box->storage->name, "mdbox") == 0) {
-		/* A killed pass may have left whole messages in mdbox's
-		   files without their map records. Dovecot's storage
-		   rebuild puts such messages back into their folders,
-		   whenever one runs. Run it now, once for the whole
-		   storage, so that they are here before this pass looks:
-		   copied again and then put back, they'd be twice here. */
-		sync_flags |= MAILBOX_SYNC_FLAG_FORCE_RESYNC;
-		f->cn->storage_rebuilt = TRUE;
-	}
-	if (mailbox_sync(f->dest_box, sync_flags) < 0) {
+	if (mailbox_sync(f->dest_box, 0) < 0) {
 		return migrate_copy_new_box_error(f->dest_box,
 			"can't read the messages of");
 	}
@@ -967,7 +953,13 @@ cmd_migrate_copy_new_run(struct doveadm_mail_cmd_context *_ctx,
 		pool_unref(&cn.pool);
 		return -1;
 	}
-	if (ctx->mark) {
+	if (ctx->repair_flags &&
+	    doveadm_migrate_storage_rebuild(user, &error) < 0) {
+		/* messages a killed pass left in mdbox's files would be
+		   copied again */
+		i_error("migrate copy-new: user %s: %s", user->username, error);
+		ret = -1;
+	} else if (ctx->mark) {
 		ret = migrate_copy_new_mark(&cn);
 	} else if (doveadm_migrate_source_user_create(_ctx, user,
 			"migrate copy-new", &src_user) < 0) {

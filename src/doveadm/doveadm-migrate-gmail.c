@@ -76,6 +76,14 @@ cmd_migrate_gmail_run(struct doveadm_mail_cmd_context *_ctx,
 		return -1;
 	}
 
+	if (ctx->options.repair_flags &&
+	    doveadm_migrate_storage_rebuild(user, &error) < 0) {
+		/* as copy-new -R: what a killed pass left in mdbox's files
+		   would be copied again */
+		i_error("migrate gmail: user %s: %s", user->username, error);
+		doveadm_mail_failed_error(_ctx, MAIL_ERROR_TEMP);
+		return -1;
+	}
 	if (doveadm_migrate_source_user_create(_ctx, user, "migrate gmail",
 					       &src_user) < 0)
 		return -1;

@@ -24,7 +24,14 @@
    made again, so the guard lets it happen only when the disk has room
    for the mailbox once more; once switched (users work here) it never
    lets a mailbox be deleted. A refusal fails dsync for that mailbox with
-   a line that says why, and nothing is lost. */
+   a line that says why, and nothing is lost.
+
+   migrate_guard = rebuild (the run's first look here after a killed
+   pass) has Dovecot rebuild an mdbox storage here instead: the messages
+   a killed commit left in mdbox's files come back into their folders
+   before the pass looks, where it sees them (a mirroring pass mirrors
+   them away, an additive one counts them as here), rather than at some
+   rebuild after the switch, twice. */
 
 #define MIGRATE_GUARD_USER_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, migrate_guard_user_module)
@@ -45,6 +52,8 @@ enum migrate_guard_mode {
 struct migrate_guard_user {
 	union mail_user_module_context module_ctx;
 	enum migrate_guard_mode mode;
+	/* rebuild: the mdbox storage is still to be rebuilt */
+	bool rebuild;
 };
 
 struct migrate_guard_mailbox {
@@ -133,7 +142,7 @@ static void migrate_guard_mailbox_allocated(struct mailbox *box)
 	struct migrate_guard_mailbox *gbox;
 
 	/* only this server's mailboxes: not the old server's */
-	if (guser == NULL ||
+	if (guser == NULL || guser->mode == MIGRATE_GUARD_OFF ||
 	    strcmp(box->storage->name, IMAPC_STORAGE_NAME) == 0 ||
 	    strcmp(box->storage->name, POP3C_STORAGE_NAME) == 0)
 		return;
@@ -149,22 +158,50 @@ static void migrate_guard_mail_user_created(struct mail_user *user)
 	const char *value = migrate_user_setting(user, "migrate_guard");
 	struct migrate_guard_user *guser;
 	enum migrate_guard_mode mode;
+	bool rebuild = FALSE;
 
 	if (value == NULL || *value == '\0')
 		return;
 	if (strcmp(value, "mirror") == 0)
 		mode = MIGRATE_GUARD_MIRROR;
-	else {
+	else if (strcmp(value, "rebuild") == 0) {
+		mode = MIGRATE_GUARD_OFF;
+		rebuild = TRUE;
+	} else {
 		/* anything else guards the most */
 		mode = MIGRATE_GUARD_SWITCHED;
 	}
 	guser = p_new(user->pool, struct migrate_guard_user, 1);
 	guser->mode = mode;
+	guser->rebuild = rebuild;
 	MODULE_CONTEXT_SET(user, migrate_guard_user_module, guser);
+}
+
+static void migrate_guard_mail_namespaces_created(struct mail_namespace *ns)
+{
+	struct mail_user *user = ns->user;
+	struct migrate_guard_user *guser = MIGRATE_GUARD_USER_CONTEXT(user);
+	const char *error;
+	int ret;
+
+	/* (the old server's user of dsync -R imapc: isn't mdbox) */
+	if (guser == NULL || !guser->rebuild)
+		return;
+	guser->rebuild = FALSE;
+	ret = doveadm_migrate_storage_rebuild(user, &error);
+	if (ret < 0) {
+		/* the child exists for this look here: it fails, and so
+		   the run, before it copies anything */
+		i_fatal(MIGRATE_LOG_PREFIX"user %s: %s", user->username, error);
+	} else if (ret > 0) {
+		e_info(user->event, MIGRATE_LOG_PREFIX"rebuilt the mdbox "
+		       "storage after a killed pass");
+	}
 }
 
 static struct mail_storage_hooks migrate_guard_mail_storage_hooks = {
 	.mail_user_created = migrate_guard_mail_user_created,
+	.mail_namespaces_created = migrate_guard_mail_namespaces_created,
 	.mailbox_allocated = migrate_guard_mailbox_allocated,
 };
 

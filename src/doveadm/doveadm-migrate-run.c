@@ -92,6 +92,9 @@ struct migrate_run {
 	struct migrate_snapshot before;
 	/* the last pass was killed before it recorded what it left */
 	bool prev_interrupted;
+	/* the next look here rebuilds an mdbox storage first (a pass after
+	   a killed one) */
+	bool rebuild;
 	uint64_t messages_before, bytes_before;
 
 	/* the run's events (category migrate, field user) */
@@ -264,6 +267,13 @@ migrate_run_mailboxes_read(struct migrate_run *run, bool source,
 	ARRAY_TYPE(const_string) cmd;
 
 	t_array_init(&cmd, 12);
+	if (!source && run->rebuild) {
+		/* the first look here after a killed pass: an mdbox storage
+		   is rebuilt first (doveadm-migrate-guard.c) */
+		array_push_back(&cmd, (const char *[]){ "-o" });
+		array_push_back(&cmd, (const char *[]){
+			MIGRATE_SETTING_OVERRIDE("migrate_guard")"=rebuild" });
+	}
 	if (source) {
 		/* the same user with the storage at imapc */
 		static const char *const imapc_args[] = {
@@ -293,6 +303,8 @@ migrate_run_mailboxes_read(struct migrate_run *run, bool source,
 			*error_r);
 		ret = -1;
 	}
+	if (ret == 0 && !source)
+		run->rebuild = FALSE;
 	doveadm_migrate_child_free(&child);
 	return ret;
 }
@@ -1156,6 +1168,7 @@ static int migrate_run_begin(struct migrate_run *run)
 	run->state.switched = prev.switched;
 	run->state.switch_reason = prev.switch_reason;
 	run->state.flags_unsure = prev.flags_unsure || run->prev_interrupted;
+	run->rebuild = run->state.flags_unsure;
 	run->state.started = time(NULL);
 	run->state.finished = time(NULL);
 	run->state.pid = getpid();

@@ -11,6 +11,7 @@
 #include "mail-storage-settings.h"
 #include "mail-storage-service.h"
 #include "imapc-storage.h"
+#include "mdbox-storage.h"
 #include "doveadm-mail.h"
 #include "migrate-common.h"
 #include "migrate-user-settings.h"
@@ -203,6 +204,38 @@ doveadm_migrate_source_login_error_handler(const struct failure_context *ctx,
 	doveadm_migrate_source_login_error = i_strdup_vprintf(format, args2);
 	va_end(args2);
 	doveadm_migrate_source_prev_error_handler(ctx, format, args);
+}
+
+/* A pass killed in the middle of a commit can leave whole messages in an
+   mdbox storage's files without their map records. Dovecot's storage
+   rebuild puts such messages back into their folders whenever one runs
+   (an append that finds a broken record at a file's end, a force-resync,
+   a purge that finds corruption). The pass after a killed one has it run
+   first, so that they are here before the pass looks: copied again and
+   put back later, they'd be twice here. A forced sync of one mailbox
+   rebuilds the whole mdbox storage. sdbox and Maildir name a message's
+   file by its UID or add it at the next sync: nothing of theirs waits to
+   come back. */
+int doveadm_migrate_storage_rebuild(struct mail_user *user,
+				    const char **error_r)
+{
+	struct mail_namespace *ns;
+	struct mail_storage *storage;
+	struct mailbox *box;
+	int ret = 1;
+
+	ns = mail_namespace_find_inbox(user->namespaces);
+	storage = ns == NULL ? NULL : mail_namespace_get_default_storage(ns);
+	if (storage == NULL || strcmp(storage->name, MDBOX_STORAGE_NAME) != 0)
+		return 0;
+	box = mailbox_alloc(ns->list, "INBOX", 0);
+	if (mailbox_sync(box, MAILBOX_SYNC_FLAG_FORCE_RESYNC) < 0) {
+		*error_r = t_strdup_printf("rebuilding the mdbox storage "
+			"failed: %s", mailbox_get_last_internal_error(box, NULL));
+		ret = -1;
+	}
+	mailbox_free(&box);
+	return ret;
 }
 
 bool doveadm_migrate_namespace_is_copied(struct mail_namespace *ns)

@@ -86,6 +86,12 @@ doveadm_migrate_folder_action_str(enum doveadm_migrate_folder_action action,
 
 /* "IMAP server host:port" of the source user (data stack) */
 const char *doveadm_migrate_source_server(struct mail_user *src_user);
+/* Has Dovecot rebuild the user's storage here when it is mdbox (as
+   doveadm force-resync does): the first step of a pass after a killed
+   one, see doveadm-migrate-source.c. Returns 1 if rebuilt, 0 if the
+   storage isn't mdbox, -1 with error_r. */
+int doveadm_migrate_storage_rebuild(struct mail_user *user,
+				    const char **error_r);
 /* The namespaces dsync would copy: private ones with the default mail
    location (not the hidden pop3c one), no aliases. */
 bool doveadm_migrate_namespace_is_copied(struct mail_namespace *ns);
@@ -460,7 +466,7 @@ void doveadm_migrate_tracker_lane_done(struct doveadm_migrate_tracker_lane *lane
 unsigned int doveadm_migrate_progress_interval(void);
 
 /* The guard of this server's mailboxes in migrate run's dsync child
-   (plugin/migrate_guard = mirror|switched): see doveadm-migrate-guard.c */
+   (plugin/migrate_guard = mirror|switched|rebuild): see doveadm-migrate-guard.c */
 void doveadm_migrate_guard_init(struct module *module);
 void doveadm_migrate_guard_deinit(void);
 

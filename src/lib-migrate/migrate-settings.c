@@ -135,8 +135,9 @@ int migrate_setting_check(const struct migrate_setting_def *def,
 			expected = "fail or continue";
 		break;
 	case MIGRATE_SETTING_KIND_GUARD:
-		if (!migrate_setting_value_in(value, "mirror|switched"))
-			expected = "mirror or switched";
+		if (!migrate_setting_value_in(value,
+				"mirror|rebuild|switched"))
+			expected = "mirror, rebuild or switched";
 		break;
 	}
 	if (expected == NULL)
