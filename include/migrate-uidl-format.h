@@ -41,7 +41,6 @@ int migrate_uidl_format_create(const char *format,
 struct migrate_uidl_format *
 migrate_uidl_format_create_valid(const char *format);
 void migrate_uidl_format_free(struct migrate_uidl_format **fmt);
-const char *migrate_uidl_format_str(const struct migrate_uidl_format *fmt);
 /* Returns the UIDL for the message (data stack) */
 const char *migrate_uidl_format_get(const struct migrate_uidl_format *fmt,
 				    uint32_t uidvalidity, uint32_t uid);
@@ -56,13 +55,11 @@ int migrate_uidl_format_var_expand(string_t *dest, const char *format,
 
 /* Returns 0 if the format is usable, -1 if not (error_r says why) */
 int migrate_uidl_format_check(const char *format, const char **error_r);
-/* The UIDL of one message (data stack), for a usable format. For many
-   messages a migrate_uidl_format is faster. */
-const char *migrate_uidl_format_expand(const char *format,
-				       uint32_t uidvalidity, uint32_t uid);
 
 /* The UIDL formulas servers commonly use: Dovecot's default, the
-   Cyrus/"UIDVALIDITY.UID" style and the bare UID. NULL-terminated. */
+   Cyrus/"UIDVALIDITY.UID" style and the bare UID. NULL-terminated. A
+   migrate_uidl_format of one of them computes its UIDLs directly,
+   without var_expand(). */
 extern const char *const migrate_uidl_known_formats[];
 
 /* Find a known formula that the old server's UIDLs follow: every POP3

@@ -20,6 +20,7 @@ HASH_TABLE_DEFINE_TYPE(uidl_seen, const char *, void *);
    with its program parsed once, most of the formula case's overhead. */
 enum migrate_uidl_format_known {
 	MIGRATE_UIDL_FORMAT_KNOWN_NONE = 0,
+	/* the rest in the order of migrate_uidl_known_formats[]: */
 	/* MIGRATE_UIDL_FORMAT_DOVECOT23: the UID and the UIDVALIDITY as 8
 	   lowercase hex digits each */
 	MIGRATE_UIDL_FORMAT_KNOWN_DOVECOT23,
@@ -27,6 +28,13 @@ enum migrate_uidl_format_known {
 	MIGRATE_UIDL_FORMAT_KNOWN_CYRUS,
 	/* MIGRATE_UIDL_FORMAT_UID: the UID in decimal */
 	MIGRATE_UIDL_FORMAT_KNOWN_UID,
+};
+
+const char *const migrate_uidl_known_formats[] = {
+	MIGRATE_UIDL_FORMAT_DOVECOT23,
+	MIGRATE_UIDL_FORMAT_CYRUS,
+	MIGRATE_UIDL_FORMAT_UID,
+	NULL
 };
 
 struct migrate_uidl_format {
@@ -42,12 +50,12 @@ struct migrate_uidl_format {
 static enum migrate_uidl_format_known
 migrate_uidl_format_known_find(const char *format)
 {
-	if (strcmp(format, MIGRATE_UIDL_FORMAT_DOVECOT23) == 0)
-		return MIGRATE_UIDL_FORMAT_KNOWN_DOVECOT23;
-	if (strcmp(format, MIGRATE_UIDL_FORMAT_CYRUS) == 0)
-		return MIGRATE_UIDL_FORMAT_KNOWN_CYRUS;
-	if (strcmp(format, MIGRATE_UIDL_FORMAT_UID) == 0)
-		return MIGRATE_UIDL_FORMAT_KNOWN_UID;
+	unsigned int i;
+
+	for (i = 0; migrate_uidl_known_formats[i] != NULL; i++) {
+		if (strcmp(format, migrate_uidl_known_formats[i]) == 0)
+			return MIGRATE_UIDL_FORMAT_KNOWN_DOVECOT23 + i;
+	}
 	return MIGRATE_UIDL_FORMAT_KNOWN_NONE;
 }
 
@@ -218,11 +226,6 @@ struct migrate_uidl_format *migrate_uidl_format_create_valid(const char *format)
 	return fmt;
 }
 
-const char *migrate_uidl_format_str(const struct migrate_uidl_format *fmt)
-{
-	return fmt->format;
-}
-
 const char *migrate_uidl_format_get(const struct migrate_uidl_format *fmt,
 				    uint32_t uidvalidity, uint32_t uid)
 {
@@ -245,25 +248,6 @@ int migrate_uidl_format_check(const char *format, const char **error_r)
 	migrate_uidl_format_free(&fmt);
 	return 0;
 }
-
-const char *migrate_uidl_format_expand(const char *format,
-				       uint32_t uidvalidity, uint32_t uid)
-{
-	struct migrate_uidl_format *fmt;
-	const char *uidl;
-
-	fmt = migrate_uidl_format_create_valid(format);
-	uidl = migrate_uidl_format_get(fmt, uidvalidity, uid);
-	migrate_uidl_format_free(&fmt);
-	return uidl;
-}
-
-const char *const migrate_uidl_known_formats[] = {
-	MIGRATE_UIDL_FORMAT_DOVECOT23,
-	MIGRATE_UIDL_FORMAT_CYRUS,
-	MIGRATE_UIDL_FORMAT_UID,
-	NULL
-};
 
 static unsigned int
 migrate_uidl_format_hits(const char *format,
