@@ -230,6 +230,53 @@ check_pop3(struct check_cmd_context *ctx, struct mail_user *user,
 	return ret;
 }
 
+/* Does the run log in more than once at a time? Its dsync workers do
+   (migrate_run_workers), and so do migrate_pop3's IMAP sizes of a big
+   mailbox (migrate_pop3_size_connections, default 2). */
+static bool check_wants_second_login(struct mail_user *user)
+{
+	const char *value;
+	unsigned int connections = 2;
+
+	if (doveadm_migrate_run_workers() > 1)
+		return TRUE;
+	value = migrate_user_setting(user, "migrate_pop3_mailbox");
+	if (value == NULL || *value == '\0')
+		return FALSE;
+	value = migrate_user_setting(user, "migrate_pop3_size_connections");
+	if (value != NULL && *value != '\0' &&
+	    str_to_uint(value, &connections) < 0)
+		return FALSE;
+	return connections > 1;
+}
+
+/* A server that allows one login per user at a time (a limit of
+   connections per user and IP) refuses the run's extra connections: the
+   run copes (one connection instead, a warning), but the admin should
+   know before, and can set them to 1. */
+static void
+check_second_login(struct check_cmd_context *ctx, struct mail_user *user,
+		   struct mail_user *src_user)
+{
+	const char *error;
+
+	if (!check_wants_second_login(user))
+		return;
+	if (doveadm_migrate_source_login_again(&ctx->ctx, user,
+					       CHECK_CMD_NAME, &error) == 0) {
+		e_debug(user->event, CHECK_CMD_NAME": user %s: %s: a second "
+			"login while one is open: accepted", user->username,
+			doveadm_migrate_source_server(src_user));
+		return;
+	}
+	i_warning(CHECK_CMD_NAME": user %s: %s: a second login while one is "
+		  "open was refused (%s): migrate run copes with one "
+		  "connection, but set migrate_run_workers = 1 and "
+		  "migrate_pop3_size_connections = 1 for this server",
+		  user->username, doveadm_migrate_source_server(src_user),
+		  error);
+}
+
 static int
 cmd_migrate_check_run(struct doveadm_mail_cmd_context *_ctx,
 		      struct mail_user *user)
@@ -263,6 +310,7 @@ cmd_migrate_check_run(struct doveadm_mail_cmd_context *_ctx,
 		       gmail ? " (Gmail)" : "", totals.folders,
 		       totals.messages, totals.bytes,
 		       migrate_size_str(totals.bytes));
+		check_second_login(ctx, user, src_user);
 	}
 	mail_user_deinit(&src_user);
 

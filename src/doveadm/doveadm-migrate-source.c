@@ -275,6 +275,35 @@ const char *doveadm_migrate_source_server(struct mail_user *src_user)
 			       storage->set->imapc_port);
 }
 
+/* Log in to the old server with the source user's imapc client. Returns
+   0 (capabilities_r set), or -1 with the login reply's state and why it
+   failed. */
+static int
+doveadm_migrate_source_login(struct imapc_storage *storage,
+			     enum imapc_capability *capabilities_r,
+			     enum imapc_command_state *state_r,
+			     const char **reason_r)
+{
+	struct imapc_storage_client *client = storage->client;
+	failure_callback_t *fatal_handler, *info_handler, *debug_handler;
+	int ret;
+
+	i_get_failure_handlers(&fatal_handler,
+			       &doveadm_migrate_source_prev_error_handler,
+			       &info_handler, &debug_handler);
+	i_set_error_handler(doveadm_migrate_source_login_error_handler);
+	ret = imapc_client_get_capabilities(client->client, capabilities_r);
+	i_set_error_handler(doveadm_migrate_source_prev_error_handler);
+	*state_r = client->auth_failed_state;
+	*reason_r = client->auth_failed_reason;
+	if (ret < 0 && *state_r == IMAPC_COMMAND_STATE_DISCONNECTED &&
+	    doveadm_migrate_source_login_error != NULL) {
+		*reason_r = t_strdup(doveadm_migrate_source_login_error);
+	}
+	i_free(doveadm_migrate_source_login_error);
+	return ret < 0 ? -1 : 0;
+}
+
 int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
 				      struct mail_user *user,
 				      const char *cmd_name,
@@ -282,10 +311,9 @@ int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
 				      bool *gmail_r)
 {
 	struct imapc_storage *storage;
-	struct imapc_storage_client *client;
 	enum imapc_capability capabilities;
-	failure_callback_t *fatal_handler, *info_handler, *debug_handler;
-	int ret;
+	enum imapc_command_state state;
+	const char *reason;
 
 	/* imapc logs in while the user is set up, and a failed login fails
 	   that with nothing but a text: log in below instead, where the
@@ -312,36 +340,25 @@ int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
 		mail_user_deinit(src_user_r);
 		return -1;
 	}
-	client = storage->client;
-	i_get_failure_handlers(&fatal_handler,
-			       &doveadm_migrate_source_prev_error_handler,
-			       &info_handler, &debug_handler);
-	i_set_error_handler(doveadm_migrate_source_login_error_handler);
-	ret = imapc_client_get_capabilities(client->client, &capabilities);
-	i_set_error_handler(doveadm_migrate_source_prev_error_handler);
-	if (ret == 0) {
-		i_free(doveadm_migrate_source_login_error);
+	if (doveadm_migrate_source_login(storage, &capabilities, &state,
+					 &reason) == 0) {
 		*gmail_r = (capabilities & IMAPC_CAPABILITY_X_GM_EXT_1) != 0;
 		return 0;
 	}
 
-	switch (client->auth_failed_state) {
+	switch (state) {
 	case IMAPC_COMMAND_STATE_NO:
 	case IMAPC_COMMAND_STATE_BAD:
 	case IMAPC_COMMAND_STATE_AUTH_FAILED:
 		i_error("%s: user %s: %s: login refused (wrong password or "
 			"unknown user): %s", cmd_name, user->username,
-			doveadm_migrate_source_server(*src_user_r),
-			client->auth_failed_reason);
+			doveadm_migrate_source_server(*src_user_r), reason);
 		ctx->exit_code = MIGRATE_EXIT_AUTH;
 		break;
 	case IMAPC_COMMAND_STATE_DISCONNECTED:
 		i_error("%s: user %s: %s: unreachable: %s", cmd_name,
 			user->username,
-			doveadm_migrate_source_server(*src_user_r),
-			doveadm_migrate_source_login_error != NULL ?
-			doveadm_migrate_source_login_error :
-			client->auth_failed_reason);
+			doveadm_migrate_source_server(*src_user_r), reason);
 		ctx->exit_code = MIGRATE_EXIT_UNREACHABLE;
 		break;
 	case IMAPC_COMMAND_STATE_OK:
@@ -351,7 +368,39 @@ int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
 		ctx->exit_code = MIGRATE_EXIT_TEMPFAIL;
 		break;
 	}
-	i_free(doveadm_migrate_source_login_error);
 	mail_user_deinit(src_user_r);
 	return -1;
+}
+
+int doveadm_migrate_source_login_again(struct doveadm_mail_cmd_context *ctx,
+				       struct mail_user *user,
+				       const char *cmd_name,
+				       const char **error_r)
+{
+	struct mail_user *src_user;
+	struct imapc_storage *storage;
+	enum imapc_capability capabilities;
+	enum imapc_command_state state;
+	const char *reason;
+	int prev_exit_code = ctx->exit_code, ret;
+
+	if (doveadm_migrate_source_create(ctx, user, cmd_name, TRUE,
+					  &src_user) < 0) {
+		/* (the first login went well: a question, not the
+		   command's failure) */
+		ctx->exit_code = prev_exit_code;
+		*error_r = "the second source user can't be set up (logged)";
+		return -1;
+	}
+	storage = doveadm_migrate_source_imapc(src_user);
+	i_assert(storage != NULL);
+	ret = doveadm_migrate_source_login(storage, &capabilities, &state,
+					   &reason);
+	if (ret < 0) {
+		*error_r = t_strdup_printf("%s%s",
+			state == IMAPC_COMMAND_STATE_DISCONNECTED ?
+			"disconnected: " : "", reason == NULL ? "" : reason);
+	}
+	mail_user_deinit(&src_user);
+	return ret;
 }

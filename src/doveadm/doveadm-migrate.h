@@ -45,6 +45,13 @@ int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
 				      const char *cmd_name,
 				      struct mail_user **src_user_r,
 				      bool *gmail_r);
+/* A second login to the old server while the user's first is open (a
+   source user of its own), as migrate run's extra connections make.
+   Returns 0, or -1 with why the server refused it. */
+int doveadm_migrate_source_login_again(struct doveadm_mail_cmd_context *ctx,
+				       struct mail_user *user,
+				       const char *cmd_name,
+				       const char **error_r);
 /* What a migration does with a folder of the old server
    (doveadm-migrate-folders.c): dsync's -x, and migrate gmail's rules */
 enum doveadm_migrate_folder_action {

@@ -8,6 +8,10 @@
 #    POP3 row; -x Work: "excluded (-x)";
 #  - wrong IMAP password 77, wrong POP3 password 77 (naming the POP3
 #    server), unreachable 69, user unknown here 67;
+#  - an old server that allows one IMAP login per user at a time
+#    (mail_max_userip_connections = 1): a warning that the run's second
+#    connection would be refused, exit 0; none asked with
+#    migrate_pop3_size_connections = 1;
 #  - a Gmail account: label folders copied, \Sent into this server's
 #    \Sent folder, All Mail read for archived mail, the views skipped;
 #  - batch --check: one row per account, the failures by cause below the
@@ -88,6 +92,30 @@ for u in good bad down; do
 	assert_eq 0 "$(lab_imap_count dst "$u@example.com" 2>/dev/null || echo 0)" \
 		"$u: nothing copied"
 done
+
+# --- an old server that allows one login per user at a time: the run's
+# extra connections (migrate_pop3_size_connections, default 2) would be
+# refused, and check says so before (a warning naming the server and
+# the cause, still exit 0); with the setting at 1 it doesn't ask
+assert_eq 0 "$(grep -c "second login" "$LAB/good.err")" "good: no warning of a second login"
+printf 'protocol imap {\n  mail_max_userip_connections = 1\n}\n' | lab__conf24 >>"$SRC_CONF"
+doveadm -c "$SRC_CONF" reload || fail "$LAB_TEST_NAME" "reloading the old server"
+sleep 0.5
+check onelogin "$MIG_CONF" good@example.com
+assert_eq 0 "$rc" "one login at a time: exit 0" || sed 's/^/    /' "$LAB/onelogin.err"
+assert_ok "one login at a time: the warning names the server and the cause" \
+	grep -qE "Warning: migrate check: user good@example.com: IMAP server 127.0.0.1:$SRC_IMAP_PORT: a second login while one is open was refused \(.*[Mm]aximum number of .*connections.*\): .*migrate_pop3_size_connections = 1" "$LAB/onelogin.err" ||
+	sed 's/^/    /' "$LAB/onelogin.err"
+grep "second login" "$LAB/onelogin.err" | sed 's/^/    /'
+assert_eq 12 "$(field onelogin INBOX messages)" "one login at a time: INBOX still listed"
+cp "$MIG_CONF" "$LAB/onesize.conf"
+printf 'plugin {\n  migrate_pop3_size_connections = 1\n}\n' | lab__conf24 >>"$LAB/onesize.conf"
+check onesize "$LAB/onesize.conf" good@example.com
+assert_eq 0 "$rc" "migrate_pop3_size_connections = 1: exit 0"
+assert_eq 0 "$(grep -c "second login" "$LAB/onesize.err")" "migrate_pop3_size_connections = 1: no second login tried"
+sed -i '/mail_max_userip_connections/d' "$SRC_CONF"
+doveadm -c "$SRC_CONF" reload || fail "$LAB_TEST_NAME" "reloading the old server"
+sleep 0.5
 
 # --- batch --check
 csv=$LAB/accounts.csv
