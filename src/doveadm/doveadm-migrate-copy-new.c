@@ -953,10 +953,11 @@ cmd_migrate_copy_new_run(struct doveadm_mail_cmd_context *_ctx,
 		pool_unref(&cn.pool);
 		return -1;
 	}
-	if (ctx->repair_flags &&
+	if (ctx->repair_flags && !doveadm_migrate_outcome_recording() &&
 	    doveadm_migrate_storage_rebuild(user, &error) < 0) {
 		/* messages a killed pass left in mdbox's files would be
-		   copied again */
+		   copied again (migrate run has rebuilt the storage at its
+		   first look here already) */
 		i_error("migrate copy-new: user %s: %s", user->username, error);
 		ret = -1;
 	} else if (ctx->mark) {

@@ -76,10 +76,11 @@ cmd_migrate_gmail_run(struct doveadm_mail_cmd_context *_ctx,
 		return -1;
 	}
 
-	if (ctx->options.repair_flags &&
+	if (ctx->options.repair_flags && !doveadm_migrate_outcome_recording() &&
 	    doveadm_migrate_storage_rebuild(user, &error) < 0) {
 		/* as copy-new -R: what a killed pass left in mdbox's files
-		   would be copied again */
+		   would be copied again (not in migrate run's child: the run
+		   has rebuilt the storage at its first look here already) */
 		i_error("migrate gmail: user %s: %s", user->username, error);
 		doveadm_mail_failed_error(_ctx, MAIL_ERROR_TEMP);
 		return -1;
