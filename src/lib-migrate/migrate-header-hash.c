@@ -198,13 +198,57 @@ migrate_header_hash_out(struct migrate_header_hash_context *ctx,
 		ctx->field_value->data[ctx->field_value->len++] = c;
 }
 
+/* The same as migrate_header_hash_out() for each byte of data */
+static void
+migrate_header_hash_out_data(struct migrate_header_hash_context *ctx,
+			     const unsigned char *data, size_t size)
+{
+	struct migrate_header_field_value *value = ctx->field_value;
+	size_t n, pos = 0;
+
+	while (pos < size) {
+		if (ctx->buf_used == sizeof(ctx->buf))
+			migrate_header_hash_flush(ctx);
+		n = I_MIN(size - pos, sizeof(ctx->buf) - ctx->buf_used);
+		memcpy(ctx->buf + ctx->buf_used, data + pos, n);
+		ctx->buf_used += n;
+		pos += n;
+	}
+	if (value != NULL && value->len < sizeof(value->data)) {
+		n = I_MIN(size, sizeof(value->data) - value->len);
+		memcpy(value->data + value->len, data, n);
+		value->len += n;
+	}
+}
+
+/* A byte that goes into the canonical text as it is: printable ASCII
+   other than the space and '?' */
+static inline bool migrate_header_byte_is_plain(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '?';
+}
+
 static void
 migrate_header_hash_value(struct migrate_header_hash_context *ctx,
 			  const unsigned char *data, size_t size)
 {
-	size_t i;
+	size_t i, end;
 
 	for (i = 0; i < size; i++) {
+		if (migrate_header_byte_is_plain(data[i])) {
+			/* a run of them at once: most of a header */
+			for (end = i + 1; end < size &&
+			     migrate_header_byte_is_plain(data[end]); end++) ;
+			if (ctx->pending_space) {
+				migrate_header_hash_out(ctx, ' ');
+				ctx->pending_space = FALSE;
+			}
+			migrate_header_hash_out_data(ctx, data + i, end - i);
+			ctx->prev_was_qmark = FALSE;
+			ctx->value_started = TRUE;
+			i = end - 1;
+			continue;
+		}
 		switch (data[i]) {
 		case ' ':
 		case '\t':

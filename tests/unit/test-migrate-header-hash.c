@@ -217,6 +217,84 @@ static void test_migrate_header_hash_fields(void)
 	test_end();
 }
 
+/* The canonical text of a header value, byte by byte as the rules say:
+   blanks between words become one space (none before the first word or
+   after the last), a run of 8-bit, control or '?' bytes one '?' */
+static void
+test_canonical_value(string_t *dest, const unsigned char *value, size_t size)
+{
+	bool started = FALSE, pending = FALSE, prev_qmark = FALSE;
+	size_t i;
+
+	for (i = 0; i < size; i++) {
+		if (value[i] == ' ' || value[i] == '\t') {
+			pending = started;
+			continue;
+		}
+		if (pending) {
+			str_append_c(dest, ' ');
+			pending = FALSE;
+			prev_qmark = FALSE;
+		}
+		if (value[i] < 0x20 || value[i] >= 0x7f || value[i] == '?') {
+			if (!prev_qmark)
+				str_append_c(dest, '?');
+			prev_qmark = TRUE;
+		} else {
+			str_append_c(dest, value[i]);
+			prev_qmark = FALSE;
+		}
+		started = TRUE;
+	}
+}
+
+static void test_migrate_header_hash_long_values(void)
+{
+	static const unsigned char alphabet[] = "abcXYZ09<>@.?? \t\t\xc3\xa9\x01";
+	unsigned char expected[SHA1_RESULTLEN];
+	struct migrate_msg_ident ident;
+	string_t *input, *canonical, *value;
+	const char *subject;
+	unsigned int i, j, len;
+
+	test_filter_init();
+	test_begin("header hash long values");
+	for (i = 0; i < 50; i++) {
+		/* across the hash's 512-byte buffer and the field's 1024
+		   bytes, some runs of plain bytes longer than either */
+		len = i_rand_limit(5000) + 1;
+		value = t_str_new(len);
+		for (j = 0; j < len; j++) {
+			if (i % 5 == 0 && j % 1500 < 1100)
+				str_append_c(value, 'a' + j % 26);
+			else
+				str_append_c(value, alphabet[i_rand_limit(
+					sizeof(alphabet) - 1)]);
+		}
+		input = t_str_new(len + 32);
+		str_append(input, "Subject: ");
+		str_append_str(input, value);
+		str_append(input, "\r\n\r\n");
+		canonical = t_str_new(len + 32);
+		str_append(canonical, "subject:");
+		test_canonical_value(canonical, str_data(value),
+				     str_len(value));
+		/* the field's value: the canonical one, cut */
+		subject = t_strndup(str_c(canonical) + 8,
+				    I_MIN(str_len(canonical) - 8, 1024));
+		str_append_c(canonical, '\n');
+		test_assert_idx(test_hash_data(str_data(input), str_len(input),
+					       i % 2 == 0 ? 0 : 100,
+					       &ident) == 0, i);
+		sha1_get_digest(str_data(canonical), str_len(canonical),
+				expected);
+		test_assert_idx(memcmp(ident.hash, expected,
+				       sizeof(expected)) == 0, i);
+		test_assert_strcmp_idx(ident.subject, subject, i);
+	}
+	test_end();
+}
+
 static void test_migrate_header_hash_robust(void)
 {
 	static const unsigned char nuls[] =
@@ -349,6 +427,7 @@ int main(void)
 		test_migrate_header_hash_equivalent,
 		test_migrate_header_hash_fields,
 		test_migrate_header_hash_robust,
+		test_migrate_header_hash_long_values,
 		test_migrate_header_filter,
 		NULL
 	};
