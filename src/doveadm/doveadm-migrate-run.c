@@ -1308,6 +1308,13 @@ static int migrate_run_local(struct migrate_run *run)
 	    (code = migrate_run_check_login(run, TRUE, pop3_vname,
 					    &error)) != 0)
 		return migrate_run_finish(run, code, error);
+	if (run->rebuild) {
+		i_info("migrate run: user %s: after a killed pass: an mdbox "
+		       "storage here is rebuilt first (as doveadm "
+		       "force-resync)", run->user);
+		migrate_run_log(run, "after a killed pass: an mdbox storage "
+				"here is rebuilt first (as doveadm force-resync)");
+	}
 	if (migrate_run_snapshot_read(run, &run->before, &error) < 0) {
 		return migrate_run_finish(run, MIGRATE_EXIT_TEMPFAIL,
 			t_strdup_printf("this server: %s", error));

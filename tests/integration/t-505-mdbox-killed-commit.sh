@@ -100,6 +100,8 @@ run_test() {
 	doveadm -c "$DST_CONF" force-resync -u "$U" '*' ||
 		{ fail "$LAB_TEST_NAME" "force-resync here failed"; return 1; }
 	identical "after a rebuild here" 300 || return 1
+	assert_ok "the run says it rebuilds the storage" \
+		grep -q "after a killed pass: an mdbox storage here is rebuilt first" "$LAB/mig.out" || return 1
 	assert_ok "the pass saw the killed pass's messages here" \
 		grep -q "the last pass was killed before it recorded what it left here" "$LAB/mig.out" || return 1
 	assert_eq switched "$(lab_status_field "$U" phase)" "switched: what is here isn't only the old server's" || return 1
