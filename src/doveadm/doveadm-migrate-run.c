@@ -593,11 +593,12 @@ static const char *migrate_run_lost_box(struct migrate_run *run)
 	return migrate_snapshot_lost_box(&run->before, &now);
 }
 
-/* Why dsync runs again: logged, and written to the account's log. worker
-   is 0, or the worker whose dsync runs again. */
+/* A line of the run (why dsync runs again, how the pass goes about it):
+   logged, and written to the account's log. worker is 0, or the worker
+   it is about. */
 static void ATTR_FORMAT(4, 5)
-migrate_run_again_log(struct migrate_run *run, enum log_type type,
-		      unsigned int worker, const char *fmt, ...)
+migrate_run_say(struct migrate_run *run, enum log_type type,
+		unsigned int worker, const char *fmt, ...)
 {
 	const char *line;
 	va_list args;
@@ -630,7 +631,7 @@ migrate_run_busy_wait_secs(struct migrate_run *run, unsigned int worker,
 	if (result->busy_wait_secs > secs)
 		secs = I_MIN(result->busy_wait_secs,
 			     MIGRATE_RUN_BUSY_WAIT_MAX_SECS);
-	migrate_run_again_log(run, LOG_TYPE_INFO, worker,
+	migrate_run_say(run, LOG_TYPE_INFO, worker,
 		"%s (%s), running dsync again in %u s",
 		result->cause, result->detail, secs);
 	run->busy_wait_secs = I_MIN(secs * 2, MIGRATE_RUN_BUSY_WAIT_MAX_SECS);
@@ -677,7 +678,7 @@ migrate_run_dsync_again(struct migrate_run *run, unsigned int worker,
 	    array_count(&child->errors) == 0) {
 		/* mail changed on either side meanwhile: another pass
 		   copies what is still missing */
-		migrate_run_again_log(run, LOG_TYPE_INFO, worker,
+		migrate_run_say(run, LOG_TYPE_INFO, worker,
 			"mailboxes changed during dsync, running it again");
 		return TRUE;
 	}
@@ -693,7 +694,7 @@ migrate_run_dsync_again(struct migrate_run *run, unsigned int worker,
 	if (result.where == MIGRATE_OUTCOME_HERE && result.retry_may_help) {
 		/* e.g. sdbox found a file of a save a killed run left
 		   behind and rebuilt its index: the next pass copies on */
-		migrate_run_again_log(run, LOG_TYPE_INFO, worker,
+		migrate_run_say(run, LOG_TYPE_INFO, worker,
 			"this server's storage failed for now (%s), running "
 			"dsync again", result.detail);
 		return TRUE;
@@ -701,7 +702,7 @@ migrate_run_dsync_again(struct migrate_run *run, unsigned int worker,
 	if (!migrate_run_additive(run) && !run->gmail &&
 	    (lost = migrate_run_lost_box(run)) != NULL) {
 		/* no account is left without a mailbox it had */
-		migrate_run_again_log(run, LOG_TYPE_WARNING, worker,
+		migrate_run_say(run, LOG_TYPE_WARNING, worker,
 			"dsync deleted mailbox %s to copy it again from the "
 			"old server: copying it now", lost);
 		return TRUE;
@@ -1047,12 +1048,9 @@ migrate_run_dsync_workers(struct migrate_run *run, unsigned int count,
 			array_foreach_idx(&run->source_before.boxes, box)]];
 		array_push_back(&worker->folders, &box->name);
 	}
-	i_info("migrate run: user %s: copying %u folders with %u dsync "
-	       "workers", run->user, array_count(&run->source_before.boxes),
-	       count);
-	migrate_run_log(run, t_strdup_printf("copying %u folders with %u "
-		"dsync workers", array_count(&run->source_before.boxes),
-		count));
+	migrate_run_say(run, LOG_TYPE_INFO, 0, "copying %u folders with %u "
+			"dsync workers",
+			array_count(&run->source_before.boxes), count);
 
 	workers.ioloop = io_loop_create();
 	for (i = 0; i < count; i++) {
@@ -1309,11 +1307,9 @@ static int migrate_run_local(struct migrate_run *run)
 					    &error)) != 0)
 		return migrate_run_finish(run, code, error);
 	if (run->rebuild) {
-		i_info("migrate run: user %s: after a killed pass: an mdbox "
-		       "storage here is rebuilt first (as doveadm "
-		       "force-resync)", run->user);
-		migrate_run_log(run, "after a killed pass: an mdbox storage "
-				"here is rebuilt first (as doveadm force-resync)");
+		migrate_run_say(run, LOG_TYPE_INFO, 0, "after a killed pass: "
+				"an mdbox storage here is rebuilt first (as "
+				"doveadm force-resync)");
 	}
 	if (migrate_run_snapshot_read(run, &run->before, &error) < 0) {
 		return migrate_run_finish(run, MIGRATE_EXIT_TEMPFAIL,
