@@ -7,6 +7,11 @@
 
 /* Default of the migrate_state_dir setting */
 #define MIGRATE_DEFAULT_STATE_DIR "/var/lib/dovecot/migrate"
+/* Default of migrate_pop3_size_connections: imapc's connection and one
+   of migrate_pop3's, so the old server computes the IMAP sizes of a big
+   mailbox on two cores (migrate check asks whether it allows a second
+   login) */
+#define MIGRATE_POP3_DEFAULT_SIZE_CONNECTIONS 2
 
 /* Exit codes of the doveadm migrate commands (documented in
    docs/commands.md). They follow sysexits.h where one fits. */

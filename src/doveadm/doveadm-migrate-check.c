@@ -232,11 +232,11 @@ check_pop3(struct check_cmd_context *ctx, struct mail_user *user,
 
 /* Does the run log in more than once at a time? Its dsync workers do
    (migrate_run_workers), and so do migrate_pop3's IMAP sizes of a big
-   mailbox (migrate_pop3_size_connections, default 2). */
+   mailbox (migrate_pop3_size_connections). */
 static bool check_wants_second_login(struct mail_user *user)
 {
 	const char *value;
-	unsigned int connections = 2;
+	unsigned int connections = MIGRATE_POP3_DEFAULT_SIZE_CONNECTIONS;
 
 	if (doveadm_migrate_run_workers() > 1)
 		return TRUE;

@@ -8,6 +8,7 @@
 #include "index-mail.h"
 #include "imapc-storage.h"
 #include "pop3c-storage.h"
+#include "migrate-common.h"
 #include "migrate-header-hash.h"
 #include "migrate-uidl-format.h"
 #include "migrate-uidl-exact.h"
@@ -22,9 +23,8 @@
 #define MIGRATE_POP3_DEFAULT_CACHE_DIR "~/.dovecot-migrate"
 #define MIGRATE_POP3_DEFAULT_SIZE_TOLERANCE_BYTES 1024
 #define MIGRATE_POP3_DEFAULT_SIZE_TOLERANCE_PERCENT 2
-/* imapc's connection and one of the plugin's: the old server computes
-   the sizes of a large mailbox on two cores */
-#define MIGRATE_POP3_DEFAULT_SIZE_CONNECTIONS 2
+/* the most migrate_pop3_size_connections may ask for (the default is
+   in migrate-common.h) */
 #define MIGRATE_POP3_MAX_SIZE_CONNECTIONS 8
 
 const char *migrate_pop3_plugin_version = DOVECOT_ABI_VERSION;
