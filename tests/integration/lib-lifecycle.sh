@@ -21,7 +21,8 @@
 # with a login of its own (default: this lab's source, master user),
 # LC_DST_LOGIN_USER=1 logs in here with the user's password (on-login
 # lab: no master user here), LC_PREFIX: the account's old folders are
-# under this folder here (--folder-prefix).
+# under this folder here (--folder-prefix), LC_RENAME="OLD=NEW ...": the
+# user renamed the old folder OLD to NEW here.
 
 lc__login() {	# src|dst USER -> "login<TAB>password<TAB>imap port<TAB>pop3 port"
 	local who=$1 user=$2
@@ -112,8 +113,9 @@ lc_worked() {
 # a POP3 client that knew the list must download exactly the old server's
 # new messages, in its order. Asserts both (FAIL lines named TAG).
 lc_expect_additive() {
-	local user=$1 tag=$2 prefix=()
+	local user=$1 tag=$2 prefix=() r
 	[ -n "${LC_PREFIX:-}" ] && prefix=(--prefix "$LC_PREFIX/")
+	for r in ${LC_RENAME:-}; do prefix+=(--rename "$r"); done
 	lc_snap src "$user" "$LAB/$user.src-now.json" || return 1
 	lc_snap dst "$user" "$LAB/$user.dst-now.json" || return 1
 	python3 "$LAB_LIB_DIR/mailstate.py" expect "$LAB/$user.worked.json" \

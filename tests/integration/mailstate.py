@@ -5,6 +5,7 @@ look like after an additive pass of the migration.
     MAILCMP_LOGIN=user[*master] MAILCMP_PASSWORD=... \\
         mailstate.py snap PORT OUT.json [--exclude PREFIX ...] [--eol]
     mailstate.py expect HERE.json SRC_MARK.json SRC_NOW.json OUT.json [--prefix P]
+        [--rename OLD=NEW ...]
     mailstate.py compare EXPECTED.json ACTUAL.json
     mailstate.py pop3new CLIENT.uidl HERE.uidl SRC_MARK.uidl SRC_NOW.uidl
 
@@ -13,7 +14,8 @@ snap: every selectable folder of the account on 127.0.0.1:PORT, as
 expect: the mail here (HERE: after the user worked here) plus what is new
   at the old server since the mark (SRC_NOW minus SRC_MARK, per folder, by
   content; with its flags at the old server): what a one-way, additive pass
-  must leave. Folders here are --prefix P followed by the old name.
+  must leave. Folders here are --prefix P followed by the old name, or
+  NEW for an old folder OLD the user renamed here (--rename OLD=NEW).
 compare: prints "identical folders=F messages=M" (exit 0) or "differ ...
   lost= extra= dup= flags=" with up to 20 lines naming what differs.
 pop3new: the UIDLs a POP3 client that knew CLIENT would download now (in
@@ -81,6 +83,12 @@ def cmd_expect(args):
         i = args.index("--prefix")
         prefix = args[i + 1]
         args = args[:i] + args[i + 2:]
+    renamed = {}
+    while "--rename" in args:
+        i = args.index("--rename")
+        old, new = args[i + 1].split("=", 1)
+        renamed[old] = new
+        args = args[:i] + args[i + 2:]
     here, mark, now = load(args[0]), load(args[1]), load(args[2])
     expected = {f: collections.Counter(m) for f, m in here.items()}
     for folder, msgs in now.items():
@@ -91,7 +99,7 @@ def cmd_expect(args):
             new = n - mark_counts[h]
             if new <= 0:
                 continue
-            dest = prefix + folder
+            dest = renamed.get(folder, prefix + folder)
             expected.setdefault(dest, collections.Counter())
             # the new copies are the ones whose flags the mark hasn't
             # (duplicates may differ only in their flags)

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The user reorganises folders here after the switch, on sdbox and maildir
+# destinations, and the old server still gets new mail in each of them:
+#  - a folder renamed here (Work -> Clients), and a new folder made with
+#    the old name (Work): the old Work's new mail goes to Clients (the
+#    folder the mark names by its GUID), the user's own Work is left as
+#    it is;
+#  - a folder deleted here with its mail (Old): its new mail comes in a
+#    folder made again, without the deleted messages; one deleted here
+#    that gets no new mail (Lists) isn't made again;
+#  - the final pass leaves exactly what the user left plus the old
+#    server's new mail (mailstate.py, by content and flags, per folder;
+#    POP3 through a client's eyes); a late pass copies nothing.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-lifecycle.sh"
+
+LAB_TEST_NAME=lifecycle-folders
+
+mig() {	# migrate ARGS... -> exit code in $rc
+	rc=0
+	doveadm -c "$MIG_CONF" migrate "$@" </dev/null \
+		>>"$LAB/mig.out" 2>&1 || rc=$?
+}
+
+dst_count() {	# USER FOLDER: its messages here ("none" if there is no such folder)
+	doveadm -c "$DST_CONF" -f tab mailbox status -u "$1" messages "$2" 2>/dev/null |
+		awk 'NR == 2 { print $NF; found = 1 } END { if (!found) print "none" }'
+}
+
+timeline() {
+	local driver=$1 u=$2 tag=$1
+
+	lab_init
+	lab_user_add "$u" "pw-$u"
+	lab_corpus "$u" 20 601
+	lab_corpus "$u" 6 602 Work
+	lab_corpus "$u" 4 603 Old
+	lab_corpus "$u" 3 607 Lists
+	lab_source_start
+	lab_dest_start "$driver"
+	lab_migration_conf migrate_pop3
+
+	mig run -u "$u"
+	assert_eq 0 "$rc" "$tag: first pass" || { tail -20 "$LAB/mig.out"; return 1; }
+	lc_mark "$u" || return 1
+	mig switch -u "$u"
+	assert_eq 0 "$rc" "$tag: migrate switch" || return 1
+
+	# the user reorganises the folders here
+	doveadm -c "$DST_CONF" mailbox rename -u "$u" Work Clients || return 1
+	doveadm -c "$DST_CONF" mailbox create -u "$u" Work || return 1
+	printf 'From: me@example.net\r\nTo: %s\r\nSubject: my own Work folder\r\nDate: Sun, 6 Dec 2026 12:00:00 +0000\r\nMessage-ID: <own-work-%s@example.net>\r\n\r\na new folder with the old name\r\n' \
+		"$u" "$u" | doveadm -c "$DST_CONF" save -u "$u" -m Work || return 1
+	doveadm -c "$DST_CONF" mailbox delete -u "$u" Old Lists || return 1
+	assert_eq none "$(dst_count "$u" Old)" "$tag: the user deleted Old here" || return 1
+	lc_pop3 dst "$u" "$LAB/$u.client.uidl"
+	lc_worked "$u" || return 1
+
+	# the old server gets new mail in each folder
+	lab_corpus "$u" 2 604 Work
+	lab_corpus "$u" 1 605 Old
+	lab_corpus "$u" 1 606
+
+	mig run -u "$u" --final
+	assert_eq 0 "$rc" "$tag: final pass" || { tail -20 "$LAB/mig.out"; return 1; }
+	assert_eq 4 "$(lab_status_field "$u" copied)" "$tag: the 4 new messages copied" || return 1
+	LC_RENAME="Work=Clients" lc_expect_additive "$u" "$tag final pass" || return 1
+	assert_eq 8 "$(dst_count "$u" Clients)" "$tag: Clients (the renamed Work): its 6 and the old Work's 2 new" || return 1
+	assert_eq 1 "$(dst_count "$u" Work)" "$tag: the user's own Work: only the user's message" || return 1
+	assert_eq 1 "$(dst_count "$u" Old)" "$tag: Old made again with only its new message" || return 1
+	assert_eq none "$(dst_count "$u" Lists)" "$tag: Lists (deleted here, nothing new there) not made again" || return 1
+
+	mig run -u "$u"
+	assert_eq 0 "$rc" "$tag: late pass" || return 1
+	assert_eq 0 "$(lab_status_field "$u" copied)" "$tag: late pass copies nothing" || return 1
+	LC_RENAME="Work=Clients" lc_expect_additive "$u" "$tag late pass" || return 1
+	assert_eq none "$(dst_count "$u" Lists)" "$tag: late pass: Lists still deleted" || return 1
+	lab_cleanup
+}
+
+timeline sdbox fold1@example.com
+timeline maildir fold2@example.com
+[ "$LAB_FAILS" -eq 0 ] && pass "$LAB_TEST_NAME"
+exit 0
