@@ -23,6 +23,7 @@
 #include "migrate-file.h"
 #include "migrate-sources.h"
 #include "migrate-state.h"
+#include "migrate-subscriptions.h"
 #include "doveadm-migrate.h"
 
 /* doveadm migrate copy-new: the pass of a switched account. Users work
@@ -68,6 +69,8 @@ struct migrate_copy_new {
 	/* the marks file, and the directory of the seen files */
 	const char *path, *seen_dir;
 	ARRAY_TYPE(migrate_source_mark) marks;
+	/* the old server's subscribed folders (vnames) */
+	HASH_TABLE_TYPE(migrate_vname_set) subscribed;
 
 	/* the totals over all folders */
 	unsigned int folders, copied, present, repaired;
@@ -88,6 +91,8 @@ struct migrate_copy_new_folder {
 	uint32_t first_uid, uid_next;
 	/* messages here from this UID on may be copies already */
 	uint32_t dest_check_uid;
+	/* the old folder is subscribed: so is the folder made for it here */
+	bool src_subscribed;
 	/* message key -> how many such messages are here */
 	HASH_TABLE_TYPE(migrate_key_count) present;
 	/* and their UIDs, with --repair-flags */
@@ -419,7 +424,9 @@ migrate_copy_new_is_present(struct migrate_copy_new_folder *f,
 
 /* The folder here: the one the mark names by GUID (also when the user
    renamed it), else the one of the old folder's name, made if missing
-   (the user may have deleted it: new mail there still comes). */
+   (the user may have deleted it: new mail there still comes). A folder
+   made here is subscribed when the old one is, as dsync's passes did:
+   a mail client that shows subscribed folders only shows its mail. */
 static int
 migrate_copy_new_dest_open(struct migrate_copy_new_folder *f,
 			   const char *dest_vname)
@@ -452,6 +459,10 @@ migrate_copy_new_dest_open(struct migrate_copy_new_folder *f,
 			return migrate_copy_new_box_error(f->dest_box,
 				"can't make the folder here");
 		}
+	} else if (f->src_subscribed &&
+		   mailbox_set_subscribed(f->dest_box, TRUE) < 0) {
+		return migrate_copy_new_box_error(f->dest_box,
+			"can't subscribe the folder made here");
 	}
 	if (mailbox_open(f->dest_box) < 0) {
 		return migrate_copy_new_box_error(f->dest_box,
@@ -709,6 +720,10 @@ migrate_copy_new_folder(struct migrate_copy_new *cn, struct mail_namespace *ns,
 
 	i_zero(&f);
 	f.cn = cn;
+	/* (a SPECIAL-USE folder whatever LSUB says: see
+	   migrate-subscriptions.h) */
+	f.src_subscribed = info->special_use != NULL ||
+		migrate_subscriptions_have(cn->subscribed, info->vname);
 	f.saved_hashes = str_new(default_pool, 256);
 	f.src_box = mailbox_alloc(ns->list, info->vname, MAILBOX_FLAG_READONLY);
 	if (mailbox_sync(f.src_box, 0) < 0) {
@@ -794,9 +809,19 @@ migrate_copy_new_run(struct migrate_copy_new *cn, struct mail_user *src_user)
 	const char *error;
 	int ret = 0;
 
+	hash_table_create(&cn->subscribed, cn->pool, 0, str_hash, strcmp);
 	for (ns = src_user->namespaces; ns != NULL; ns = ns->next) {
 		if (!doveadm_migrate_namespace_is_copied(ns))
 			continue;
+		if (migrate_subscriptions_read(ns, cn->pool,
+					       cn->subscribed) < 0) {
+			i_error("migrate copy-new: reading the old server's "
+				"subscriptions failed: %s",
+				mailbox_list_get_last_internal_error(ns->list,
+								     NULL));
+			ret = -1;
+			break;
+		}
 		iter = mailbox_list_iter_init(ns->list, "*",
 			MAILBOX_LIST_ITER_RETURN_SPECIALUSE |
 			MAILBOX_LIST_ITER_NO_AUTO_BOXES);
@@ -818,6 +843,7 @@ migrate_copy_new_run(struct migrate_copy_new *cn, struct mail_user *src_user)
 			ret = -1;
 		}
 	}
+	hash_table_destroy(&cn->subscribed);
 	if (migrate_copy_new_marks_write(cn, &error) < 0) {
 		i_error("migrate copy-new: can't record what was copied: %s",
 			error);

@@ -6,6 +6,7 @@
 #include "mail-search-build.h"
 #include "mailbox-list-iter.h"
 #include "imapc-storage.h"
+#include "migrate-subscriptions.h"
 #include "migrate-user-settings.h"
 #include "migrate-gmail-sync-private.h"
 
@@ -122,9 +123,21 @@ int migrate_gmail_list_source(struct migrate_gmail_sync *sync)
 	const struct mailbox_info *info;
 	struct migrate_gmail_folder *folder;
 	enum migrate_gmail_folder_kind kind;
+	HASH_TABLE_TYPE(migrate_vname_set) subscribed;
 	const char *dest_vname, *all_vname = NULL;
 	bool want;
+	int ret;
 
+	hash_table_create(&subscribed, default_pool, 0, str_hash, strcmp);
+	if (migrate_subscriptions_read(sync->src_ns, sync->pool,
+				       subscribed) < 0) {
+		hash_table_destroy(&subscribed);
+		sync->error = p_strdup_printf(sync->pool,
+			"reading the source's subscriptions failed: %s",
+			mailbox_list_get_last_internal_error(
+				sync->src_ns->list, &sync->mail_error));
+		return -1;
+	}
 	iter = mailbox_list_iter_init(sync->src_ns->list, "*",
 				      MAILBOX_LIST_ITER_RETURN_SPECIALUSE);
 	while ((info = mailbox_list_iter_next(iter)) != NULL) {
@@ -168,6 +181,11 @@ int migrate_gmail_list_source(struct migrate_gmail_sync *sync)
 			break;
 		}
 		folder = migrate_gmail_folder_get(sync, dest_vname, kind);
+		/* \Sent, \Drafts and the included \Trash and \Junk
+		   whatever LSUB says (see migrate-subscriptions.h) */
+		if (kind != MIGRATE_GMAIL_FOLDER_LABEL ||
+		    migrate_subscriptions_have(subscribed, info->vname))
+			folder->subscribe = TRUE;
 		if (kind == MIGRATE_GMAIL_FOLDER_TRASH ||
 		    kind == MIGRATE_GMAIL_FOLDER_JUNK) {
 			/* outside All Mail: read and downloaded from the
@@ -182,7 +200,9 @@ int migrate_gmail_list_source(struct migrate_gmail_sync *sync)
 				migrate_gmail_label_keyword(info->vname));
 		}
 	}
-	if (mailbox_list_iter_deinit(&iter) < 0) {
+	ret = mailbox_list_iter_deinit(&iter);
+	hash_table_destroy(&subscribed);
+	if (ret < 0) {
 		sync->error = p_strdup_printf(sync->pool,
 			"listing the source's folders failed: %s",
 			mailbox_list_get_last_internal_error(
@@ -201,6 +221,8 @@ int migrate_gmail_list_source(struct migrate_gmail_sync *sync)
 
 	sync->archive = migrate_gmail_folder_get(sync, sync->archive_name,
 						 MIGRATE_GMAIL_FOLDER_LABEL);
+	/* All Mail's label-less mail: the user saw it there */
+	sync->archive->subscribe = TRUE;
 	return 0;
 }
 

@@ -59,6 +59,9 @@ struct migrate_gmail_folder {
 
 	bool is_inbox:1;
 	bool dest_exists:1;
+	/* made here subscribed: a source folder of it is subscribed at
+	   Gmail, or it is the archive */
+	bool subscribe:1;
 };
 
 struct migrate_gmail_sync {

@@ -348,6 +348,12 @@ migrate_gmail_folder_create(struct migrate_gmail_sync *sync,
 			return migrate_gmail_box_error(sync, folder->dest_box,
 				"can't create destination folder");
 		}
+	} else if (folder->subscribe &&
+		   mailbox_set_subscribed(folder->dest_box, TRUE) < 0) {
+		/* a mail client showing subscribed folders only wouldn't
+		   show its mail */
+		return migrate_gmail_box_error(sync, folder->dest_box,
+			"can't subscribe destination folder");
 	}
 	folder->dest_exists = TRUE;
 	if (mailbox_open(folder->dest_box) < 0) {

@@ -72,6 +72,11 @@ case $folders in
 	fail "$LAB_TEST_NAME" "view folders on the destination ($folders)" ;;
 *) echo "ok: gmail: no view or excluded folders on the destination" ;;
 esac
+# Gmail subscribes every folder it shows: so is each one made here (and
+# Archive), else a client showing subscribed folders only hides its mail
+assert_eq "$(doveadm -c "$DST_CONF" mailbox list -u $U | grep -vx INBOX | sort | tr '\n' '|')" \
+	"$(doveadm -c "$DST_CONF" mailbox list -s -u $U | grep -vx INBOX | sort | tr '\n' '|')" \
+	"gmail: every folder made here is subscribed, as at Gmail"
 assert_eq "$all_mail" "$(field downloaded)" "gmail: each body downloaded once ($all_mail in All Mail)"
 downloads1=$(lab_gmail_stat messages_downloaded)
 assert_eq "$all_mail" "$downloads1" "gmail: server counted $all_mail whole-message downloads"
