@@ -20,7 +20,9 @@
    get their messages received before the kept years moved into
    <prefix>/<folder>/<year>, as hosting providers do to keep clients fast
    after a migration. The archive folders themselves are never archived,
-   so running it again moves nothing. */
+   so running it again moves nothing. A year folder it makes is
+   subscribed when its folder is: a mail client that shows subscribed
+   folders only still shows the moved mail. */
 
 #define MIGRATE_ARCHIVE_DEFAULT_MIN_MESSAGES 10000
 #define MIGRATE_ARCHIVE_DEFAULT_KEEP_YEARS 2
@@ -40,6 +42,11 @@ struct archive_year {
 };
 ARRAY_DEFINE_TYPE(archive_year, struct archive_year);
 
+struct archive_folder {
+	const char *vname;
+	bool subscribed;
+};
+
 static time_t archive_cutoff(unsigned int keep_years)
 {
 	time_t now = time(NULL);
@@ -55,8 +62,20 @@ static time_t archive_cutoff(unsigned int keep_years)
 }
 
 static int
+archive_year_failed(struct archive_cmd_context *ctx, struct archive_year *y,
+		    const char *what)
+{
+	i_error("migrate archive: Can't %s %s: %s", what,
+		mailbox_get_vname(y->box),
+		mailbox_get_last_internal_error(y->box, NULL));
+	doveadm_mail_failed_mailbox(&ctx->ctx, y->box);
+	mailbox_free(&y->box);
+	return -1;
+}
+
+static int
 archive_year_open(struct archive_cmd_context *ctx, struct mailbox *src,
-		  int year, struct archive_year *y)
+		  bool subscribe, int year, struct archive_year *y)
 {
 	struct mail_namespace *ns = mailbox_get_namespace(src);
 	char sep = mail_namespace_get_sep(ns);
@@ -67,15 +86,14 @@ archive_year_open(struct archive_cmd_context *ctx, struct mailbox *src,
 				year);
 	y->year = year;
 	y->box = mailbox_alloc(ns->list, vname, 0);
-	if ((mailbox_create(y->box, NULL, FALSE) < 0 &&
-	     mailbox_get_last_mail_error(y->box) != MAIL_ERROR_EXISTS) ||
-	    mailbox_open(y->box) < 0) {
-		i_error("migrate archive: Can't create %s: %s", vname,
-			mailbox_get_last_internal_error(y->box, NULL));
-		doveadm_mail_failed_mailbox(&ctx->ctx, y->box);
-		mailbox_free(&y->box);
-		return -1;
+	if (mailbox_create(y->box, NULL, FALSE) < 0) {
+		if (mailbox_get_last_mail_error(y->box) != MAIL_ERROR_EXISTS)
+			return archive_year_failed(ctx, y, "create");
+	} else if (subscribe && mailbox_set_subscribed(y->box, TRUE) < 0) {
+		return archive_year_failed(ctx, y, "subscribe");
 	}
+	if (mailbox_open(y->box) < 0)
+		return archive_year_failed(ctx, y, "open");
 	y->trans = mailbox_transaction_begin(y->box,
 		MAILBOX_TRANSACTION_FLAG_EXTERNAL, __func__);
 	return 0;
@@ -95,8 +113,9 @@ archive_year_find(ARRAY_TYPE(archive_year) *years, int year)
 
 static int
 archive_mailbox(struct archive_cmd_context *ctx, struct mail_user *user,
-		const char *vname, time_t cutoff)
+		const struct archive_folder *folder, time_t cutoff)
 {
+	const char *vname = folder->vname;
 	ARRAY_TYPE(archive_year) years;
 	struct archive_year *y;
 	struct mail_namespace *ns;
@@ -146,7 +165,8 @@ archive_mailbox(struct archive_cmd_context *ctx, struct mail_user *user,
 		y = archive_year_find(&years, year);
 		if (y == NULL) {
 			y = array_append_space(&years);
-			if (archive_year_open(ctx, box, year, y) < 0) {
+			if (archive_year_open(ctx, box, folder->subscribed,
+					      year, y) < 0) {
 				array_pop_back(&years);
 				ret = -1;
 				break;
@@ -206,16 +226,18 @@ cmd_migrate_archive_run(struct doveadm_mail_cmd_context *_ctx,
 	struct doveadm_mailbox_list_iter *iter;
 	struct mail_search_args *search_args;
 	const struct mailbox_info *info;
-	ARRAY_TYPE(const_string) vnames;
-	const char *vname, *archive_root;
+	ARRAY(struct archive_folder) folders;
+	struct archive_folder *folder;
+	const char *archive_root;
 	time_t cutoff = archive_cutoff(ctx->keep_years);
 	int ret = 0;
 
 	/* list first: archiving creates mailboxes */
-	t_array_init(&vnames, 32);
+	t_array_init(&folders, 32);
 	search_args = mail_search_build_init();
 	mail_search_build_add_all(search_args);
-	iter = doveadm_mailbox_list_iter_init(_ctx, user, search_args, 0);
+	iter = doveadm_mailbox_list_iter_init(_ctx, user, search_args,
+					      MAILBOX_LIST_ITER_RETURN_SUBSCRIBED);
 	mail_search_args_unref(&search_args);
 	while ((info = doveadm_mailbox_list_iter_next(iter)) != NULL) {
 		archive_root = t_strdup_printf("%s%s", info->ns->prefix,
@@ -225,13 +247,14 @@ cmd_migrate_archive_run(struct doveadm_mail_cmd_context *_ctx,
 		     info->vname[strlen(archive_root)] ==
 		     mail_namespace_get_sep(info->ns)))
 			continue;
-		vname = t_strdup(info->vname);
-		array_push_back(&vnames, &vname);
+		folder = array_append_space(&folders);
+		folder->vname = t_strdup(info->vname);
+		folder->subscribed = (info->flags & MAILBOX_SUBSCRIBED) != 0;
 	}
 	if (doveadm_mailbox_list_iter_deinit(&iter) < 0)
 		ret = -1;
-	array_foreach_elem(&vnames, vname) T_BEGIN {
-		if (archive_mailbox(ctx, user, vname, cutoff) < 0)
+	array_foreach_modifiable(&folders, folder) T_BEGIN {
+		if (archive_mailbox(ctx, user, folder, cutoff) < 0)
 			ret = -1;
 	} T_END;
 	return ret;

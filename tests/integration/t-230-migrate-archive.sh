@@ -3,6 +3,9 @@
 # messages were received over 2019..2026 keeps the last two years and gets
 # the older ones moved into Archive/Big/<year>, exactly, nothing lost;
 # a folder under the limit is untouched; running it again moves nothing.
+# A year folder is subscribed when its folder is (Big: subscribed at the
+# old server, so here too; Small: not), so that a mail client showing
+# subscribed folders only still shows the moved mail.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -26,9 +29,11 @@ for d in sys.argv[1:]:
         os.utime(p, (t, t))
 PY
 lab_source_start
+doveadm -c "$SRC_CONF" mailbox subscribe -u "$user" INBOX Big
 lab_dest_start sdbox
 lab_migration_conf
 lab_migrate_backup "$user" || { fail "$LAB_TEST_NAME" "migration failed"; exit 0; }
+assert_eq "Big INBOX" "$(lab_doveadm dst mailbox list -s -u "$user" | sort | xargs)" "subscriptions as at the old server" || exit 0
 assert_eq 12000 "$(lab_imap_count dst "$user" Big)" "migrated 12000" || exit 0
 
 this_year=$(date +%Y)
@@ -49,6 +54,9 @@ for y in $(seq 2019 2026); do
 done
 assert_eq "$expected_kept" "$(lab_imap_count dst "$user" Big)" "Big keeps $keep_from..$this_year" || exit 0
 assert_eq 300 "$(lab_imap_count dst "$user" Small)" "a folder under the limit is untouched" || exit 0
+expected_subs=$(for ((y = 2019; y < keep_from; y++)); do echo "Archive/Big/$y"; done | xargs)
+assert_eq "$expected_subs" "$(lab_doveadm dst mailbox list -s -u "$user" 'Archive/*' | sort | xargs)" \
+	"the year folders of the subscribed Big are subscribed" || exit 0
 total=$(lab_doveadm dst -f tab mailbox status -u "$user" -t messages '*' | tail -1)
 assert_eq 12300 "$total" "nothing lost" || exit 0
 
@@ -60,5 +68,8 @@ assert_eq 0 "$rc" "second archive run succeeds" || exit 0
 # but Big and the Archive tree are not touched again
 assert_eq "$expected_kept" "$(lab_imap_count dst "$user" Big)" "second run: Big unchanged" || exit 0
 assert_eq 0 "$(grep -c '^Archive/' "$LAB/archive2.out" || true)" "second run: archive folders are never archived" || exit 0
+assert_ok "second run: Small archived" grep -q "^Small.*Archive/Small/2019" "$LAB/archive2.out" || exit 0
+assert_eq "" "$(lab_doveadm dst mailbox list -s -u "$user" 'Archive/Small/*' | xargs)" \
+	"the year folders of the unsubscribed Small are not subscribed" || exit 0
 assert_eq 12300 "$(lab_doveadm dst -f tab mailbox status -u "$user" -t messages '*' | tail -1)" "second run: nothing lost" || exit 0
 pass "$LAB_TEST_NAME"
