@@ -3,7 +3,8 @@
 # of many folders is copied by up to that many dsync children at once, each
 # over its own set of folders.
 #  - every message, flag and keyword of every folder arrives, with the
-#    POP3 UIDLs of INBOX in order; the pass really used 3 workers (the
+#    POP3 UIDLs of INBOX in order, and the folders subscribed at the old
+#    server are subscribed here (Lists, Broken: not); the pass really used 3 workers (the
 #    run's log names each worker's folders; a parent folder and its child
 #    stay with one worker);
 #  - a folder whose copy fails here fails the pass with that worker's
@@ -50,6 +51,7 @@ for b in b1 b2; do
 done
 maildir_flag_some "$u"
 lab_source_start
+doveadm -c "$SRC_CONF" mailbox subscribe -u "$u" INBOX Work Archive Archive/2024 Sent
 lab_dest_start sdbox
 lab_migration_conf migrate_pop3
 printf 'Old Work = Projects\n' >"$LAB/map.txt"
@@ -76,6 +78,9 @@ assert_eq finished "$(state_field "$u" status)" "status finished" || exit 0
 assert_eq "$total" "$(state_field "$u" copied)" "status: every message counted once" || exit 0
 assert_same_mail "first pass" "$u" || exit 0
 assert_uidls "first pass" "$u" || exit 0
+assert_eq "Archive Archive/2024 INBOX Sent Work" \
+	"$(doveadm -c "$DST_CONF" mailbox list -s -u "$u" | sort | xargs)" \
+	"first pass: the old server's subscriptions here" || exit 0
 
 # a folder whose copy fails here: new mail at the old server, but its
 # mailbox here can't be written
