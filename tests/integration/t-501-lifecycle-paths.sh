@@ -7,7 +7,8 @@
 #    --catch-up (mirrors), migrate switch -F, batch --final, batch --final
 #    again (nothing more);
 #  - the on-login path: the user logs in here first, migrate worker copies
-#    the account (switched from the start), the user works, a late
+#    the account (switched from the start; its folders subscribed as at
+#    the old server), the user works, a late
 #    migrate run adds only the old server's new mail;
 #  - --folder-prefix: the old folders under Old/ of an account in use, the
 #    user works in them, a later run adds only what is new.
@@ -85,6 +86,7 @@ onlogin_path() {
 	lab_corpus "$u" 40 601
 	lab_corpus "$u" 5 602 Work
 	onlogin_start sdbox
+	doveadm -c "$SRC_CONF" mailbox subscribe -u "$u" INBOX Work || return 1
 	LAB_MIG_STATE_DIR=$ONLOGIN_STATE_DIR lab_migration_conf migrate_pop3
 	onlogin_login imap "$u" "$pw" || { fail "$LAB_TEST_NAME" "$tag: login"; return 1; }
 	# the user got mail here before the worker ran
@@ -93,6 +95,9 @@ onlogin_path() {
 	assert_eq 0 "$?" "$tag: the worker copied the account" || { tail -20 "$LAB/worker.log"; return 1; }
 	assert_eq switched "$(lab_status_field "$u" phase)" "$tag: switched from the start" || return 1
 	assert_eq 41 "$(lab_imap_count dst "$u")" "$tag: INBOX = 40 old + 1 delivered here" || return 1
+	# (copy-new made Work here: subscribed as at the old server)
+	assert_ok "$tag: Work subscribed here, as at the old server" \
+		grep -qx Work <(doveadm -c "$DST_CONF" mailbox list -s -u "$u") || return 1
 	# what the old server had when the worker copied it
 	lc_mark "$u" || return 1
 	LC_DST_LOGIN_USER=1 lc_activity "$u" || { fail "$LAB_TEST_NAME" "$tag: activity"; return 1; }
