@@ -9,6 +9,9 @@
 # and what must be true after each, message by message (mailstate.py:
 # content hash and flags per folder), and through a POP3 client's eyes.
 #
+#   mig ARGS...                       doveadm migrate ARGS with $MIG_CONF,
+#                                     output appended to $LAB/mig.out,
+#                                     exit code in $rc
 #   lc_snap src|dst USER OUT.json     the account over IMAP
 #   lc_pop3 src|dst USER OUT          its POP3 UIDL list
 #   lc_activity USER                  the user works here (see below)
@@ -23,6 +26,12 @@
 # lab: no master user here), LC_PREFIX: the account's old folders are
 # under this folder here (--folder-prefix), LC_RENAME="OLD=NEW ...": the
 # user renamed the old folder OLD to NEW here.
+
+mig() {	# migrate ARGS... -> exit code in $rc
+	rc=0
+	doveadm -c "$MIG_CONF" migrate "$@" </dev/null \
+		>>"$LAB/mig.out" 2>&1 || rc=$?
+}
 
 lc__login() {	# src|dst USER -> "login<TAB>password<TAB>imap port<TAB>pop3 port"
 	local who=$1 user=$2

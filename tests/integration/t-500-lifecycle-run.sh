@@ -27,12 +27,6 @@ LAB_TEST_NAME=lifecycle-run
 # the LF CR CR LF message is stored with CRLF here
 LC_EOL=1
 
-mig() {	# migrate ARGS... -> exit code in $rc
-	rc=0
-	doveadm -c "$MIG_CONF" migrate "$@" </dev/null \
-		>>"$LAB/mig.out" 2>&1 || rc=$?
-}
-
 # a message whose header ends with LF CR CR LF (Courier stores such)
 crcr_message() {
 	local md

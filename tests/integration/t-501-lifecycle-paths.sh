@@ -19,12 +19,6 @@ set -uo pipefail
 
 LAB_TEST_NAME=lifecycle-paths
 
-mig() {	# migrate ARGS... -> exit code in $rc
-	rc=0
-	doveadm -c "$MIG_CONF" migrate "$@" </dev/null \
-		>>"$LAB/mig.out" 2>&1 || rc=$?
-}
-
 batch_path() {
 	local u tag=batch users=(lb1@example.com lb2@example.com)
 	lab_init

@@ -25,11 +25,6 @@ lab_courier_user_add "$user" "$pw"
 deliver() {	# COUNT SEED: generated messages into Courier's INBOX
 	lab_courier_deliver_corpus "$user" "$1" "$2"
 }
-mig() {	# migrate ARGS... -> exit code in $rc
-	rc=0
-	doveadm -c "$MIG_CONF" migrate "$@" </dev/null \
-		>>"$LAB/mig.out" 2>&1 || rc=$?
-}
 deliver 50 801
 lab_courier_start
 lab_user_add "$user" "$pw"

@@ -28,11 +28,6 @@ lab_gmail_generate "$LAB/gmail" --seed 31 --count 120
 lab_gmail_start "$GMAIL_ACCOUNT" "$U" "$GPW"
 lab_gmail_migration_conf "$U" "$GPW" migrate_gmail
 
-mig() {	# migrate ARGS... -> exit code in $rc
-	rc=0
-	doveadm -c "$MIG_CONF" migrate "$@" </dev/null \
-		>>"$LAB/mig.out" 2>&1 || rc=$?
-}
 # gmail PYTHON: run PYTHON with an imaplib connection "c" to the Gmail
 # server, logged in; its stdout is the output
 gmail() {

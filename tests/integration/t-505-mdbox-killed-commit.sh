@@ -20,15 +20,10 @@
 # the run).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-lifecycle.sh"
 
 LAB_TEST_NAME=mdbox-killed-commit
 U=uncommitted@example.com
-
-mig() {	# migrate ARGS... -> exit code in $rc
-	rc=0
-	doveadm -c "$MIG_CONF" migrate "$@" </dev/null \
-		>>"$LAB/mig.out" 2>&1 || rc=$?
-}
 
 # bytes in the user's mdbox m.* files here
 storage_bytes() {

@@ -23,12 +23,6 @@ set -uo pipefail
 
 LAB_TEST_NAME=lifecycle-folders
 
-mig() {	# migrate ARGS... -> exit code in $rc
-	rc=0
-	doveadm -c "$MIG_CONF" migrate "$@" </dev/null \
-		>>"$LAB/mig.out" 2>&1 || rc=$?
-}
-
 dst_count() {	# USER FOLDER: its messages here ("none" if there is no such folder)
 	doveadm -c "$DST_CONF" -f tab mailbox status -u "$1" messages "$2" 2>/dev/null |
 		awk 'NR == 2 { print $NF; found = 1 } END { if (!found) print "none" }'
