@@ -107,6 +107,9 @@ assert_ok "one login at a time: the warning names the server and the cause" \
 	grep -qE "Warning: migrate check: user good@example.com: IMAP server 127.0.0.1:$SRC_IMAP_PORT: a second login while one is open was refused \(.*[Mm]aximum number of .*connections.*\): .*migrate_pop3_size_connections = 1" "$LAB/onelogin.err" ||
 	sed 's/^/    /' "$LAB/onelogin.err"
 grep "second login" "$LAB/onelogin.err" | sed 's/^/    /'
+assert_eq 0 "$(grep -c "Error:" "$LAB/onelogin.err")" \
+	"one login at a time: no error line (imapc's refusal is logged as info)" ||
+	sed 's/^/    /' "$LAB/onelogin.err"
 assert_eq 12 "$(field onelogin INBOX messages)" "one login at a time: INBOX still listed"
 cp "$MIG_CONF" "$LAB/onesize.conf"
 printf 'plugin {\n  migrate_pop3_size_connections = 1\n}\n' | lab__conf24 >>"$LAB/onesize.conf"
