@@ -19,7 +19,8 @@ HASH_TABLE_DEFINE_TYPE(migrate_vname_set, const char *, void *);
 
 /* Adds the vname of every subscribed folder of the namespace to the set
    (created by the caller, the names allocated from pool). Returns -1 with
-   the list's error if the subscriptions can't be read. */
+   the list's error if the subscriptions can't be read (the callers warn
+   and go on: no mail depends on them). */
 static inline int
 migrate_subscriptions_read(struct mail_namespace *ns, pool_t pool,
 			   HASH_TABLE_TYPE(migrate_vname_set) set)

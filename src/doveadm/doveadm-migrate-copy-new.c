@@ -815,12 +815,13 @@ migrate_copy_new_run(struct migrate_copy_new *cn, struct mail_user *src_user)
 			continue;
 		if (migrate_subscriptions_read(ns, cn->pool,
 					       cn->subscribed) < 0) {
-			i_error("migrate copy-new: reading the old server's "
-				"subscriptions failed: %s",
-				mailbox_list_get_last_internal_error(ns->list,
-								     NULL));
-			ret = -1;
-			break;
+			/* not worth failing the pass for: no mail is
+			   missing, a folder may be */
+			i_warning("migrate copy-new: reading the old server's "
+				  "subscriptions failed (%s): the folders made "
+				  "here aren't subscribed",
+				  mailbox_list_get_last_internal_error(ns->list,
+								       NULL));
 		}
 		iter = mailbox_list_iter_init(ns->list, "*",
 			MAILBOX_LIST_ITER_RETURN_SPECIALUSE |

@@ -131,12 +131,13 @@ int migrate_gmail_list_source(struct migrate_gmail_sync *sync)
 	hash_table_create(&subscribed, default_pool, 0, str_hash, strcmp);
 	if (migrate_subscriptions_read(sync->src_ns, sync->pool,
 				       subscribed) < 0) {
-		hash_table_destroy(&subscribed);
-		sync->error = p_strdup_printf(sync->pool,
-			"reading the source's subscriptions failed: %s",
-			mailbox_list_get_last_internal_error(
-				sync->src_ns->list, &sync->mail_error));
-		return -1;
+		/* not worth failing the pass for: the label folders
+		   made here aren't subscribed then */
+		e_warning(sync->dest_user->event, "migrate_gmail: reading "
+			  "the source's subscriptions failed (%s): the label "
+			  "folders made here aren't subscribed",
+			  mailbox_list_get_last_internal_error(
+				sync->src_ns->list, NULL));
 	}
 	iter = mailbox_list_iter_init(sync->src_ns->list, "*",
 				      MAILBOX_LIST_ITER_RETURN_SPECIALUSE);

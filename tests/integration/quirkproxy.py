@@ -11,6 +11,7 @@ docs/providers.md are tried against the quirk, not just described:
                   [--throttle-mailbox NAME] [--throttle-max M]
                   [--slow-prefix PREFIX --slow-ms MS]
                   [--bye-after-fetches N] [--bye-text TEXT] [--bye-max M]
+                  [--refuse COMMAND]
 
   --size-percent/--size-bytes  every RFC822.SIZE the server sends is made
         larger by P percent plus B bytes, while the bodies stay what they
@@ -30,6 +31,9 @@ docs/providers.md are tried against the quirk, not just described:
         sends "* BYE TEXT" and closes it at a response boundary (Exchange
         Online's "Server Unavailable" and session ends); --bye-max: only
         the first M sessions so (default: every one).
+  --refuse COMMAND  every command COMMAND (e.g. LSUB, which IMAP4rev2
+        drops) is answered by the proxy with "TAG BAD Unknown command",
+        not passed on.
 
 Listens on 127.0.0.1 (a free port, written to --port-file once listening)
 and connects to 127.0.0.1:PORT only.  The server's stream is parsed into
@@ -88,6 +92,12 @@ class Conn:
             m = SELECT_RE.match(line)
             if m:
                 self.mailbox = m.group(1).decode("utf-8", "replace")
+            words = line.split(b" ", 2)
+            if self.args.refuse and len(words) >= 2 and \
+                    words[1].upper() == self.args.refuse.upper().encode():
+                self.pending.append(b"%s BAD Unknown command\r\n" % words[0])
+                self.log("refuse %s" % words[0].decode("latin-1"))
+                continue
             m = BODY_FETCH_RE.match(line)
             if m:
                 self.fetches += 1
@@ -253,6 +263,7 @@ def main():
     p.add_argument("--bye-after-fetches", type=int, default=0)
     p.add_argument("--bye-text", default="Server Unavailable. 15")
     p.add_argument("--bye-max", type=int, default=0)
+    p.add_argument("--refuse")
     Proxy(p.parse_args()).serve()
 
 

@@ -16,10 +16,13 @@
 #    user's own subscriptions are left as they are;
 #  - the final pass leaves exactly what the user left plus the old
 #    server's new mail (mailstate.py, by content and flags, per folder;
-#    POP3 through a client's eyes); a late pass copies nothing.
+#    POP3 through a client's eyes); a late pass copies nothing;
+#  - an old server that refuses LSUB (IMAP4rev2 drops it; quirkproxy.py):
+#    the pass warns and still copies a new folder's mail, unsubscribed.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-lifecycle.sh"
+. "$(dirname "$0")/lib-faults.sh"
 
 LAB_TEST_NAME=lifecycle-folders
 
@@ -89,6 +92,23 @@ timeline() {
 	LC_RENAME="Work=Clients" lc_expect_additive "$u" "$tag late pass" || return 1
 	assert_eq none "$(dst_count "$u" Lists)" "$tag: late pass: Lists still deleted" || return 1
 	assert_eq "Clients INBOX News Old" "$(dst_subscribed "$u")" "$tag: late pass: subscriptions unchanged" || return 1
+
+	# an old server without LSUB: no subscriptions to follow, the mail
+	# comes all the same
+	[ "$driver" = sdbox ] || { lab_cleanup; return 0; }
+	local port conf
+	port=$(quirk_proxy nolsub --refuse LSUB)
+	conf=$(mig_conf nolsub "imapc_port = $port")
+	lab_corpus "$u" 2 610 Later
+	doveadm -c "$SRC_CONF" mailbox subscribe -u "$u" Later || return 1
+	rc=0
+	doveadm -c "$conf" migrate run -u "$u" </dev/null >"$LAB/nolsub.out" 2>&1 || rc=$?
+	assert_eq 0 "$rc" "$tag: LSUB refused: the pass succeeds" || { tail -20 "$LAB/nolsub.out"; return 1; }
+	assert_ok "$tag: LSUB refused: the proxy refused it" test "$(quirk_hits nolsub refuse)" -gt 0 || return 1
+	assert_ok "$tag: LSUB refused: a warning says so" \
+		grep -q "Warning: .*reading the old server's subscriptions failed" "$LAB/nolsub.out" || { cat "$LAB/nolsub.out"; return 1; }
+	assert_eq 2 "$(dst_count "$u" Later)" "$tag: LSUB refused: the new folder's mail copied" || return 1
+	assert_eq "Clients INBOX News Old" "$(dst_subscribed "$u")" "$tag: LSUB refused: Later made here unsubscribed" || return 1
 	lab_cleanup
 }
 
