@@ -1061,6 +1061,24 @@ for line in lines[1:]:
 EOF
 }
 
+# lab_procs_at_once PATTERN: how many processes whose command line matches
+# PATTERN (pgrep -f) run now, not counting one whose parent matches too: a
+# process's own child between its fork and exec still has the parent's
+# command line.
+lab_procs_at_once() {
+	local pids p pp n=0
+	pids=" $(pgrep -f "$1" | tr '\n' ' ' || true)"
+	for p in $pids; do
+		pp=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ' || true)
+		[ -n "$pp" ] || continue
+		case $pids in
+		*" $pp "*) ;;
+		*) n=$((n + 1)) ;;
+		esac
+	done
+	echo $n
+}
+
 # lab_status_field USER FIELD: FIELD of USER's row in
 # `doveadm -c $MIG_CONF -f json migrate status` ("none" if no row).
 lab_status_field() {

@@ -52,21 +52,9 @@ all_complete() {	# every u* account has the source's message count
 			{ echo "$u"; return 1; }
 	done
 }
-# runs_at_once: the migrate runs going now. A run's own child between its
-# fork and exec still has the run's command line: only processes whose
-# parent isn't a run count.
+# runs_at_once: the migrate runs going now
 runs_at_once() {
-	local pids p pp n=0
-	pids=" $(pgrep -f "doveadm -c $LAB/state/tmp/.* migrate run" | tr '\n' ' ' || true)"
-	for p in $pids; do
-		pp=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ' || true)
-		[ -n "$pp" ] || continue
-		case $pids in
-		*" $pp "*) ;;
-		*) n=$((n + 1)) ;;
-		esac
-	done
-	echo $n
+	lab_procs_at_once "doveadm -c $LAB/state/tmp/.* migrate run"
 }
 watch_running() {	# record the most migrate runs seen at once, until batch.done
 	local max=0 n

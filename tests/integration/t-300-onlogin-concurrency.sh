@@ -32,7 +32,7 @@ assert_eq 10 "$(onlogin_queued | wc -l)" "10 migrations queued" || exit 0
 watch_running() {	# the most "migrate run" processes seen at once
 	local max=0 n
 	while [ ! -f "$LAB/watch.done" ]; do
-		n=$(pgrep -fc "migrate run -u c[0-9]*@example.com" || true)
+		n=$(lab_procs_at_once "migrate run -u c[0-9]*@example.com")
 		[ "$n" -gt "$max" ] && max=$n
 		echo "$max" >"$LAB/max.running"
 		sleep 0.05
