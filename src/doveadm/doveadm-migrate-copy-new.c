@@ -809,7 +809,7 @@ migrate_copy_new_run(struct migrate_copy_new *cn, struct mail_user *src_user)
 	const char *error;
 	int ret = 0;
 
-	hash_table_create(&cn->subscribed, cn->pool, 0, str_hash, strcmp);
+	hash_table_create(&cn->subscribed, default_pool, 0, str_hash, strcmp);
 	for (ns = src_user->namespaces; ns != NULL; ns = ns->next) {
 		if (!doveadm_migrate_namespace_is_copied(ns))
 			continue;
