@@ -6,9 +6,10 @@
 # migrate_pop3 RUNS times each, interleaved, with the wall time and the
 # share of the machine's CPUs busy meanwhile (/proc/stat, all processes:
 # dsync, the old server, the destination); then one migrate_pop3 run with
-# its debug timings (doveadm -D), each log line stamped with the time since dsync
-# started: when dsync asked for the first UIDL, how long the matcher held
-# it there, and of that the IMAP sizes and the headers with the matching.
+# its debug timings (doveadm -D), each log line stamped with the time
+# since dsync started: when dsync asked for the first UIDL, how long the
+# matcher held it there, and of that the IMAP sizes and the headers with
+# the matching.
 # Prints the ratios against plain from the same run. On tmpfs (LAB_TMPDIR,
 # default /dev/shm), as bench/pop3-overhead.sh.
 set -euo pipefail
