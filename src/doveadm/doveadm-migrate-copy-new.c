@@ -800,11 +800,72 @@ migrate_copy_new_folder(struct migrate_copy_new *cn, struct mail_namespace *ns,
 	return ret;
 }
 
+/* The old server's subscriptions, read after its folders were listed:
+   the login is done then, and no folder is selected. Reading them may
+   fail (a server without LSUB): not worth failing the pass for, no mail
+   is missing; imapc's error line for it is logged as info, the warning
+   gives its reason. */
+static void
+migrate_copy_new_subscriptions_read(struct migrate_copy_new *cn,
+				    struct mail_namespace *ns)
+{
+	int ret;
+
+	doveadm_migrate_errors_as_info_begin();
+	ret = migrate_subscriptions_read(ns, cn->pool, cn->subscribed);
+	doveadm_migrate_errors_as_info_end();
+	if (ret < 0) {
+		i_warning("migrate copy-new: reading the old server's "
+			  "subscriptions failed (%s): the folders made here "
+			  "aren't subscribed",
+			  mailbox_list_get_last_internal_error(ns->list, NULL));
+	}
+}
+
+/* The old folders of a namespace, listed first: a pass makes folders here
+   only, but reads the subscriptions once the listing has logged in. */
 static int
-migrate_copy_new_run(struct migrate_copy_new *cn, struct mail_user *src_user)
+migrate_copy_new_namespace(struct migrate_copy_new *cn,
+			   struct mail_namespace *ns)
 {
 	struct mailbox_list_iterate_context *iter;
 	const struct mailbox_info *info;
+	ARRAY(struct mailbox_info) folders;
+	struct mailbox_info *folder;
+	int ret = 0;
+
+	t_array_init(&folders, 32);
+	iter = mailbox_list_iter_init(ns->list, "*",
+		MAILBOX_LIST_ITER_RETURN_SPECIALUSE |
+		MAILBOX_LIST_ITER_NO_AUTO_BOXES);
+	while ((info = mailbox_list_iter_next(iter)) != NULL) {
+		if ((info->flags & (MAILBOX_NOSELECT |
+				    MAILBOX_NONEXISTENT)) != 0 ||
+		    migrate_copy_new_excluded(cn->cmd, info))
+			continue;
+		folder = array_append_space(&folders);
+		folder->ns = info->ns;
+		folder->vname = t_strdup(info->vname);
+		folder->special_use = t_strdup(info->special_use);
+		folder->flags = info->flags;
+	}
+	if (mailbox_list_iter_deinit(&iter) < 0) {
+		i_error("migrate copy-new: listing the old server's "
+			"folders failed: %s",
+			mailbox_list_get_last_internal_error(ns->list, NULL));
+		return -1;
+	}
+	migrate_copy_new_subscriptions_read(cn, ns);
+	array_foreach_modifiable(&folders, folder) T_BEGIN {
+		if (migrate_copy_new_folder(cn, ns, folder) < 0)
+			ret = -1;
+	} T_END;
+	return ret;
+}
+
+static int
+migrate_copy_new_run(struct migrate_copy_new *cn, struct mail_user *src_user)
+{
 	struct mail_namespace *ns;
 	const char *error;
 	int ret = 0;
@@ -813,36 +874,10 @@ migrate_copy_new_run(struct migrate_copy_new *cn, struct mail_user *src_user)
 	for (ns = src_user->namespaces; ns != NULL; ns = ns->next) {
 		if (!doveadm_migrate_namespace_is_copied(ns))
 			continue;
-		if (migrate_subscriptions_read(ns, cn->pool,
-					       cn->subscribed) < 0) {
-			/* not worth failing the pass for: no mail is
-			   missing, a folder may be */
-			i_warning("migrate copy-new: reading the old server's "
-				  "subscriptions failed (%s): the folders made "
-				  "here aren't subscribed",
-				  mailbox_list_get_last_internal_error(ns->list,
-								       NULL));
-		}
-		iter = mailbox_list_iter_init(ns->list, "*",
-			MAILBOX_LIST_ITER_RETURN_SPECIALUSE |
-			MAILBOX_LIST_ITER_NO_AUTO_BOXES);
-		while ((info = mailbox_list_iter_next(iter)) != NULL) {
-			if ((info->flags & (MAILBOX_NOSELECT |
-					    MAILBOX_NONEXISTENT)) != 0 ||
-			    migrate_copy_new_excluded(cn->cmd, info))
-				continue;
-			T_BEGIN {
-				if (migrate_copy_new_folder(cn, ns, info) < 0)
-					ret = -1;
-			} T_END;
-		}
-		if (mailbox_list_iter_deinit(&iter) < 0) {
-			i_error("migrate copy-new: listing the old server's "
-				"folders failed: %s",
-				mailbox_list_get_last_internal_error(ns->list,
-								     NULL));
-			ret = -1;
-		}
+		T_BEGIN {
+			if (migrate_copy_new_namespace(cn, ns) < 0)
+				ret = -1;
+		} T_END;
 	}
 	hash_table_destroy(&cn->subscribed);
 	if (migrate_copy_new_marks_write(cn, &error) < 0) {

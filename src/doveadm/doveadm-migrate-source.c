@@ -372,20 +372,34 @@ int doveadm_migrate_source_user_login(struct doveadm_mail_cmd_context *ctx,
 	return -1;
 }
 
-/* While the second login runs: its errors are the answer to a question
-   (the caller reports the refusal, with imapc's reason, as a warning), so
-   imapc's own "Authentication failed" error line is logged as info. */
-static failure_callback_t *migrate_login_again_error_handler;
+static failure_callback_t *migrate_errors_as_info_orig;
 
 static void ATTR_FORMAT(2, 0)
-migrate_login_again_log_error(const struct failure_context *ctx,
-			      const char *format, va_list args)
+migrate_errors_as_info_log(const struct failure_context *ctx,
+			   const char *format, va_list args)
 {
 	struct failure_context info_ctx = *ctx;
 
 	if (info_ctx.type == LOG_TYPE_ERROR)
 		info_ctx.type = LOG_TYPE_INFO;
-	migrate_login_again_error_handler(&info_ctx, format, args);
+	migrate_errors_as_info_orig(&info_ctx, format, args);
+}
+
+void doveadm_migrate_errors_as_info_begin(void)
+{
+	failure_callback_t *fatal, *info, *debug;
+
+	i_assert(migrate_errors_as_info_orig == NULL);
+	i_get_failure_handlers(&fatal, &migrate_errors_as_info_orig,
+			       &info, &debug);
+	i_set_error_handler(migrate_errors_as_info_log);
+}
+
+void doveadm_migrate_errors_as_info_end(void)
+{
+	i_assert(migrate_errors_as_info_orig != NULL);
+	i_set_error_handler(migrate_errors_as_info_orig);
+	migrate_errors_as_info_orig = NULL;
 }
 
 int doveadm_migrate_source_login_again(struct doveadm_mail_cmd_context *ctx,
@@ -398,7 +412,6 @@ int doveadm_migrate_source_login_again(struct doveadm_mail_cmd_context *ctx,
 	enum imapc_capability capabilities;
 	enum imapc_command_state state;
 	const char *reason;
-	failure_callback_t *fatal_handler, *info_handler, *debug_handler;
 	int prev_exit_code = ctx->exit_code, ret;
 
 	if (doveadm_migrate_source_create(ctx, user, cmd_name, TRUE,
@@ -411,12 +424,12 @@ int doveadm_migrate_source_login_again(struct doveadm_mail_cmd_context *ctx,
 	}
 	storage = doveadm_migrate_source_imapc(src_user);
 	i_assert(storage != NULL);
-	i_get_failure_handlers(&fatal_handler, &migrate_login_again_error_handler,
-			       &info_handler, &debug_handler);
-	i_set_error_handler(migrate_login_again_log_error);
+	/* its errors are the answer to a question: the caller reports a
+	   refusal, with imapc's reason, as a warning */
+	doveadm_migrate_errors_as_info_begin();
 	ret = doveadm_migrate_source_login(storage, &capabilities, &state,
 					   &reason);
-	i_set_error_handler(migrate_login_again_error_handler);
+	doveadm_migrate_errors_as_info_end();
 	if (ret < 0) {
 		*error_r = t_strdup_printf("%s%s",
 			state == IMAPC_COMMAND_STATE_DISCONNECTED ?

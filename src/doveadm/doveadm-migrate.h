@@ -52,6 +52,13 @@ int doveadm_migrate_source_login_again(struct doveadm_mail_cmd_context *ctx,
 				       struct mail_user *user,
 				       const char *cmd_name,
 				       const char **error_r);
+/* Between begin and end, what is logged as an error is logged as info:
+   around a synchronous request to the old server whose failure the
+   caller reports itself (as a warning, with the reason), so that imapc's
+   own error line for it doesn't read as a failure of the command. Not
+   nested. */
+void doveadm_migrate_errors_as_info_begin(void);
+void doveadm_migrate_errors_as_info_end(void);
 /* What a migration does with a folder of the old server
    (doveadm-migrate-folders.c): dsync's -x, and migrate gmail's rules */
 enum doveadm_migrate_folder_action {

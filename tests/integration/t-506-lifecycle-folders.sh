@@ -18,7 +18,8 @@
 #    server's new mail (mailstate.py, by content and flags, per folder;
 #    POP3 through a client's eyes); a late pass copies nothing;
 #  - an old server that refuses LSUB (IMAP4rev2 drops it; quirkproxy.py):
-#    the pass warns and still copies a new folder's mail, unsubscribed.
+#    the pass warns (no error line) and still copies a new folder's mail,
+#    unsubscribed.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-lifecycle.sh"
@@ -107,6 +108,8 @@ timeline() {
 	assert_ok "$tag: LSUB refused: the proxy refused it" test "$(quirk_hits nolsub refuse)" -gt 0 || return 1
 	assert_ok "$tag: LSUB refused: a warning says so" \
 		grep -q "Warning: .*reading the old server's subscriptions failed" "$LAB/nolsub.out" || { cat "$LAB/nolsub.out"; return 1; }
+	assert_eq 0 "$(grep -c "Error:" "$LAB/nolsub.out")" "$tag: LSUB refused: no error line (imapc's is logged as info)" ||
+		{ grep "Error:" "$LAB/nolsub.out"; return 1; }
 	assert_eq 2 "$(dst_count "$u" Later)" "$tag: LSUB refused: the new folder's mail copied" || return 1
 	assert_eq "Clients INBOX News Old" "$(dst_subscribed "$u")" "$tag: LSUB refused: Later made here unsubscribed" || return 1
 	lab_cleanup
