@@ -822,8 +822,9 @@ migrate_copy_new_subscriptions_read(struct migrate_copy_new *cn,
 	}
 }
 
-/* The old folders of a namespace, listed first: a pass makes folders here
-   only, but reads the subscriptions once the listing has logged in. */
+/* Copies what is new in a namespace's old folders. They are all listed
+   first and the subscriptions read after: by then the listing has logged
+   in, and no folder is selected yet. */
 static int
 migrate_copy_new_namespace(struct migrate_copy_new *cn,
 			   struct mail_namespace *ns)
@@ -831,6 +832,7 @@ migrate_copy_new_namespace(struct migrate_copy_new *cn,
 	struct mailbox_list_iterate_context *iter;
 	const struct mailbox_info *info;
 	ARRAY(struct mailbox_info) folders;
+	const struct mailbox_info *listed;
 	struct mailbox_info *folder;
 	int ret = 0;
 
@@ -856,8 +858,8 @@ migrate_copy_new_namespace(struct migrate_copy_new *cn,
 		return -1;
 	}
 	migrate_copy_new_subscriptions_read(cn, ns);
-	array_foreach_modifiable(&folders, folder) T_BEGIN {
-		if (migrate_copy_new_folder(cn, ns, folder) < 0)
+	array_foreach(&folders, listed) T_BEGIN {
+		if (migrate_copy_new_folder(cn, ns, listed) < 0)
 			ret = -1;
 	} T_END;
 	return ret;
