@@ -11,13 +11,17 @@
 #     UID FETCH 1:* (RFC822.SIZE) (imapc's rawlog), every UIDL in order;
 #  c) two same-size messages without a body nor an end-of-header line:
 #     TOP gives no header end, so their header is read from the whole
-#     message (RETR) on the same session, still without pop3c.
+#     message (RETR) on the same session, still without pop3c;
+#  d) the read-ahead runs in a child process, not a thread of doveadm's
+#     (a second thread makes every malloc() of the process take a lock):
+#     while it connects, doveadm and its child have one thread each.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-faults.sh"
 
 LAB_TEST_NAME=pop3-read-ahead
 lab_init
-for u in a b c; do
+for u in a b c d; do
 	lab_user_add "$u@example.com" secret1
 	lab_corpus "$u@example.com" 400 61
 done
@@ -85,5 +89,34 @@ assert_eq "$headers POP3 headers read on a connection of its own, 0 left to pop3
 [ "${headers:-0}" -ge 2 ] || { fail "$LAB_TEST_NAME" "c) the header-only messages' headers weren't read"; exit 0; }
 assert_eq 2 "$(lab_pop3_logins c@example.com)" "c) the read-ahead's session, then one for TOP and RETR" || exit 0
 assert_eq "402 402 yes" "$(lab_uidl_same c@example.com)" "c) UIDLs served in order" || exit 0
+
+# d) a child, not a thread: seen from the proxy in front of the POP3
+# server when the read-ahead connects (before the server is connected)
+lab_migration_conf migrate_pop3
+fault_proxy_start pd "$SRC_POP3_PORT"
+# the migration's processes: "PID PPID THREADS" each
+cat >"$LAB/procs-d.sh" <<'PROCS'
+#!/bin/bash
+for pid in $(pgrep -f 'backup -R -u d@example.com imapc:'); do
+	awk -v pid="$pid" '/^PPid:/ { p = $2 } /^Threads:/ { t = $2 }
+		END { print pid, p, t }' "/proc/$pid/status"
+done >"$1"
+PROCS
+fault_set pd "{\"mode\": \"pass\", \"conns\": [1], \"exec\": [\"bash\", \"$LAB/procs-d.sh\", \"$LAB/procs-d.out\"]}"
+conf=$(mig_conf mig-d "pop3c_port = $FAULT_PORT_pd")
+rc=0; MIG_CONF=$conf lab_migrate_backup d@example.com || rc=$?
+echo "d) exit $rc; the migration's processes (PID PPID threads) as the read-ahead connected:"
+sed 's/^/d)   /' "$LAB/procs-d.out" || true
+assert_eq 0 "$rc" "d) migration" || { lab_log_dump; exit 0; }
+assert_eq "POP3 list of 400 messages read ahead on a connection of its own" \
+	"$(read_ahead d@example.com)" "d) the POP3 list was read ahead" || exit 0
+assert_eq "2 processes, 1 thread each, one the other's child" \
+	"$(awk '{ n++; pid[n] = $1; ppid[n] = $2; if ($3 != 1) more = 1 }
+		END { child = n == 2 && (ppid[1] == pid[2] || ppid[2] == pid[1])
+		      printf "%d processes, %s, %s\n", n,
+			more ? "a thread more" : "1 thread each",
+			child ? "one the other\047s child" : "unrelated" }' \
+		"$LAB/procs-d.out")" "d) the read-ahead is a child process, doveadm single-threaded" || exit 0
+assert_eq "400 400 yes" "$(lab_uidl_same d@example.com)" "d) UIDLs served in order" || exit 0
 
 pass "$LAB_TEST_NAME"

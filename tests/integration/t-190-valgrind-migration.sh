@@ -19,6 +19,12 @@ lab_source_start
 lab_dest_start sdbox
 lab_migration_conf migrate_pop3 migrate_gmail
 
+# valgrind's logs: a process forked after doveadm took the mail user's
+# uid (migrate_pop3's POP3 read-ahead) writes its own there
+vglogs=$LAB/vg-logs
+mkdir -p "$vglogs"
+chmod 1777 "$vglogs"
+
 vg() {
 	local name=$1 rc=0
 	shift
@@ -27,11 +33,11 @@ vg() {
 	valgrind -q --vgdb=no --trace-children=yes --keep-debuginfo=yes \
 		--leak-check=full --show-leak-kinds=definite,indirect \
 		--errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-		--log-file="$LAB/vg-$name.%p.log" "$@" </dev/null \
+		--log-file="$vglogs/vg-$name.%p.log" "$@" </dev/null \
 		>"$LAB/vg-$name.out" 2>&1 || rc=$?
-	if [ "$rc" -eq 99 ] || [ -n "$(find "$LAB" -name "vg-$name.*.log" -size +0)" ]; then
+	if [ "$rc" -eq 99 ] || [ -n "$(find "$vglogs" -name "vg-$name.*.log" -size +0)" ]; then
 		fail "$LAB_TEST_NAME" "$name: valgrind reported errors:"
-		cat "$LAB"/vg-"$name".*.log | head -40
+		cat "$vglogs"/vg-"$name".*.log | head -40
 		return 1
 	fi
 	if [ "$rc" -ne 0 ]; then
