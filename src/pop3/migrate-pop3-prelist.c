@@ -577,24 +577,25 @@ void migrate_pop3_prelist_abort(struct migrate_pop3_user *muser)
 	prelist_free(pl);
 }
 
-/* "N SIZE" or "N UIDL" lines, N = 1, 2, ... in order */
+/* "N SIZE" or "N UIDL" lines, N = 1, 2, ... in order: the value is
+   [*value_r, *end_r) */
 static int
 prelist_parse_line(const char **p, const char *end, uint32_t seq,
-		   const char **value_r, size_t *len_r)
+		   const char **value_r, const char **end_r)
 {
-	const char *line = *p, *lf, *sp;
+	const char *line = *p, *lf, *num_end;
 	uint32_t n;
 
 	lf = memchr(line, '\n', end - line);
 	if (lf == NULL)
 		return -1;
 	*p = lf + 1;
-	sp = memchr(line, ' ', lf - line);
-	if (sp == NULL ||
-	    str_to_uint32(t_strdup_until(line, sp), &n) < 0 || n != seq)
+	/* (the line ends in LF: the number's parse stops there at most) */
+	if (str_parse_uint32(line, &n, &num_end) < 0 || n != seq ||
+	    *num_end != ' ')
 		return -1;
-	*value_r = sp + 1;
-	*len_r = lf - (sp + 1);
+	*value_r = num_end + 1;
+	*end_r = lf;
 	return 0;
 }
 
@@ -602,12 +603,11 @@ int migrate_pop3_prelist_finish(struct migrate_pop3_user *muser,
 				struct event *event)
 {
 	struct migrate_pop3_prelist *pl = muser->prelist;
-	struct migrate_pop3_msg *msg;
+	struct migrate_pop3_msg *msg, *msgs;
 	struct timeval now;
-	const char *p, *uidl_end, *end, *value;
-	unsigned int count = 0, i;
+	const char *p, *uidl_end, *end, *value, *value_end, *num_end;
+	unsigned int count = 0, listed, i;
 	long long waited;
-	size_t len;
 	uoff_t size;
 	int ret = 0;
 
@@ -639,24 +639,27 @@ int migrate_pop3_prelist_finish(struct migrate_pop3_user *muser,
 	}
 	array_clear(&muser->pop3_msgs);
 	p = pl->data;
-	for (i = 0; i < count && ret == 0; i++) T_BEGIN {
-		if (prelist_parse_line(&p, uidl_end, i + 1, &value, &len) < 0)
+	for (i = 0; i < count && ret == 0; i++) {
+		if (prelist_parse_line(&p, uidl_end, i + 1,
+				       &value, &value_end) < 0)
 			ret = -1;
 		else {
 			msg = array_append_space(&muser->pop3_msgs);
 			msg->seq = i + 1;
-			msg->uidl = p_strndup(muser->pop3_pool, value, len);
+			msg->uidl = p_strndup(muser->pop3_pool, value,
+					      value_end - value);
 		}
-	} T_END;
-	for (i = 0; i < count && ret == 0; i++) T_BEGIN {
-		if (prelist_parse_line(&p, end, i + 1, &value, &len) < 0 ||
-		    str_to_uoff(t_strndup(value, len), &size) < 0)
+	}
+	/* (fewer than count if a UIDL line was bad: ret < 0 then) */
+	msgs = array_get_modifiable(&muser->pop3_msgs, &listed);
+	for (i = 0; i < listed && ret == 0; i++) {
+		if (prelist_parse_line(&p, end, i + 1, &value, &value_end) < 0 ||
+		    str_parse_uoff(value, &size, &num_end) < 0 ||
+		    num_end != value_end)
 			ret = -1;
-		else {
-			msg = array_idx_modifiable(&muser->pop3_msgs, i);
-			msg->size = size;
-		}
-	} T_END;
+		else
+			msgs[i].size = size;
+	}
 	if (ret < 0 || p != end) {
 		e_warning(event, "Reading the POP3 list ahead failed (%s): "
 			  "UIDL and LIST replies don't agree - reading it with "
