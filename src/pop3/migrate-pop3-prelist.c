@@ -317,13 +317,14 @@ static int prelist_run(struct migrate_pop3_prelist *pl)
 	return 0;
 }
 
-static int prelist_write(int fd, const void *data, size_t size)
+/* Read or write all of data: again after a signal, -1 on EOF or error. */
+static int prelist_fd_full(int fd, void *data, size_t size, bool writing)
 {
-	const unsigned char *p = data;
+	unsigned char *p = data;
 	ssize_t ret;
 
 	while (size > 0) {
-		ret = write(fd, p, size);
+		ret = writing ? write(fd, p, size) : read(fd, p, size);
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret <= 0)
@@ -393,9 +394,9 @@ prelist_child(struct migrate_pop3_prelist *pl, int fd_result)
 	}
 	result.data_len = pl->data_len;
 	result.uidl_len = pl->uidl_len;
-	if (prelist_write(fd_result, &result, sizeof(result)) == 0 &&
+	if (prelist_fd_full(fd_result, &result, sizeof(result), TRUE) == 0 &&
 	    pl->data_len > 0)
-		(void)prelist_write(fd_result, pl->data, pl->data_len);
+		(void)prelist_fd_full(fd_result, pl->data, pl->data_len, TRUE);
 	_exit(0);
 }
 
@@ -502,23 +503,6 @@ void migrate_pop3_prelist_start(struct mail_user *user)
 	muser->prelist = pl;
 }
 
-static int prelist_read(int fd, void *data, size_t size)
-{
-	unsigned char *p = data;
-	ssize_t ret;
-
-	while (size > 0) {
-		ret = read(fd, p, size);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret <= 0)
-			return -1;
-		p += ret;
-		size -= ret;
-	}
-	return 0;
-}
-
 /* Wait for the child (killed first if kill_child) and reap it. */
 static void prelist_child_end(struct migrate_pop3_prelist *pl, bool kill_child)
 {
@@ -539,13 +523,15 @@ static int prelist_collect(struct migrate_pop3_prelist *pl)
 	struct migrate_pop3_prelist_result result;
 	int ret = 0;
 
-	if (prelist_read(pl->fd_result, &result, sizeof(result)) < 0 ||
+	if (prelist_fd_full(pl->fd_result, &result, sizeof(result),
+			    FALSE) < 0 ||
 	    result.uidl_len > result.data_len) {
 		ret = -1;
 	} else if (result.data_len > 0) {
 		pl->data = malloc(result.data_len);
 		if (pl->data == NULL ||
-		    prelist_read(pl->fd_result, pl->data, result.data_len) < 0)
+		    prelist_fd_full(pl->fd_result, pl->data, result.data_len,
+				    FALSE) < 0)
 			ret = -1;
 	}
 	prelist_child_end(pl, ret < 0);

@@ -14,14 +14,17 @@
 #     message (RETR) on the same session, still without pop3c;
 #  d) the read-ahead runs in a child process, not a thread of doveadm's
 #     (a second thread makes every malloc() of the process take a lock):
-#     while it connects, doveadm and its child have one thread each.
+#     while it connects, doveadm and its child have one thread each;
+#  e) that child killed (-9) while it waits for the server's greeting:
+#     doveadm says so in a warning and pop3c reads the list, every UIDL
+#     served in order.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-faults.sh"
 
 LAB_TEST_NAME=pop3-read-ahead
 lab_init
-for u in a b c d; do
+for u in a b c d e; do
 	lab_user_add "$u@example.com" secret1
 	lab_corpus "$u@example.com" 400 61
 done
@@ -118,5 +121,29 @@ assert_eq "2 processes, 1 thread each, one the other's child" \
 			child ? "one the other\047s child" : "unrelated" }' \
 		"$LAB/procs-d.out")" "d) the read-ahead is a child process, doveadm single-threaded" || exit 0
 assert_eq "400 400 yes" "$(lab_uidl_same d@example.com)" "d) UIDLs served in order" || exit 0
+
+# e) the read-ahead child killed as it connects
+fault_proxy_start pe "$SRC_POP3_PORT"
+cat >"$LAB/kill-e.sh" <<'KILL'
+#!/bin/bash
+# the migration's process whose parent is one too: the read-ahead child
+pids=$(pgrep -f 'backup -R -u e@example.com imapc:')
+for pid in $pids; do
+	ppid=$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status")
+	if grep -qx "$ppid" <<<"$pids"; then
+		kill -9 "$pid" && echo "$pid" >"$1"
+	fi
+done
+KILL
+fault_set pe "{\"mode\": \"pass\", \"conns\": [1], \"exec\": [\"bash\", \"$LAB/kill-e.sh\", \"$LAB/killed-e\"]}"
+conf=$(mig_conf mig-e "pop3c_port = $FAULT_PORT_pe")
+rc=0; MIG_CONF=$conf lab_migrate_backup e@example.com || rc=$?
+echo "e) exit $rc; killed: $(cat "$LAB/killed-e" 2>/dev/null || echo none)"
+assert_eq 0 "$rc" "e) migration" || { lab_log_dump; exit 0; }
+[ -s "$LAB/killed-e" ] || { fail "$LAB_TEST_NAME" "e) no read-ahead child was found to kill"; exit 0; }
+assert_eq 1 "$(grep -c 'Reading the POP3 list ahead failed (127.0.0.1): The process reading it ended without a result - reading it with pop3c' \
+	"$LAB/migrate-e@example.com.log")" "e) a warning says the read-ahead ended" || exit 0
+assert_eq "" "$(read_ahead e@example.com)" "e) no list from the read-ahead" || exit 0
+assert_eq "400 400 yes" "$(lab_uidl_same e@example.com)" "e) UIDLs served in order" || exit 0
 
 pass "$LAB_TEST_NAME"
