@@ -375,12 +375,13 @@ prelist_child(struct migrate_pop3_prelist *pl, int fd_result)
 	sigset_t mask;
 	unsigned int i;
 
-	prelist_child_close_fds(fd_result);
+	/* the parent's handlers would write to its signal pipe */
 	for (i = 0; i < N_ELEMENTS(signals); i++)
 		(void)signal(signals[i], SIG_DFL);
 	(void)signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	(void)sigprocmask(SIG_SETMASK, &mask, NULL);
+	prelist_child_close_fds(fd_result);
 
 	if (prelist_run(pl) < 0 && pl->error == NULL)
 		pl->error = "Failed";
