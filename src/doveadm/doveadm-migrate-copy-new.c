@@ -832,7 +832,6 @@ migrate_copy_new_namespace(struct migrate_copy_new *cn,
 	struct mailbox_list_iterate_context *iter;
 	const struct mailbox_info *info;
 	ARRAY(struct mailbox_info) folders;
-	const struct mailbox_info *listed;
 	struct mailbox_info *folder;
 	int ret = 0;
 
@@ -858,8 +857,8 @@ migrate_copy_new_namespace(struct migrate_copy_new *cn,
 		return -1;
 	}
 	migrate_copy_new_subscriptions_read(cn, ns);
-	array_foreach(&folders, listed) T_BEGIN {
-		if (migrate_copy_new_folder(cn, ns, listed) < 0)
+	array_foreach(&folders, info) T_BEGIN {
+		if (migrate_copy_new_folder(cn, ns, info) < 0)
 			ret = -1;
 	} T_END;
 	return ret;
