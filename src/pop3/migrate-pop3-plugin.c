@@ -6,6 +6,7 @@
 #include "mail-namespace.h"
 #include "mail-storage-hooks.h"
 #include "index-mail.h"
+#include "mail-search.h"
 #include "imapc-storage.h"
 #include "pop3c-storage.h"
 #include "migrate-common.h"
@@ -360,6 +361,57 @@ static void migrate_pop3_mail_allocated(struct mail *_mail)
 	MODULE_CONTEXT_SET_SELF(mail, migrate_pop3_mail_module, mmail);
 }
 
+/* Returns TRUE if the search can't return a message: one of its
+   (AND-ed) top-level parts is an empty message set, or NOT ALL, which
+   mailbox_search_init() has made of an empty set by the time it reaches
+   a storage. dsync's body search is that on a pass with nothing new to
+   copy. */
+static bool migrate_pop3_search_is_empty(const struct mail_search_args *args)
+{
+	const struct mail_search_arg *arg;
+
+	for (arg = args->args; arg != NULL; arg = arg->next) {
+		if (arg->type == SEARCH_ALL && arg->match_not)
+			return TRUE;
+		if (!arg->match_not &&
+		    (arg->type == SEARCH_SEQSET ||
+		     arg->type == SEARCH_UIDSET) &&
+		    array_count(&arg->value.seqset) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Match when dsync's search asks for the UIDLs, before it fetches the
+   bodies: the POP3 connection is then used while it is fresh, and all
+   header reads happen in one pass. Not when the search selects no
+   message (a pass with nothing new to copy): no UIDL is asked, and the
+   POP3 list, every IMAP size and the cache would be read for nothing.
+   Several mailboxes sharing one POP3 list (merged) are all matched, as
+   the end of the session reports the POP3 messages none of them
+   claimed, and broken settings fail every pass. A failure is returned
+   again by get_special(). */
+static bool
+migrate_pop3_search_wants_match(struct mailbox *box,
+				const struct mail_search_args *args,
+				enum mail_fetch_field wanted_fields)
+{
+	struct migrate_pop3_user *muser =
+		MIGRATE_POP3_USER_CONTEXT(box->storage->user);
+
+	if ((wanted_fields & (MAIL_FETCH_UIDL_BACKEND |
+			      MAIL_FETCH_POP3_ORDER)) == 0)
+		return FALSE;
+	if (muser->set == NULL || muser->set->merged)
+		return TRUE;
+	if (migrate_pop3_search_is_empty(args)) {
+		e_debug(box->event, MIGRATE_POP3_LOG_PREFIX
+			"no message to copy: not matched in this pass");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static struct mail_search_context *
 migrate_pop3_mailbox_search_init(struct mailbox_transaction_context *t,
 				 struct mail_search_args *args,
@@ -370,14 +422,8 @@ migrate_pop3_mailbox_search_init(struct mailbox_transaction_context *t,
 	struct migrate_pop3_mailbox *mbox =
 		MIGRATE_POP3_CONTEXT_REQUIRE(t->box);
 
-	if ((wanted_fields & (MAIL_FETCH_UIDL_BACKEND |
-			      MAIL_FETCH_POP3_ORDER)) != 0) {
-		/* Match before dsync starts fetching bodies: the POP3
-		   connection is then used while it is fresh, and all
-		   header reads happen in one pass. A failure is returned
-		   again by get_special(). */
+	if (migrate_pop3_search_wants_match(t->box, args, wanted_fields))
 		(void)migrate_pop3_uidl_sync_if_needed(t->box);
-	}
 	return mbox->module_ctx.super.search_init(t, args, sort_program,
 						  wanted_fields,
 						  wanted_headers);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # migrate_pop3 between two Dovecots: every UIDL of the old POP3 server is
 # served, in order, by the new one, on a corpus with duplicates and odd
-# messages; the second run after new mail reads only the new messages'
-# headers (cache), and their UIDLs are served on sdbox, mdbox and maildir
+# messages; a pass with nothing new matches nothing (dsync asks no
+# UIDL); the run after new mail reads only the new messages' headers
+# (cache), and their UIDLs are served on sdbox, mdbox and maildir
 # destinations (Dovecot 2.3.19 sdbox alone would lose them).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -59,6 +60,17 @@ run_driver() {
 	assert_eq "400 400" "$(uidl_compare)" "$driver: UIDLs served in order after the first run" || return 0
 	assert_ok "verify-uidl exits 0" \
 		doveadm -c "$MIG_CONF" migrate verify-uidl -u "$user" -s || return 0
+
+	# a pass with nothing new (an idle account before the switch): dsync
+	# asks no UIDL, so nothing is matched, and the cache stays as it was
+	local summaries
+	summaries=$(grep -c 'migrate_pop3: POP3 [0-9]*, IMAP' "$LAB/migrate-$user.log")
+	if ! lab_migrate_backup "$user"; then
+		fail "$name" "pass with nothing new failed"; lab_log_dump; return 0
+	fi
+	assert_eq "$summaries" "$(grep -c 'migrate_pop3: POP3 [0-9]*, IMAP' "$LAB/migrate-$user.log")" \
+		"$driver: a pass with nothing to copy matches nothing" || return 0
+	assert_eq "400 400" "$(uidl_compare)" "$driver: UIDLs unchanged by the pass with nothing new" || return 0
 
 	# new mail arrives on the old server before the final pass
 	lab_corpus "$user" 7 12

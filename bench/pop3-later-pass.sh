@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# bench/pop3-later-pass.sh [MESSAGES=20000] [RUNS=5] [SOURCE=dovecot] [VARIANT=matched]
+#
+# A later pass with nothing new at the old server (passes before the MX
+# switch on an idle account, a resumed batch, the final pass): the wall
+# time of `backup -R` with migrate_pop3 (VARIANT: "ours", or "matched" =
+# migrate_pop3_uidl_detect=no, the cost of a source without formula
+# UIDLs) against plain dsync, medians of RUNS interleaved runs over the
+# same destination, after one first pass with migrate_pop3. dsync has
+# nothing to copy, so it asks no UIDL: the matcher should cost nothing.
+# On tmpfs (LAB_TMPDIR, default /dev/shm), as bench/pop3-overhead.sh.
+# The Courier source of the lab renumbers its mailbox between sessions
+# (no courierimapuiddb), so every pass copies everything again there:
+# this measures Dovecot sources only.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib-pop3.sh"
+
+messages=${1:-20000}
+runs=${2:-5}
+src=${3:-dovecot}
+variant=${4:-matched}
+
+echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, Dovecot $(dovecot --version | cut -d' ' -f1), load $(cut -d' ' -f1 /proc/loadavg)"
+bench_pop3_lab "$src" "$messages"
+
+# both configurations, then the first pass (with migrate_pop3: the
+# destination has the UIDLs, as it would)
+bench_pop3_conf "$src" plain
+cp "$MIG_CONF" "$LAB/later-plain.conf"
+bench_pop3_conf "$src" "$variant"
+cp "$MIG_CONF" "$LAB/later-ours.conf"
+echo "bench: first pass"
+doveadm -c "$LAB/later-ours.conf" backup -R -u "$bench_user" imapc: \
+	</dev/null >/dev/null 2>"$LAB/later-first.err" || {
+	echo "bench: first pass failed:" >&2
+	tail -5 "$LAB/later-first.err" >&2
+	exit 1
+}
+
+run_variant() {	# VARIANT: wall seconds
+	local v=$1 t0 t1
+	sync
+	t0=$(date +%s.%N)
+	doveadm -c "$LAB/later-$v.conf" backup -R -u "$bench_user" imapc: \
+		</dev/null >/dev/null 2>"$LAB/later-$v.err" || {
+		echo "bench: $v pass failed:" >&2
+		tail -5 "$LAB/later-$v.err" >&2
+		return 1
+	}
+	t1=$(date +%s.%N)
+	if grep -q "migrate_pop3: POP3 [0-9]*, IMAP" "$LAB/later-$v.err"; then
+		echo "bench: $v: the matcher ran on a pass with nothing to copy" >&2
+	fi
+	awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.3f\n", t1 - t0 }'
+}
+
+median() {
+	sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+}
+
+declare -A wall
+echo "bench: warm-up"
+run_variant plain >/dev/null
+run_variant ours >/dev/null
+for ((i = 1; i <= runs; i++)); do
+	for v in plain ours; do
+		w=$(run_variant "$v")
+		wall[$v]+="$w "
+		echo "bench: run $i $v: ${w}s"
+	done
+done
+pw=$(tr ' ' '\n' <<<"${wall[plain]}" | grep . | median)
+ow=$(tr ' ' '\n' <<<"${wall[ours]}" | grep . | median)
+echo "pop3-later-pass: $src source, $variant, $messages messages, nothing new, median of $runs interleaved runs"
+awk -v pw="$pw" -v ow="$ow" 'BEGIN {
+	printf "  plain          wall %6.2fs\n", pw
+	printf "  migrate_pop3   wall %6.2fs\n", ow
+	printf "ratio wall migrate_pop3 / plain %.3fx\n", ow / pw
+}'
