@@ -396,13 +396,14 @@ migrate_pop3_search_wants_match(struct mailbox *box,
 				const struct mail_search_args *args,
 				enum mail_fetch_field wanted_fields)
 {
+	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
 	struct migrate_pop3_user *muser =
 		MIGRATE_POP3_USER_CONTEXT(box->storage->user);
 
 	if ((wanted_fields & (MAIL_FETCH_UIDL_BACKEND |
 			      MAIL_FETCH_POP3_ORDER)) == 0)
 		return FALSE;
-	if (muser->set == NULL || muser->set->merged)
+	if (mbox->synced || muser->set == NULL || muser->set->merged)
 		return TRUE;
 	if (migrate_pop3_search_is_empty(args)) {
 		e_debug(box->event, MIGRATE_POP3_LOG_PREFIX
