@@ -72,3 +72,13 @@ bench_pop3_conf() {
 	rm -rf "$LAB/dst/home/$bench_user/mail" \
 		"$LAB/dst/home/$bench_user/.dovecot-migrate"
 }
+
+# the first line of a benchmark's output: when, where, on what
+bench_banner() {
+	echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, Dovecot $(dovecot --version | cut -d' ' -f1), load $(cut -d' ' -f1 /proc/loadavg)"
+}
+
+# the median of the numbers on stdin, one a line
+bench_median() {
+	sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+}

@@ -21,7 +21,7 @@ runs=${2:-5}
 src=${3:-dovecot}
 variant=${4:-matched}
 
-echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, Dovecot $(dovecot --version | cut -d' ' -f1), load $(cut -d' ' -f1 /proc/loadavg)"
+bench_banner
 bench_pop3_lab "$src" "$messages"
 
 # both configurations, then the first pass (with migrate_pop3: the
@@ -55,10 +55,6 @@ run_variant() {	# VARIANT: wall seconds
 	awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.3f\n", t1 - t0 }'
 }
 
-median() {
-	sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
-}
-
 declare -A wall
 echo "bench: warm-up"
 run_variant plain >/dev/null
@@ -70,8 +66,8 @@ for ((i = 1; i <= runs; i++)); do
 		echo "bench: run $i $v: ${w}s"
 	done
 done
-pw=$(tr ' ' '\n' <<<"${wall[plain]}" | grep . | median)
-ow=$(tr ' ' '\n' <<<"${wall[ours]}" | grep . | median)
+pw=$(tr ' ' '\n' <<<"${wall[plain]}" | grep . | bench_median)
+ow=$(tr ' ' '\n' <<<"${wall[ours]}" | grep . | bench_median)
 echo "pop3-later-pass: $src source, $variant, $messages messages, nothing new, median of $runs interleaved runs"
 awk -v pw="$pw" -v ow="$ow" 'BEGIN {
 	printf "  plain          wall %6.2fs\n", pw

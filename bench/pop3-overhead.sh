@@ -65,9 +65,6 @@ run_variant() {
 	cat "$LAB/time.out"
 }
 
-median() {
-	sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
-}
 spread() {
 	sort -n | awk 'NR==1 {min=$1} {max=$1} END {printf "%s-%s", min, max}'
 }
@@ -98,14 +95,14 @@ done
 
 echo "pop3-overhead: $messages messages, median of $runs interleaved runs, tmpfs=$([ "$LAB_TMPDIR" = /dev/shm ] && echo yes || echo no), mail_prefetch_count=${PREFETCH:-0}"
 for src in $sources; do
-	echo "  $src (load average during the runs: $(tr ' ' '\n' <<<"${loads[$src]}" | grep . | spread), median $(tr ' ' '\n' <<<"${loads[$src]}" | grep . | median))"
+	echo "  $src (load average during the runs: $(tr ' ' '\n' <<<"${loads[$src]}" | grep . | spread), median $(tr ' ' '\n' <<<"${loads[$src]}" | grep . | bench_median))"
 	for v in plain ours matched builtin; do
 		key=$src-$v
 		[ -n "${wall[$key]:-}" ] || continue
 		printf '    %-8s wall %7.2fs (%s)  rss %7d KiB (%s)\n' "$v" \
-			"$(tr ' ' '\n' <<<"${wall[$key]}" | grep . | median)" \
+			"$(tr ' ' '\n' <<<"${wall[$key]}" | grep . | bench_median)" \
 			"$(tr ' ' '\n' <<<"${wall[$key]}" | grep . | spread)" \
-			"$(tr ' ' '\n' <<<"${rss[$key]}" | grep . | median)" \
+			"$(tr ' ' '\n' <<<"${rss[$key]}" | grep . | bench_median)" \
 			"$(tr ' ' '\n' <<<"${rss[$key]}" | grep . | spread)"
 	done
 done
@@ -113,10 +110,10 @@ done
 ratio() {
 	local name=$1 src=$2 v=$3 pw pr vw vr
 	[ -n "${wall[$src-$v]:-}" ] || return 0
-	pw=$(tr ' ' '\n' <<<"${wall[$src-plain]}" | grep . | median)
-	pr=$(tr ' ' '\n' <<<"${rss[$src-plain]}" | grep . | median)
-	vw=$(tr ' ' '\n' <<<"${wall[$src-$v]}" | grep . | median)
-	vr=$(tr ' ' '\n' <<<"${rss[$src-$v]}" | grep . | median)
+	pw=$(tr ' ' '\n' <<<"${wall[$src-plain]}" | grep . | bench_median)
+	pr=$(tr ' ' '\n' <<<"${rss[$src-plain]}" | grep . | bench_median)
+	vw=$(tr ' ' '\n' <<<"${wall[$src-$v]}" | grep . | bench_median)
+	vr=$(tr ' ' '\n' <<<"${rss[$src-$v]}" | grep . | bench_median)
 	awk -v n="$name" -v pw="$pw" -v pr="$pr" -v vw="$vw" -v vr="$vr" \
 	    -v tw="$4" -v tr="$5" 'BEGIN {
 		w = vw / pw; r = vr / pr

@@ -21,7 +21,7 @@ runs=${2:-3}
 src=${3:-courier}
 cpus=$(nproc)
 
-echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $cpus CPUs, Dovecot $(dovecot --version | cut -d' ' -f1), load $(cut -d' ' -f1 /proc/loadavg)"
+bench_banner
 bench_pop3_lab "$src" "$messages"
 [ -z "${BENCH_KEEP:-}" ] || echo "bench: lab $LAB"
 
@@ -46,10 +46,6 @@ run_variant() {	# VARIANT [DOVEADM ARGS...]: "wall busy_percent"
 	read -r b1 i1 < <(busy_idle)
 	awk -v t0="$t0" -v t1="$t1" -v b="$((b1 - b0))" -v i="$((i1 - i0))" \
 		'BEGIN { printf "%.3f %.1f\n", t1 - t0, 100 * b / (b + i) }'
-}
-
-median() {
-	sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
 }
 
 declare -A wall busy
@@ -85,10 +81,10 @@ if [ -z "${done_at:-}" ]; then
 	grep -m3 "migrate_pop3" "$LAB/timeline-debug.log" || true
 	exit 0
 fi
-pw=$(tr ' ' '\n' <<<"${wall[plain]}" | grep . | median)
-ow=$(tr ' ' '\n' <<<"${wall[ours]}" | grep . | median)
-pb=$(tr ' ' '\n' <<<"${busy[plain]}" | grep . | median)
-ob=$(tr ' ' '\n' <<<"${busy[ours]}" | grep . | median)
+pw=$(tr ' ' '\n' <<<"${wall[plain]}" | grep . | bench_median)
+ow=$(tr ' ' '\n' <<<"${wall[ours]}" | grep . | bench_median)
+pb=$(tr ' ' '\n' <<<"${busy[plain]}" | grep . | bench_median)
+ob=$(tr ' ' '\n' <<<"${busy[ours]}" | grep . | bench_median)
 echo "pop3-timeline: $src source, $messages messages, median of $runs interleaved runs, $cpus CPUs, tmpfs=$([ "$LAB_TMPDIR" = /dev/shm ] && echo yes || echo no)"
 awk -v pw="$pw" -v ow="$ow" -v pb="$pb" -v ob="$ob" -v done_at="$done_at" \
     -v l="$list_ms" -v s="$sizes_ms" -v m="$match_ms" 'BEGIN {
