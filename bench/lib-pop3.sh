@@ -10,6 +10,7 @@
 #                                    matched, builtin); $bench_user is the
 #                                    account to migrate, its mail at the
 #                                    destination removed
+#   bench_pop3_deliver SOURCE COUNT SEED  COUNT new messages at the source
 : "${LAB_TMPDIR:=/dev/shm}"
 export LAB_TMPDIR
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
@@ -81,4 +82,27 @@ bench_banner() {
 # the median of the numbers on stdin, one a line
 bench_median() {
 	sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+}
+
+bench_pop3_deliver() {
+	local src=$1 count=$2 seed=$3
+	if [ "$src" = courier ]; then
+		lab_courier_deliver_corpus "$bench__courier_user" "$count" "$seed"
+	else
+		lab_corpus "$bench__dovecot_user" "$count" "$seed"
+	fi
+}
+
+# Courier keeps its IMAP UIDs (courierimapuiddb) only once a session has
+# SELECTed the mailbox read-write, as a user's mail client does; dsync's
+# imapc only EXAMINEs it, so without this every session would number the
+# messages anew (a new UIDVALIDITY)
+bench_courier_select() {
+	python3 - "$COURIER_IMAP_PORT" "$bench__courier_user" "$bench__courier_pw" <<'PY'
+import imaplib, sys
+c = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+c.login(sys.argv[2], sys.argv[3])
+c.select("INBOX")
+c.logout()
+PY
 }

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# bench/pop3-later-pass.sh [MESSAGES=20000] [RUNS=5] [SOURCE=dovecot] [VARIANT=matched]
+# bench/pop3-later-pass.sh [MESSAGES=20000] [RUNS=5] [SOURCE=dovecot] [VARIANT=matched] [NEW=0]
 #
-# A later pass with nothing new at the old server (passes before the MX
-# switch on an idle account, a resumed batch, the final pass): the wall
-# time of `backup -R` with migrate_pop3 (VARIANT: "ours", or "matched" =
-# migrate_pop3_uidl_detect=no, the cost of a source without formula
-# UIDLs) against plain dsync, medians of RUNS interleaved runs over the
-# same destination, after one first pass with migrate_pop3. dsync has
-# nothing to copy, so it asks no UIDL: the matcher should cost nothing.
+# A later pass (passes before the MX switch, a resumed batch, the final
+# pass): the wall time of `backup -R` with migrate_pop3 (VARIANT: "ours",
+# or "matched" = migrate_pop3_uidl_detect=no, the cost of a source without
+# formula UIDLs) against plain dsync, medians of RUNS interleaved runs over
+# the same destination, after one first pass with migrate_pop3. Before
+# each run NEW new messages arrive at the old server (0: nothing new, so
+# dsync asks no UIDL and the matcher should cost nothing; otherwise the
+# cache pairs the old messages and only the new ones' IMAP sizes are read).
+# SOURCE dovecot or courier (whose INBOX is SELECTed read-write after each
+# delivery, as a user's client would, so that it keeps its UIDs between
+# sessions).
 # On tmpfs (LAB_TMPDIR, default /dev/shm), as bench/pop3-overhead.sh.
-# The Courier source of the lab renumbers its mailbox between sessions
-# (no courierimapuiddb), so every pass copies everything again there:
-# this measures Dovecot sources only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib-pop3.sh"
@@ -20,9 +21,12 @@ messages=${1:-20000}
 runs=${2:-5}
 src=${3:-dovecot}
 variant=${4:-matched}
+new=${5:-0}
+seed=3000
 
 bench_banner
 bench_pop3_lab "$src" "$messages"
+[ "$src" != courier ] || bench_courier_select
 
 # both configurations, then the first pass (with migrate_pop3: the
 # destination has the UIDLs, as it would)
@@ -40,6 +44,11 @@ doveadm -c "$LAB/later-ours.conf" backup -R -u "$bench_user" imapc: \
 
 run_variant() {	# VARIANT: wall seconds
 	local v=$1 t0 t1
+	if [ "$new" -gt 0 ]; then
+		seed=$((seed + 1))
+		bench_pop3_deliver "$src" "$new" "$seed" >/dev/null
+		[ "$src" != courier ] || bench_courier_select
+	fi
 	sync
 	t0=$(date +%s.%N)
 	doveadm -c "$LAB/later-$v.conf" backup -R -u "$bench_user" imapc: \
@@ -49,8 +58,13 @@ run_variant() {	# VARIANT: wall seconds
 		return 1
 	}
 	t1=$(date +%s.%N)
-	if grep -q "migrate_pop3: POP3 [0-9]*, IMAP" "$LAB/later-$v.err"; then
+	if [ "$new" -eq 0 ] && grep -q "migrate_pop3: POP3 [0-9]*, IMAP" "$LAB/later-$v.err"; then
 		echo "bench: $v: the matcher ran on a pass with nothing to copy" >&2
+	fi
+	if [ "$new" -gt 0 ] && [ "$v" = ours ] &&
+	   ! grep -q "migrate_pop3: POP3 [0-9]*, IMAP [0-9]* messages; matched: cached [1-9]" "$LAB/later-$v.err"; then
+		echo "bench: $v: the UIDL cache wasn't used:" \
+			"$(grep -o 'migrate_pop3: POP3 [0-9]*, IMAP.*' "$LAB/later-$v.err" | cut -c1-120)" >&2
 	fi
 	awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.3f\n", t1 - t0 }'
 }
@@ -68,7 +82,7 @@ for ((i = 1; i <= runs; i++)); do
 done
 pw=$(tr ' ' '\n' <<<"${wall[plain]}" | grep . | bench_median)
 ow=$(tr ' ' '\n' <<<"${wall[ours]}" | grep . | bench_median)
-echo "pop3-later-pass: $src source, $variant, $messages messages, nothing new, median of $runs interleaved runs"
+echo "pop3-later-pass: $src source, $variant, $messages messages, $new new a pass, median of $runs interleaved runs"
 awk -v pw="$pw" -v ow="$ow" 'BEGIN {
 	printf "  plain          wall %6.2fs\n", pw
 	printf "  migrate_pop3   wall %6.2fs\n", ow

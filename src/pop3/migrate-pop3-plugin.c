@@ -389,8 +389,7 @@ static bool migrate_pop3_search_is_empty(const struct mail_search_args *args)
    POP3 list, every IMAP size and the cache would be read for nothing.
    Several mailboxes sharing one POP3 list (merged) are all matched, as
    the end of the session reports the POP3 messages none of them
-   claimed, and broken settings fail every pass. A failure is returned
-   again by get_special(). */
+   claimed, and broken settings fail every pass. */
 static bool
 migrate_pop3_search_wants_match(struct mailbox *box,
 				const struct mail_search_args *args,
@@ -413,6 +412,51 @@ migrate_pop3_search_wants_match(struct mailbox *box,
 	return TRUE;
 }
 
+/* The UIDs a search can return at most, from the first of its (AND-ed)
+   top-level message sets: dsync's body search is one set, the messages it
+   copies. Returns FALSE if the search has no such set. */
+static bool
+migrate_pop3_search_get_uids(struct mailbox *box,
+			     const struct mail_search_args *args,
+			     ARRAY_TYPE(seq_range) *uids)
+{
+	const struct mail_search_arg *arg;
+
+	for (arg = args->args; arg != NULL; arg = arg->next) {
+		if (arg->match_not)
+			continue;
+		if (arg->type == SEARCH_SEQSET) {
+			mailbox_get_uid_range(box, &arg->value.seqset, uids);
+			return TRUE;
+		}
+		if (arg->type == SEARCH_UIDSET) {
+			array_append_array(uids, &arg->value.seqset);
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* Match for the messages the search selects: a later pass reads the IMAP
+   sizes of those and of what the cache doesn't pair only. A failure is
+   returned again by get_special(). */
+static void
+migrate_pop3_search_match(struct mailbox *box,
+			  const struct mail_search_args *args)
+{
+	struct migrate_pop3_mailbox *mbox = MIGRATE_POP3_CONTEXT_REQUIRE(box);
+
+	T_BEGIN {
+		ARRAY_TYPE(seq_range) uids;
+
+		t_array_init(&uids, 16);
+		if (migrate_pop3_search_get_uids(box, args, &uids))
+			mbox->wanted_uids = &uids;
+		(void)migrate_pop3_uidl_sync_if_needed(box);
+		mbox->wanted_uids = NULL;
+	} T_END;
+}
+
 static struct mail_search_context *
 migrate_pop3_mailbox_search_init(struct mailbox_transaction_context *t,
 				 struct mail_search_args *args,
@@ -424,7 +468,7 @@ migrate_pop3_mailbox_search_init(struct mailbox_transaction_context *t,
 		MIGRATE_POP3_CONTEXT_REQUIRE(t->box);
 
 	if (migrate_pop3_search_wants_match(t->box, args, wanted_fields))
-		(void)migrate_pop3_uidl_sync_if_needed(t->box);
+		migrate_pop3_search_match(t->box, args);
 	return mbox->module_ctx.super.search_init(t, args, sort_program,
 						  wanted_fields,
 						  wanted_headers);

@@ -90,6 +90,9 @@ struct migrate_pop3_mailbox {
 	/* the formula the exact one gives UIDLs with */
 	struct migrate_uidl_format *exact_format;
 	uint32_t uidvalidity;
+	/* while dsync's search starts the match: the UIDs it selects, whose
+	   UIDLs it will ask (NULL: any) */
+	const ARRAY_TYPE(seq_range) *wanted_uids;
 
 	bool source:1;
 	bool synced:1;
@@ -118,11 +121,13 @@ void migrate_pop3_mailbox_reset(struct mailbox *box,
 				struct migrate_pop3_mailbox *mbox);
 
 /* Every RFC822.SIZE of the selected imapc mailbox box into sizes_r, sorted
-   by UID, on up to connections IMAP connections (migrate-pop3-sizes.c).
+   by UID, on up to connections IMAP connections (migrate-pop3-sizes.c);
+   or only those of the UIDs in uids (if not NULL), on imapc's.
    Returns FALSE if it couldn't be done: the caller then FETCHes the sizes
    per message. */
 bool migrate_pop3_imap_sizes_fetch(struct mailbox *box, struct event *event,
 				   unsigned int connections,
+				   const ARRAY_TYPE(seq_range) *uids,
 				   ARRAY_TYPE(migrate_pop3_imap_size) *sizes_r);
 int migrate_pop3_imap_size_cmp(const struct migrate_pop3_imap_size *a,
 			       const struct migrate_pop3_imap_size *b);

@@ -21,7 +21,9 @@
 #include "lib.h"
 #include "array.h"
 #include "time-util.h"
+#include "str.h"
 #include "imap-arg.h"
+#include "imap-util.h"
 #include "imapc-client-private.h"
 #include "imapc-connection.h"
 #include "imapc-storage.h"
@@ -39,6 +41,8 @@ struct migrate_pop3_sizes_part {
 	   it reused an idle one of imapc's) */
 	struct imapc_client_connection *added_conn;
 	uint32_t first_uid, last_uid;
+	/* instead of the range: these UIDs only (imapc's connection) */
+	const ARRAY_TYPE(seq_range) *uids;
 	/* commands of the part not yet answered */
 	unsigned int pending;
 	/* why the part failed */
@@ -168,6 +172,13 @@ migrate_pop3_sizes_callback(const struct imapc_command_reply *reply,
 static const char *
 migrate_pop3_sizes_range(const struct migrate_pop3_sizes_part *part)
 {
+	string_t *str;
+
+	if (part->uids != NULL) {
+		str = t_str_new(128);
+		imap_write_seq_range(str, part->uids);
+		return str_c(str);
+	}
 	if (part->last_uid == (uint32_t)-1)
 		return t_strdup_printf("%u:*", part->first_uid);
 	return t_strdup_printf("%u:%u", part->first_uid, part->last_uid);
@@ -261,6 +272,7 @@ migrate_pop3_sizes_wait(struct migrate_pop3_sizes *fetch,
 
 bool migrate_pop3_imap_sizes_fetch(struct mailbox *box, struct event *event,
 				   unsigned int connections,
+				   const ARRAY_TYPE(seq_range) *uids,
 				   ARRAY_TYPE(migrate_pop3_imap_size) *sizes_r)
 {
 	struct imapc_mailbox *imbox = IMAPC_MAILBOX(box);
@@ -277,8 +289,8 @@ bool migrate_pop3_imap_sizes_fetch(struct mailbox *box, struct event *event,
 	mailbox_get_open_status(box, STATUS_MESSAGES | STATUS_UIDVALIDITY,
 				&status);
 	uidvalidity = status.uidvalidity;
-	count = status.messages < MIGRATE_POP3_SIZES_SPLIT_MIN ? 1 :
-		I_MAX(connections, 1U);
+	count = status.messages < MIGRATE_POP3_SIZES_SPLIT_MIN ||
+		uids != NULL ? 1 : I_MAX(connections, 1U);
 	count = I_MIN(count, status.messages);
 	if (count == 0)
 		return TRUE;
@@ -305,6 +317,7 @@ bool migrate_pop3_imap_sizes_fetch(struct mailbox *box, struct event *event,
 		else
 			mail_index_lookup_uid(box->view, seq, &parts[i].first_uid);
 		parts[i].last_uid = (uint32_t)-1;
+		parts[i].uids = uids;
 		if (i > 0)
 			parts[i - 1].last_uid = parts[i].first_uid - 1;
 	}

@@ -55,6 +55,8 @@ struct migrate_pop3_sync {
 	unsigned int formula_uidls;
 	/* pairs read from the UIDL cache */
 	unsigned int cached_uidls;
+	/* those pairs, sorted by UID (data stack) */
+	ARRAY_TYPE(migrate_uidl_cache_entry) cached_entries;
 	/* UIDL -> the POP3 order an earlier pass gave it */
 	HASH_TABLE(const char *, void *) cached_orders;
 	/* matcher indexes of the headers migrate_pop3_idents_read() reads,
@@ -78,6 +80,13 @@ static const char *migrate_pop3_cache_name(struct mailbox *box,
 			str_printfa(str, "%%%02x", (unsigned char)*p);
 	}
 	return str_c(str);
+}
+
+static int
+migrate_pop3_cache_entry_cmp(const struct migrate_uidl_cache_entry *a,
+			     const struct migrate_uidl_cache_entry *b)
+{
+	return a->uid < b->uid ? -1 : (a->uid > b->uid ? 1 : 0);
 }
 
 static void migrate_pop3_cache_read(struct migrate_pop3_sync *ctx)
@@ -125,8 +134,11 @@ static void migrate_pop3_cache_read(struct migrate_pop3_sync *ctx)
 				entry->uid, MIGRATE_MATCH_CACHED);
 		}
 	}
-	if (ctx->set->uidl_format == NULL)
+	if (ctx->set->uidl_format == NULL) {
 		ctx->cached_uidls = array_count(&entries);
+		array_sort(&entries, migrate_pop3_cache_entry_cmp);
+		ctx->cached_entries = entries;
+	}
 	e_debug(ctx->event, "Read %u cached UIDLs from %s",
 		array_count(&entries), path);
 }
@@ -270,6 +282,110 @@ migrate_pop3_imap_size_read(struct migrate_pop3_sync *ctx, struct mail *mail,
 	return 0;
 }
 
+/* A later pass: the IMAP sizes are needed only of the messages the cache
+   doesn't pair and of those dsync copies now (whose UIDLs it asks). A
+   message the cache pairs and dsync doesn't copy is given the size of its
+   cached UIDL's POP3 message: its pair stands as it is, and its UIDL isn't
+   asked in this pass. The fetched sizes must agree with the POP3 sizes of
+   their cached UIDLs; if one doesn't (the old server gave a known UID to
+   another message), every size is read, and the matcher decides whether
+   to trust the cache. So is every size when that is as quick (as many
+   needed as the size connections would each read). Returns TRUE if
+   sizes_r has a size for every message, FALSE if every size must be read
+   as on a first pass. */
+static bool
+migrate_pop3_imap_sizes_fetch_cached(
+	struct migrate_pop3_sync *ctx,
+	ARRAY_TYPE(migrate_pop3_imap_size) *sizes_r)
+{
+	static const struct migrate_pop3_msg duplicate;
+	const ARRAY_TYPE(seq_range) *wanted = ctx->mbox->wanted_uids;
+	HASH_TABLE(const char *, const struct migrate_pop3_msg *) pop3_sizes;
+	const struct migrate_pop3_msg *msg;
+	const struct migrate_uidl_cache_entry *entry;
+	struct migrate_uidl_cache_entry key;
+	struct migrate_pop3_imap_size *item;
+	ARRAY_TYPE(seq_range) uids;
+	struct mailbox_status status;
+	unsigned int i, count, cached_count;
+	uint32_t seq;
+	bool dup, ret = TRUE;
+
+	if (wanted == NULL || ctx->cached_uidls == 0 ||
+	    ctx->set->pop3_box_vname == NULL || ctx->set->merged ||
+	    !ctx->muser->pop3_listed)
+		return FALSE;
+	mailbox_get_open_status(ctx->box, STATUS_MESSAGES, &status);
+
+	/* a UIDL the list has twice names no one size: its UID's size is
+	   read */
+	hash_table_create(&pop3_sizes, default_pool,
+			  array_count(&ctx->muser->pop3_msgs),
+			  str_hash, strcmp);
+	array_foreach(&ctx->muser->pop3_msgs, msg) {
+		if (msg->uidl[0] == '\0')
+			continue;
+		dup = hash_table_lookup(pop3_sizes, msg->uidl) != NULL;
+		hash_table_update(pop3_sizes, msg->uidl,
+				  dup ? &duplicate : msg);
+	}
+	i_array_init(&uids, 64);
+	i_zero(&key);
+	for (seq = 1; seq <= status.messages; seq++) {
+		mail_index_lookup_uid(ctx->box->view, seq, &key.uid);
+		entry = array_bsearch(&ctx->cached_entries, &key,
+				      migrate_pop3_cache_entry_cmp);
+		msg = entry == NULL ? NULL :
+			hash_table_lookup(pop3_sizes, entry->uidl);
+		if (msg != NULL && msg != &duplicate &&
+		    !seq_range_exists(wanted, key.uid)) {
+			item = array_append_space(sizes_r);
+			item->uid = key.uid;
+			item->size = msg->size;
+		} else {
+			seq_range_array_add(&uids, key.uid);
+		}
+	}
+	cached_count = array_count(sizes_r);
+	count = seq_range_count(&uids);
+	/* (all of them, split over the connections, take no longer when
+	   each connection would read as many) */
+	if (cached_count == 0 ||
+	    (uint64_t)count * ctx->set->size_connections >= status.messages)
+		ret = FALSE;
+	else if (count > 0 &&
+		 !migrate_pop3_imap_sizes_fetch(ctx->box, ctx->event, 1,
+						&uids, sizes_r))
+		ret = FALSE;
+	for (i = cached_count; ret && i < array_count(sizes_r); i++) {
+		item = array_idx_modifiable(sizes_r, i);
+		key.uid = item->uid;
+		entry = array_bsearch(&ctx->cached_entries, &key,
+				      migrate_pop3_cache_entry_cmp);
+		msg = entry == NULL ? NULL :
+			hash_table_lookup(pop3_sizes, entry->uidl);
+		if (msg != NULL && msg != &duplicate &&
+		    msg->size != item->size) {
+			e_debug(ctx->event, "IMAP UID %u has size %"PRIuUOFF_T
+				", its cached UIDL %s %"PRIuUOFF_T" - reading "
+				"every IMAP size", item->uid, item->size,
+				entry->uidl, msg->size);
+			ret = FALSE;
+		}
+	}
+	if (ret) {
+		array_sort(sizes_r, migrate_pop3_imap_size_cmp);
+		e_debug(ctx->event, "%u IMAP sizes read, %u taken from the "
+			"POP3 sizes of cached pairs dsync doesn't copy",
+			count, cached_count);
+	} else {
+		array_clear(sizes_r);
+	}
+	array_free(&uids);
+	hash_table_destroy(&pop3_sizes);
+	return ret;
+}
+
 static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
 {
 	ARRAY_TYPE(migrate_pop3_imap_size) sizes;
@@ -288,9 +404,10 @@ static int migrate_pop3_imap_list_read(struct migrate_pop3_sync *ctx)
 	migrate_match_reserve(ctx->match, 0, status.messages);
 	/* on the heap: the data stack would keep its largest size */
 	i_array_init(&sizes, status.messages + 1);
-	fetched = migrate_pop3_imap_sizes_fetch(ctx->box, ctx->event,
-						ctx->set->size_connections,
-						&sizes);
+	fetched = migrate_pop3_imap_sizes_fetch_cached(ctx, &sizes) ||
+		migrate_pop3_imap_sizes_fetch(ctx->box, ctx->event,
+					      ctx->set->size_connections,
+					      NULL, &sizes);
 	i_zero(&key);
 	for (seq = 1; fetched && seq <= status.messages; seq++) {
 		mail_index_lookup_uid(ctx->box->view, seq, &key.uid);

@@ -12,9 +12,14 @@
 #  c) the old server allows one IMAP connection per user: the extra
 #     connection is refused, its range is read on imapc's connection (one
 #     warning naming the setting), the same pairs, exit 0;
-#  d) a later pass with new mail at the old server, over STARTTLS: the
-#     split again (the extra connection with imapc's TLS settings), the
-#     UIDL cache trusted, the new messages matched, nothing copied twice.
+#  d) a later pass with new mail at the old server whose UIDL cache was
+#     lost, over STARTTLS: the split again (the extra connection with
+#     imapc's TLS settings), the new messages matched, nothing copied twice;
+#  e) a later pass with the cache: only the new messages' sizes are read
+#     (one FETCH of their UIDs), the cache trusted, every UIDL in order;
+#  f) a cached pair made to name a message of another size, and the
+#     destination's mail gone: dsync copies everything, every size is
+#     read, the cache isn't trusted (warning), every UIDL in order.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -113,8 +118,10 @@ sed -i '/mail_max_userip_connections = 1/d' "$SRC_CONF"
 doveadm -c "$SRC_CONF" reload
 sleep 0.5
 
-# d) a later pass: 5 new messages at the old server
+# d) a later pass: 5 new messages at the old server, the UIDL cache lost
+# (every message is matched again)
 lab_corpus "$user" 5 63
+rm "$LAB/dst/home/$user/.dovecot-migrate/pop3-uidl.INBOX"
 EXTRA_CONF=("imapc_ssl = starttls" "ssl_client_ca_file = $tls/ca.pem")
 run d 2
 summary=$(pairs)
@@ -124,7 +131,47 @@ assert_eq 2 "$(size_fetches "$LAB/rawlog-d" | cut -d' ' -f1 | sort -u | wc -l)" 
 	"d) the sizes on two connections again" || exit 0
 assert_eq 2 "$(grep -cE "imap-login: Info: (Login|Logged in): user=<$user>.*, TLS" "$SRC_LOG" || true)" \
 	"d) both IMAP logins with TLS" || exit 0
-grep -q 'cached 2100,' <<<"$summary" ||
-	{ fail "$LAB_TEST_NAME" "d) the cache's 2100 pairs weren't used: $summary"; exit 0; }
+grep -qE 'cached 0, .*unmatched: POP3 0, IMAP 0' <<<"$summary" ||
+	{ fail "$LAB_TEST_NAME" "d) not every message matched again: $summary"; exit 0; }
+
+# e) a later pass with the cache: 3 new messages; only their sizes are
+# read (dsync copies nothing else), on imapc's connection
+lab_corpus "$user" 3 64
+EXTRA_CONF=()
+run e 2
+summary=$(pairs)
+assert_eq "2108 2108 yes" "$(lab_uidl_same "$user")" "e) every UIDL, old and new, in order" || exit 0
+assert_eq 2108 "$(lab_imap_count dst "$user")" "e) nothing copied twice" || exit 0
+assert_eq "UID FETCH 2106:2108 (RFC822.SIZE)" \
+	"$(size_fetches "$LAB/rawlog-e" | cut -d' ' -f2-)" "e) the new messages' sizes only" || exit 0
+grep -q 'cached 2105, size 3,' <<<"$summary" ||
+	{ fail "$LAB_TEST_NAME" "e) the cache's 2105 pairs weren't used: $summary"; exit 0; }
+
+# f) a cached pair names a message of another size (a server that gave a
+# known UID to another message), and the destination lost its mail: dsync
+# copies every message, so every size is read, the cache isn't trusted
+# and every message is matched again
+cache=$LAB/dst/home/$user/.dovecot-migrate/pop3-uidl.INBOX
+sizes=$(lab_doveadm src fetch -u "$user" 'uid size.virtual' mailbox INBOX uid 10:60 |
+	awk '/^uid:/ {u = $2} /^size.virtual:/ {print u, $2}')
+other=$(awk 'NR == 1 {s = $2; next} $2 != s {print $1; exit}' <<<"$sizes")
+[ -n "$other" ] || { fail "$LAB_TEST_NAME" "f) no message of another size than UID 10"; exit 0; }
+# (each UIDL keeps its POP3 order: only the UIDs are swapped)
+awk -F'\t' -v a=10 -v b="$other" 'BEGIN {OFS = FS}
+	NR == FNR { if ($1 == a) la = $0; if ($1 == b) lb = $0; next }
+	$1 == a { $0 = lb; $1 = a } $1 == b { $0 = la; $1 = b } { print }' "$cache" "$cache" >"$cache.new"
+cat "$cache.new" >"$cache"
+rm -f "$cache.new"
+rm -rf "$LAB/dst/home/$user/mail"
+run f 2
+summary=$(pairs)
+grep -q "given known UIDs to other messages" "$LAB/migrate-$user.log" ||
+	{ fail "$LAB_TEST_NAME" "f) no warning that the cache isn't trusted"; exit 0; }
+assert_eq "UID FETCH 1:1054 (RFC822.SIZE)
+UID FETCH 1055:* (RFC822.SIZE)" "$(size_fetches "$LAB/rawlog-f" | cut -d' ' -f2- | sort -t' ' -k3,3n)" \
+	"f) every size read" || exit 0
+assert_eq "2108 2108 yes" "$(lab_uidl_same "$user")" "f) every UIDL in order" || exit 0
+grep -qE 'cached 0, .*unmatched: POP3 0, IMAP 0' <<<"$summary" ||
+	{ fail "$LAB_TEST_NAME" "f) not every message matched again: $summary"; exit 0; }
 
 pass "$LAB_TEST_NAME"
