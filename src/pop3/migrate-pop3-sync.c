@@ -293,6 +293,30 @@ migrate_pop3_imap_size_read(struct migrate_pop3_sync *ctx, struct mail *mail,
    needed as the size connections would each read). Returns TRUE if
    sizes_r has a size for every message, FALSE if every size must be read
    as on a first pass. */
+HASH_TABLE_DEFINE_TYPE(migrate_pop3_msg_by_uidl,
+		       const char *, const struct migrate_pop3_msg *);
+
+/* The POP3 message of uid's cached pair, or NULL if it has none or its
+   UIDL names no single message (dup, listed twice). */
+static const struct migrate_pop3_msg *
+migrate_pop3_cached_msg(struct migrate_pop3_sync *ctx,
+			HASH_TABLE_TYPE(migrate_pop3_msg_by_uidl) pop3_msgs,
+			const struct migrate_pop3_msg *dup, uint32_t uid)
+{
+	const struct migrate_uidl_cache_entry *entry;
+	const struct migrate_pop3_msg *msg;
+	struct migrate_uidl_cache_entry key;
+
+	i_zero(&key);
+	key.uid = uid;
+	entry = array_bsearch(&ctx->cached_entries, &key,
+			      migrate_pop3_cache_entry_cmp);
+	if (entry == NULL)
+		return NULL;
+	msg = hash_table_lookup(pop3_msgs, entry->uidl);
+	return msg == dup ? NULL : msg;
+}
+
 static bool
 migrate_pop3_imap_sizes_fetch_cached(
 	struct migrate_pop3_sync *ctx,
@@ -300,15 +324,13 @@ migrate_pop3_imap_sizes_fetch_cached(
 {
 	static const struct migrate_pop3_msg duplicate;
 	const ARRAY_TYPE(seq_range) *wanted = ctx->mbox->wanted_uids;
-	HASH_TABLE(const char *, const struct migrate_pop3_msg *) pop3_sizes;
+	HASH_TABLE_TYPE(migrate_pop3_msg_by_uidl) pop3_sizes;
 	const struct migrate_pop3_msg *msg;
-	const struct migrate_uidl_cache_entry *entry;
-	struct migrate_uidl_cache_entry key;
 	struct migrate_pop3_imap_size *item;
 	ARRAY_TYPE(seq_range) uids;
 	struct mailbox_status status;
 	unsigned int i, count, cached_count;
-	uint32_t seq;
+	uint32_t seq, uid;
 	bool dup, ret = TRUE;
 
 	if (wanted == NULL || ctx->cached_uidls == 0 ||
@@ -330,20 +352,15 @@ migrate_pop3_imap_sizes_fetch_cached(
 				  dup ? &duplicate : msg);
 	}
 	i_array_init(&uids, 64);
-	i_zero(&key);
 	for (seq = 1; seq <= status.messages; seq++) {
-		mail_index_lookup_uid(ctx->box->view, seq, &key.uid);
-		entry = array_bsearch(&ctx->cached_entries, &key,
-				      migrate_pop3_cache_entry_cmp);
-		msg = entry == NULL ? NULL :
-			hash_table_lookup(pop3_sizes, entry->uidl);
-		if (msg != NULL && msg != &duplicate &&
-		    !seq_range_exists(wanted, key.uid)) {
+		mail_index_lookup_uid(ctx->box->view, seq, &uid);
+		msg = migrate_pop3_cached_msg(ctx, pop3_sizes, &duplicate, uid);
+		if (msg != NULL && !seq_range_exists(wanted, uid)) {
 			item = array_append_space(sizes_r);
-			item->uid = key.uid;
+			item->uid = uid;
 			item->size = msg->size;
 		} else {
-			seq_range_array_add(&uids, key.uid);
+			seq_range_array_add(&uids, uid);
 		}
 	}
 	cached_count = array_count(sizes_r);
@@ -359,17 +376,13 @@ migrate_pop3_imap_sizes_fetch_cached(
 		ret = FALSE;
 	for (i = cached_count; ret && i < array_count(sizes_r); i++) {
 		item = array_idx_modifiable(sizes_r, i);
-		key.uid = item->uid;
-		entry = array_bsearch(&ctx->cached_entries, &key,
-				      migrate_pop3_cache_entry_cmp);
-		msg = entry == NULL ? NULL :
-			hash_table_lookup(pop3_sizes, entry->uidl);
-		if (msg != NULL && msg != &duplicate &&
-		    msg->size != item->size) {
+		msg = migrate_pop3_cached_msg(ctx, pop3_sizes, &duplicate,
+					      item->uid);
+		if (msg != NULL && msg->size != item->size) {
 			e_debug(ctx->event, "IMAP UID %u has size %"PRIuUOFF_T
 				", its cached UIDL %s %"PRIuUOFF_T" - reading "
 				"every IMAP size", item->uid, item->size,
-				entry->uidl, msg->size);
+				msg->uidl, msg->size);
 			ret = FALSE;
 		}
 	}
