@@ -374,8 +374,11 @@ migrate_pop3_imap_sizes_fetch_cached(
 		 !migrate_pop3_imap_sizes_fetch(ctx->box, ctx->event, 1,
 						&uids, sizes_r))
 		ret = FALSE;
-	for (i = cached_count; ret && i < array_count(sizes_r); i++) {
+	/* (the fetch sorted the array: the read sizes are those of uids) */
+	for (i = 0; ret && i < array_count(sizes_r); i++) {
 		item = array_idx_modifiable(sizes_r, i);
+		if (!seq_range_exists(&uids, item->uid))
+			continue;
 		msg = migrate_pop3_cached_msg(ctx, pop3_sizes, &duplicate,
 					      item->uid);
 		if (msg != NULL && msg->size != item->size) {

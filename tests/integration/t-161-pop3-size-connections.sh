@@ -19,7 +19,9 @@
 #     (one FETCH of their UIDs), the cache trusted, every UIDL in order;
 #  f) a cached pair made to name a message of another size, and the
 #     destination's mail gone: dsync copies everything, every size is
-#     read, the cache isn't trusted (warning), every UIDL in order.
+#     read, the cache isn't trusted (warning), every UIDL in order;
+#  g) a cache line naming the UID of a new message (another message's
+#     UIDL): its size disagrees, every size is read, every UIDL in order.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -173,5 +175,20 @@ UID FETCH 1055:* (RFC822.SIZE)" "$(size_fetches "$LAB/rawlog-f" | cut -d' ' -f2-
 assert_eq "2108 2108 yes" "$(lab_uidl_same "$user")" "f) every UIDL in order" || exit 0
 grep -qE 'cached 0, .*unmatched: POP3 0, IMAP 0' <<<"$summary" ||
 	{ fail "$LAB_TEST_NAME" "f) not every message matched again: $summary"; exit 0; }
+
+# g) the cache names a UID the old server now gives to a new message
+# (renumbered without a new UIDVALIDITY): that UID is copied now, its size
+# disagrees with its cached UIDL's, and every size is read after all
+lab_corpus "$user" 2 65
+line=$(awk -F'\t' '$1 == 20' "$cache")
+[ -n "$line" ] || { fail "$LAB_TEST_NAME" "g) no cache line of UID 20"; exit 0; }
+printf '2109\t%s\n' "$(cut -f2- <<<"$line")" >>"$cache"
+run g 2
+assert_eq "UID FETCH 1:1055 (RFC822.SIZE)
+UID FETCH 1056:* (RFC822.SIZE)
+UID FETCH 2109:2110 (RFC822.SIZE)" "$(size_fetches "$LAB/rawlog-g" | cut -d' ' -f2- | sort -t' ' -k3,3n)" \
+	"g) the new messages' sizes, then every size" || exit 0
+assert_eq "2110 2110 yes" "$(lab_uidl_same "$user")" "g) every UIDL in order" || exit 0
+assert_eq 2110 "$(lab_imap_count dst "$user")" "g) nothing copied twice" || exit 0
 
 pass "$LAB_TEST_NAME"
