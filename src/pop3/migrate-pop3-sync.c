@@ -282,17 +282,6 @@ migrate_pop3_imap_size_read(struct migrate_pop3_sync *ctx, struct mail *mail,
 	return 0;
 }
 
-/* A later pass: the IMAP sizes are needed only of the messages the cache
-   doesn't pair and of those dsync copies now (whose UIDLs it asks). A
-   message the cache pairs and dsync doesn't copy is given the size of its
-   cached UIDL's POP3 message: its pair stands as it is, and its UIDL isn't
-   asked in this pass. The fetched sizes must agree with the POP3 sizes of
-   their cached UIDLs; if one doesn't (the old server gave a known UID to
-   another message), every size is read, and the matcher decides whether
-   to trust the cache. So is every size when that is as quick (as many
-   needed as the size connections would each read). Returns TRUE if
-   sizes_r has a size for every message, FALSE if every size must be read
-   as on a first pass. */
 HASH_TABLE_DEFINE_TYPE(migrate_pop3_msg_by_uidl,
 		       const char *, const struct migrate_pop3_msg *);
 
@@ -317,6 +306,17 @@ migrate_pop3_cached_msg(struct migrate_pop3_sync *ctx,
 	return msg == dup ? NULL : msg;
 }
 
+/* A later pass: the IMAP sizes are needed only of the messages the cache
+   doesn't pair and of those dsync copies now (whose UIDLs it asks). A
+   message the cache pairs and dsync doesn't copy is given the size of its
+   cached UIDL's POP3 message: its pair stands as it is, and its UIDL isn't
+   asked in this pass. The fetched sizes must agree with the POP3 sizes of
+   their cached UIDLs; if one doesn't (the old server gave a known UID to
+   another message), every size is read, and the matcher decides whether
+   to trust the cache. So is every size when that is as quick (as many
+   needed as the size connections would each read). Returns TRUE if
+   sizes_r has a size for every message, FALSE if every size must be read
+   as on a first pass. */
 static bool
 migrate_pop3_imap_sizes_fetch_cached(
 	struct migrate_pop3_sync *ctx,
@@ -326,10 +326,11 @@ migrate_pop3_imap_sizes_fetch_cached(
 	const ARRAY_TYPE(seq_range) *wanted = ctx->mbox->wanted_uids;
 	HASH_TABLE_TYPE(migrate_pop3_msg_by_uidl) pop3_sizes;
 	const struct migrate_pop3_msg *msg;
+	const struct migrate_pop3_imap_size *size;
 	struct migrate_pop3_imap_size *item;
 	ARRAY_TYPE(seq_range) uids;
 	struct mailbox_status status;
-	unsigned int i, count, cached_count;
+	unsigned int count, cached_count;
 	uint32_t seq, uid;
 	bool dup, ret = TRUE;
 
@@ -375,16 +376,17 @@ migrate_pop3_imap_sizes_fetch_cached(
 						&uids, sizes_r))
 		ret = FALSE;
 	/* (the fetch sorted the array: the read sizes are those of uids) */
-	for (i = 0; ret && i < array_count(sizes_r); i++) {
-		item = array_idx_modifiable(sizes_r, i);
-		if (!seq_range_exists(&uids, item->uid))
+	array_foreach(sizes_r, size) {
+		if (!ret)
+			break;
+		if (!seq_range_exists(&uids, size->uid))
 			continue;
 		msg = migrate_pop3_cached_msg(ctx, pop3_sizes, &duplicate,
-					      item->uid);
-		if (msg != NULL && msg->size != item->size) {
+					      size->uid);
+		if (msg != NULL && msg->size != size->size) {
 			e_debug(ctx->event, "IMAP UID %u has size %"PRIuUOFF_T
 				", its cached UIDL %s %"PRIuUOFF_T" - reading "
-				"every IMAP size", item->uid, item->size,
+				"every IMAP size", size->uid, size->size,
 				msg->uidl, msg->size);
 			ret = FALSE;
 		}
